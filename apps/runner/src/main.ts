@@ -1,0 +1,1 @@
+console.log("args", process.argv.slice(2));
