@@ -1,0 +1,11 @@
+export {
+  MetricsInputError,
+  accuracy,
+  argmax,
+  classificationReport,
+  confusionMatrix,
+  logLoss,
+  macroF1,
+  perClassMetrics,
+} from './classification';
+export type { ClassMetrics, ClassificationReport } from './classification';
