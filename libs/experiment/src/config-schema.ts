@@ -1,0 +1,69 @@
+import { z } from 'zod';
+
+// Every leaf carries its own "expected ..." wording, so errors read like
+// `train.epochs: expected a positive integer, got "ten"` rather than zod's generic text.
+const positiveInt = (what = 'a positive integer') =>
+  z.number({ error: `expected ${what}` }).int({ error: `expected ${what}` }).positive({ error: `expected ${what}` });
+const fraction = z.number({ error: 'expected a number in [0, 1]' }).min(0, { error: 'expected a number in [0, 1]' }).max(1, { error: 'expected a number in [0, 1]' });
+const nonNegative = (what: string) => z.number({ error: `expected ${what}` }).min(0, { error: `expected ${what}` });
+const text = (what = 'a non-empty string') => z.string({ error: `expected ${what}` }).min(1, { error: `expected ${what}` });
+const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `expected one of ${values.map((v) => `"${v}"`).join(', ')}` });
+
+const splitSchema = z
+  .strictObject({ train: fraction, val: fraction, test: fraction })
+  .refine((s) => Math.abs(s.train + s.val + s.test - 1) < 1e-9, {
+    error: 'expected train + val + test to sum to 1',
+  })
+  .refine((s) => s.train > 0 && s.test > 0, { error: 'expected train and test fractions above 0' });
+
+export const experimentConfigSchema = z.strictObject({
+  /** Groups runs of the same experiment in the store and the report. */
+  name: text('a name (letters, digits, ".", "_" or "-")').regex(/^[A-Za-z0-9._-]+$/, {
+    error: 'expected a name of letters, digits, ".", "_" or "-"',
+  }),
+  description: z.string({ error: 'expected a string' }).optional(),
+  /** Seeds the split, weight initialisation, dropout and shuffling. */
+  seed: z.number({ error: 'expected an integer' }).int({ error: 'expected an integer' }),
+  dataset: z.strictObject({
+    /** A folder with one sub-folder of images per class. */
+    path: text('a folder path'),
+    split: splitSchema.default({ train: 0.7, val: 0.1, test: 0.2 }),
+  }),
+  preprocess: z
+    .strictObject({
+      /** [height, width] of the network input. */
+      size: z.tuple([positiveInt(), positiveInt()], { error: 'expected [height, width], two positive integers' }),
+      resize: oneOf(['bilinear', 'nearest', 'bicubic', 'lanczos3'] as const).default('bilinear'),
+      fit: oneOf(['fill', 'cover', 'contain'] as const).default('fill'),
+      scaling: oneOf(['minus_one_to_one', 'zero_to_one', 'raw'] as const).default('minus_one_to_one'),
+    }),
+  model: z.strictObject({
+    extractor: z.strictObject({
+      /** A .tflite file, a tfjs model.json, or an http(s) URL to either. */
+      source: text('a model file path or URL'),
+      /** Tensor/layer giving the features; auto = the global average pool. */
+      featureLayer: text().default('auto'),
+      /** Expected sha256 of a downloaded model. */
+      sha256: z.string().regex(/^[0-9a-f]{64}$/, { error: 'expected 64 lowercase hex digits' }).optional(),
+      batchSize: positiveInt().default(32),
+      backend: oneOf(['auto', 'tfjs-node', 'wasm', 'cpu'] as const).default('auto'),
+    }),
+    head: z
+      .strictObject({
+        type: oneOf(['softmax'] as const).default('softmax'),
+        dropout: z.number({ error: 'expected a number in [0, 1)' }).min(0, { error: 'expected a number in [0, 1)' }).lt(1, { error: 'expected a number in [0, 1)' }).default(0),
+        l2: nonNegative('a number >= 0').default(0),
+      })
+      .default({ type: 'softmax', dropout: 0, l2: 0 }),
+  }),
+  train: z.strictObject({
+    optimizer: oneOf(['adam', 'sgd', 'rmsprop', 'adagrad'] as const).default('adam'),
+    learningRate: z.number({ error: 'expected a positive number' }).positive({ error: 'expected a positive number' }),
+    epochs: positiveInt(),
+    batchSize: positiveInt(),
+  }),
+});
+
+/** A validated experiment config, defaults filled, paths as written. */
+export type ExperimentConfig = z.infer<typeof experimentConfigSchema>;

@@ -1,0 +1,174 @@
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { closest } from 'fastest-levenshtein';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { experimentConfigSchema, type ExperimentConfig } from './config-schema';
+import { ConfigError } from './errors';
+
+export interface LoadedConfig {
+  /** Absolute path of the config file. */
+  file: string;
+  /** The YAML exactly as written. */
+  text: string;
+  /** Validated, defaults filled, `${VAR}` substituted, paths as written. */
+  config: ExperimentConfig;
+  /** Like `config`, with dataset and model paths made absolute (relative to the config file). */
+  resolved: ExperimentConfig;
+  /** sha256 of `config` as canonical JSON: identical experiments share it on every machine. */
+  hash: string;
+}
+
+/** Reads, interpolates, validates and resolves an experiment config. Throws ConfigError. */
+export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
+  const absFile = path.resolve(file);
+  let text: string;
+  try {
+    text = await fs.readFile(absFile, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(
+      code === 'ENOENT' ? `config file ${absFile} does not exist; pass --config experiments/<name>.yaml` : `cannot read config file ${absFile} (${code})`,
+      absFile,
+    );
+  }
+  return parseConfig(text, absFile, env);
+}
+
+/** Like loadConfig, from text; `file` names the source in messages and anchors relative paths. */
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const problems = doc.errors.map((e) => {
+      const at = e.linePos?.[0];
+      const where = at ? `line ${at.line}, column ${at.col}` : 'unknown position';
+      return `${where}: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`;
+    });
+    throw new ConfigError(`${file}: invalid YAML at ${problems[0]}`, file, problems);
+  }
+  const raw: unknown = doc.toJS();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(`${file}: expected a YAML mapping with name, seed, dataset, preprocess, model and train`, file);
+  }
+  const interpolated = interpolate(raw, env, file, []);
+  const parsed = experimentConfigSchema.safeParse(interpolated);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => describeIssue(issue, interpolated));
+    const head = problems.length === 1 ? problems[0] : `${problems.length} problems:\n  ${problems.join('\n  ')}`;
+    throw new ConfigError(`${file}: ${head}`, file, problems);
+  }
+  const config = parsed.data;
+  return { file, text, config, resolved: resolvePaths(config, path.dirname(file)), hash: hashConfig(config) };
+}
+
+const isUrl = (source: string): boolean => /^https?:\/\//i.test(source);
+
+function resolvePaths(config: ExperimentConfig, base: string): ExperimentConfig {
+  const source = config.model.extractor.source;
+  return {
+    ...config,
+    dataset: { ...config.dataset, path: path.resolve(base, config.dataset.path) },
+    model: {
+      ...config.model,
+      extractor: { ...config.model.extractor, source: isUrl(source) ? source : path.resolve(base, source) },
+    },
+  };
+}
+
+/** `${VAR}` and `${VAR:-default}` in string values; a missing variable without default is an error. */
+function interpolate(value: unknown, env: NodeJS.ProcessEnv, file: string, at: (string | number)[]): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_match, name: string, fallback?: string) => {
+      const found = env[name];
+      if (found !== undefined && found !== '') return found;
+      if (fallback !== undefined) return fallback;
+      throw new ConfigError(
+        `${file}: ${formatPath(at)}: environment variable ${name} is not set; set it or write \${${name}:-default}`,
+        file,
+      );
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, file, [...at, i]));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env, file, [...at, k])]));
+  }
+  return value;
+}
+
+const formatPath = (at: readonly PropertyKey[]): string =>
+  at.length === 0 ? '(top level)' : at.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
+
+function valueAt(root: unknown, at: readonly PropertyKey[]): unknown {
+  let node = root;
+  for (const key of at) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  return node;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+  const where = formatPath(issue.path);
+  if (issue.code === 'unrecognized_keys') {
+    const known = knownKeysAt(issue.path);
+    return issue.keys
+      .map((key) => {
+        const suggestion = known.length > 0 ? closest(key, known) : undefined;
+        const hint = suggestion ? ` (did you mean "${suggestion}"?)` : '';
+        const full = issue.path.length > 0 ? `${where}.${key}` : key;
+        return `${full}: unknown key${hint}; allowed: ${known.join(', ')}`;
+      })
+      .join('\n  ');
+  }
+  const value = valueAt(input, issue.path);
+  if (value === undefined && issue.code === 'invalid_type') return `${where}: missing; ${issue.message}`;
+  if (issue.code === 'custom') return `${where}: ${issue.message}, got ${JSON.stringify(value)}`;
+  return `${where}: ${issue.message}, got ${JSON.stringify(value)}`;
+}
+
+type SchemaNode = { _zod: { def: { type: string; shape?: Record<string, SchemaNode>; innerType?: SchemaNode; in?: SchemaNode } } };
+
+/** Keys a strict object accepts at `at`, for did-you-mean suggestions. */
+function knownKeysAt(at: readonly PropertyKey[]): string[] {
+  let node: SchemaNode | undefined = experimentConfigSchema as unknown as SchemaNode;
+  const unwrap = (n: SchemaNode | undefined): SchemaNode | undefined => {
+    let current = n;
+    while (current && !current._zod.def.shape) {
+      const def: SchemaNode['_zod']['def'] = current._zod.def;
+      current = def.innerType ?? def.in;
+      if (!current) return undefined;
+    }
+    return current;
+  };
+  for (const key of at) {
+    node = unwrap(node)?._zod.def.shape?.[String(key)];
+  }
+  return Object.keys(unwrap(node)?._zod.def.shape ?? {});
+}
+
+/** Deterministic JSON: object keys sorted, so the hash does not depend on key order. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function hashConfig(config: ExperimentConfig): string {
+  return createHash('sha256').update(canonicalJson(config)).digest('hex');
+}
+
+/** `{a: {b: 1}}` -> `[['a.b', '1']]`; arrays become JSON. The params of a run. */
+export function flattenConfig(value: unknown, prefix = ''): [string, string][] {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    return Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .flatMap(([k, v]) => flattenConfig(v, prefix ? `${prefix}.${k}` : k));
+  }
+  return [[prefix, typeof value === 'string' ? value : JSON.stringify(value)]];
+}

@@ -1,0 +1,63 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { canonicalJson } from './config';
+
+/**
+ * Content-addressed store of feature vectors: one file per image under a key made of
+ * everything that determines the features (model bytes, feature layer, engine and backend,
+ * preprocessing). Entries are written to a temp file and renamed, so a crash never leaves a
+ * partial vector behind; a file of the wrong size is treated as missing.
+ */
+export class FeatureCache {
+  readonly dir: string;
+
+  constructor(
+    root: string,
+    readonly key: string,
+    readonly dim: number,
+  ) {
+    this.dir = path.join(root, 'features', key);
+  }
+
+  static keyFor(parts: Record<string, unknown>): string {
+    return createHash('sha256').update(canonicalJson(parts)).digest('hex').slice(0, 32);
+  }
+
+  private fileFor(imageSha256: string): string {
+    return path.join(this.dir, imageSha256.slice(0, 2), `${imageSha256}.f32`);
+  }
+
+  async describe(parts: Record<string, unknown>): Promise<void> {
+    await fs.mkdir(this.dir, { recursive: true });
+    await writeAtomic(path.join(this.dir, 'key.json'), Buffer.from(`${JSON.stringify({ ...parts, dim: this.dim }, null, 2)}\n`));
+  }
+
+  async get(imageSha256: string): Promise<Float32Array | null> {
+    try {
+      const bytes = await fs.readFile(this.fileFor(imageSha256));
+      if (bytes.byteLength !== this.dim * 4) return null;
+      return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    } catch {
+      return null;
+    }
+  }
+
+  async put(imageSha256: string, features: Float32Array): Promise<void> {
+    if (features.length !== this.dim) throw new Error(`feature vector has ${features.length} values, expected ${this.dim}`);
+    const file = this.fileFor(imageSha256);
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await writeAtomic(file, Buffer.from(features.buffer, features.byteOffset, features.byteLength));
+  }
+}
+
+export async function writeAtomic(file: string, data: Uint8Array): Promise<void> {
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await fs.writeFile(temp, data);
+    await fs.rename(temp, file);
+  } catch (error) {
+    await fs.rm(temp, { force: true });
+    throw error;
+  }
+}
