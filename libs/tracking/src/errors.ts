@@ -1,0 +1,145 @@
+/**
+ * Typed errors of the tracking store. Callers branch on `instanceof` (or `code`), never on
+ * message text, so every condition a caller may want to handle has its own class.
+ */
+
+import type { RunStatus } from './entities';
+
+export class TrackingStoreError extends Error {
+  /** Stable machine-readable code, e.g. `SCHEMA_TOO_NEW` or `SQLITE_CONSTRAINT`. */
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = 'TrackingStoreError';
+  }
+}
+
+/** The file exists but is not a SQLite database (wrong header, truncated, ...). */
+export class NotASqliteDatabaseError extends TrackingStoreError {
+  constructor(
+    readonly path: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super('NOT_SQLITE', `${path} is not a SQLite database (${detail}); refusing to open it as a tracking store`, options);
+    this.name = 'NotASqliteDatabaseError';
+  }
+}
+
+/** A SQLite database that holds tables but was not created by this tracking store. */
+export class ForeignDatabaseError extends TrackingStoreError {
+  constructor(
+    readonly path: string,
+    readonly applicationId: number,
+  ) {
+    super(
+      'FOREIGN_DATABASE',
+      `${path} is a SQLite database of another application (application_id=${applicationId}); ` +
+        'refusing to modify it. Point the tracking store at a new file.',
+    );
+    this.name = 'ForeignDatabaseError';
+  }
+}
+
+/** The database was written by a newer version of this code; it is left untouched. */
+export class SchemaTooNewError extends TrackingStoreError {
+  constructor(
+    readonly path: string,
+    readonly databaseVersion: number,
+    readonly supportedVersion: number,
+  ) {
+    super(
+      'SCHEMA_TOO_NEW',
+      `${path} has tracking schema version ${databaseVersion}, but this code only knows versions up to ` +
+        `${supportedVersion}; upgrade the code (the database was not modified)`,
+    );
+    this.name = 'SchemaTooNewError';
+  }
+}
+
+/** A migration failed; its transaction was rolled back, so the database stays at `fromVersion`. */
+export class MigrationError extends TrackingStoreError {
+  constructor(
+    readonly path: string,
+    readonly fromVersion: number,
+    readonly migrationVersion: number,
+    readonly migrationName: string,
+    cause: unknown,
+  ) {
+    super(
+      'MIGRATION_FAILED',
+      `${path}: migration ${migrationVersion} (${migrationName}) failed and was rolled back; ` +
+        `schema stays at version ${fromVersion}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+    this.name = 'MigrationError';
+  }
+}
+
+export class RunNotFoundError extends TrackingStoreError {
+  constructor(readonly runId: string) {
+    super('RUN_NOT_FOUND', `run ${runId} does not exist`);
+    this.name = 'RunNotFoundError';
+  }
+}
+
+/** E.g. completing a run that already failed: finished runs are immutable. */
+export class InvalidRunStateError extends TrackingStoreError {
+  constructor(
+    readonly runId: string,
+    readonly status: RunStatus,
+    readonly operation: string,
+  ) {
+    super('INVALID_RUN_STATE', `cannot ${operation} run ${runId}: it is ${status}, not running`);
+    this.name = 'InvalidRunStateError';
+  }
+}
+
+/** Params are immutable (as in MLflow): re-logging a key with the same value is fine, another value is not. */
+export class ParamConflictError extends TrackingStoreError {
+  constructor(
+    readonly runId: string,
+    readonly key: string,
+    readonly existingValue: string,
+    readonly newValue: string,
+  ) {
+    super(
+      'PARAM_CONFLICT',
+      `run ${runId}: param ${JSON.stringify(key)} is already ${JSON.stringify(existingValue)}, ` +
+        `cannot change it to ${JSON.stringify(newValue)}`,
+    );
+    this.name = 'ParamConflictError';
+  }
+}
+
+export class InvalidArgumentError extends TrackingStoreError {
+  constructor(message: string) {
+    super('INVALID_ARGUMENT', message);
+    this.name = 'InvalidArgumentError';
+  }
+}
+
+export class StoreClosedError extends TrackingStoreError {
+  constructor(readonly path: string) {
+    super('STORE_CLOSED', `the tracking store at ${path} is closed`);
+    this.name = 'StoreClosedError';
+  }
+}
+
+/**
+ * An error reported by SQLite itself. `code` is SQLite's (`SQLITE_CONSTRAINT`, `SQLITE_BUSY`, ...);
+ * the original driver error is the `cause`. Wrapping gives an async stack that points at the caller
+ * (the driver's own errors carry no useful stack) and names the statement.
+ */
+export class SqliteError extends TrackingStoreError {
+  constructor(
+    code: string,
+    message: string,
+    readonly sql: string,
+    cause: unknown,
+  ) {
+    super(code, message, { cause });
+    this.name = 'SqliteError';
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * Schema as numbered migrations. Never edit a released migration: append a new one.
+ *
+ * Version bookkeeping lives in the SQLite header: `PRAGMA user_version` is the schema version and
+ * `PRAGMA application_id` marks the file as ours (SQLite's own mechanism for exactly this, also
+ * shown by the `file` command). Both are written inside each migration's transaction, so they
+ * can never disagree with the tables. `schema_migrations` keeps a human-readable history.
+ */
+
+import { ForeignDatabaseError, MigrationError, SchemaTooNewError } from './errors';
+import type { SqlExecutor, SqliteDb } from './sqlite';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** 'MLBT' as a big-endian int32: identifies an mlbench tracking database. */
+export const APPLICATION_ID = 0x4d4c4254;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE runs (
+        id              TEXT PRIMARY KEY,
+        name            TEXT NOT NULL,
+        status          TEXT NOT NULL
+                        CHECK (status IN ('running', 'completed', 'failed', 'interrupted', 'abandoned')),
+        start_time      TEXT NOT NULL,          -- ISO-8601 UTC, so text order is time order
+        end_time        TEXT,
+        duration_ms     INTEGER,
+        seed            INTEGER NOT NULL CHECK (typeof(seed) = 'integer'),
+        config_hash     TEXT NOT NULL,
+        config_text     TEXT NOT NULL,
+        resolved_config TEXT NOT NULL,          -- JSON
+        error           TEXT,
+        environment     TEXT NOT NULL           -- JSON object of strings
+      );
+      CREATE INDEX runs_by_start ON runs (start_time);
+      CREATE INDEX runs_by_name ON runs (name, start_time);
+      CREATE INDEX runs_by_status ON runs (status, start_time);
+
+      CREATE TABLE params (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        key    TEXT NOT NULL,
+        value  TEXT NOT NULL,
+        PRIMARY KEY (run_id, key)
+      );
+
+      -- Append-only, like MLflow's metric history; rowid keeps logging order.
+      -- value NULL encodes NaN (SQLite turns a bound NaN into NULL anyway).
+      CREATE TABLE metrics (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        key    TEXT NOT NULL,
+        value  REAL,
+        step   INTEGER CHECK (step IS NULL OR typeof(step) = 'integer')
+      );
+      CREATE INDEX metrics_by_run_key ON metrics (run_id, key, step);
+
+      CREATE TABLE dataset_inputs (
+        run_id       TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+        path         TEXT NOT NULL,
+        fingerprint  TEXT NOT NULL,
+        classes      TEXT NOT NULL,             -- JSON array
+        class_counts TEXT NOT NULL,             -- JSON object
+        split_counts TEXT NOT NULL,             -- JSON object
+        split_hash   TEXT NOT NULL
+      );
+
+      CREATE TABLE extractor (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        key    TEXT NOT NULL,
+        value  TEXT NOT NULL,
+        PRIMARY KEY (run_id, key)
+      );
+
+      CREATE TABLE split_members (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        path   TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        label  INTEGER NOT NULL CHECK (typeof(label) = 'integer'),
+        split  TEXT NOT NULL CHECK (split IN ('train', 'val', 'test')),
+        PRIMARY KEY (run_id, path)
+      );
+
+      -- probabilities: little-endian float64 BLOB (8 bytes per class, exact round trip).
+      CREATE TABLE predictions (
+        run_id          TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        path            TEXT NOT NULL,
+        split           TEXT NOT NULL CHECK (split IN ('train', 'val', 'test')),
+        true_label      INTEGER NOT NULL CHECK (typeof(true_label) = 'integer'),
+        predicted_label INTEGER NOT NULL CHECK (typeof(predicted_label) = 'integer'),
+        probabilities   BLOB NOT NULL,
+        PRIMARY KEY (run_id, split, path)
+      );
+    `,
+  },
+];
+
+const BOOKKEEPING_SQL = `
+  CREATE TABLE schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+  )`;
+
+/** The schema version this code writes and reads. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+export interface SchemaState {
+  applicationId: number;
+  version: number;
+  /** Tables, indexes, views, triggers (SQLite's internal objects excluded). */
+  objectCount: number;
+}
+
+/** One statement, hence one consistent snapshot: a concurrent migration cannot land between the reads. */
+export async function readSchemaState(db: SqlExecutor): Promise<SchemaState> {
+  const row = await db.get<SchemaState>(
+    `SELECT (SELECT application_id FROM pragma_application_id) AS applicationId,
+            (SELECT user_version FROM pragma_user_version) AS version,
+            (SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\') AS objectCount`,
+  );
+  return row ?? { applicationId: 0, version: 0, objectCount: 0 };
+}
+
+/**
+ * Throws unless the database is ours (or empty) and not newer than `latest`.
+ * Returns the version to migrate from (0 for an empty database).
+ */
+export function checkSchemaState(state: SchemaState, path: string, latest: number): number {
+  if (state.applicationId === 0 && state.version === 0 && state.objectCount === 0) return 0;
+  if (state.applicationId !== APPLICATION_ID) throw new ForeignDatabaseError(path, state.applicationId);
+  if (state.version > latest) throw new SchemaTooNewError(path, state.version, latest);
+  return state.version;
+}
+
+export function validateMigrations(migrations: readonly Migration[]): void {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`migration #${i} has version ${m.version}; versions must be 1, 2, 3, ... in order`);
+  });
+}
+
+export interface MigrationResult {
+  from: number;
+  to: number;
+  /** Versions this call applied (others may have been applied concurrently by another connection). */
+  applied: number[];
+}
+
+/**
+ * Brings the database to the last migration's version, one transaction per migration.
+ * Checks first with reads only, so a foreign or too-new database is refused without a single write;
+ * then re-checks inside each write transaction, because another connection may be migrating the
+ * same file at the same moment.
+ * Runs with foreign_keys as the connection has them; the caller enables them afterwards, so that a
+ * future table-rebuilding migration is not blocked by them. `foreign_key_check` guards the result.
+ */
+export async function migrate(
+  db: SqliteDb,
+  path: string,
+  migrations: readonly Migration[] = MIGRATIONS,
+  now: () => Date = () => new Date(),
+): Promise<MigrationResult> {
+  validateMigrations(migrations);
+  const latest = migrations.length;
+  const from = checkSchemaState(await readSchemaState(db), path, latest);
+  const applied: number[] = [];
+  for (const m of migrations) {
+    if (m.version <= from) continue;
+    await db
+      .transaction(async (tx) => {
+        const current = checkSchemaState(await readSchemaState(tx), path, latest);
+        if (current >= m.version) return; // applied by a concurrent connection
+        // The bookkeeping belongs to this machinery, not to any one migration.
+        if (current === 0) await tx.exec(`${BOOKKEEPING_SQL}; PRAGMA application_id = ${APPLICATION_ID};`);
+        await tx.exec(m.sql);
+        await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
+          m.version,
+          m.name,
+          now().toISOString(),
+        ]);
+        const violations = await tx.all<Record<string, unknown>>('PRAGMA foreign_key_check');
+        if (violations.length > 0) throw new Error(`foreign key violations after migration: ${JSON.stringify(violations.slice(0, 5))}`);
+        // Integer from our own constant list (validated above); PRAGMA takes no bound parameters.
+        await tx.exec(`PRAGMA user_version = ${m.version}`);
+        applied.push(m.version);
+      })
+      .catch(async (err: unknown) => {
+        if (err instanceof ForeignDatabaseError || err instanceof SchemaTooNewError) throw err;
+        const state = await readSchemaState(db).catch(() => null);
+        throw new MigrationError(path, state?.version ?? m.version - 1, m.version, m.name, err);
+      });
+  }
+  return { from, to: latest, applied };
+}

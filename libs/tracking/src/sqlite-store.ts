@@ -1,0 +1,414 @@
+/**
+ * The SQLite implementation of `TrackingStore`.
+ *
+ * Storage notes (round trips are exact):
+ * - metric values are REAL (IEEE double). NaN is stored as NULL (SQLite cannot hold NaN) and read
+ *   back as NaN; ±Infinity are kept. SQLite normalises -0 to 0.
+ * - prediction probabilities are a BLOB of little-endian float64s: exact, including NaN and -0,
+ *   and about half the size of the JSON text.
+ * - JSON columns (resolved config, environment, dataset counts) round-trip JSON values; a
+ *   property whose value is `undefined` disappears, as with JSON.stringify.
+ */
+
+import { randomBytes } from 'node:crypto';
+import { mkdir, open as openFile, stat } from 'node:fs/promises';
+import { dirname, resolve as resolvePath } from 'node:path';
+import type {
+  DatasetInput,
+  Metric,
+  NewRun,
+  Param,
+  Prediction,
+  Run,
+  RunFilter,
+  RunRecord,
+  RunStatus,
+  SplitMember,
+  SplitName,
+} from './entities';
+import {
+  InvalidArgumentError,
+  InvalidRunStateError,
+  NotASqliteDatabaseError,
+  ParamConflictError,
+  RunNotFoundError,
+  SqliteError,
+  TrackingStoreError,
+} from './errors';
+import { MIGRATIONS, checkSchemaState, migrate, readSchemaState } from './migrations';
+import { SqliteDb, type SqlExecutor, type SqlParams, type SqlTransaction } from './sqlite';
+import type { TrackingStore } from './store';
+
+export interface SqliteStoreOptions {
+  /** How long a writer waits for another connection's write lock. Default 10 000 ms. */
+  busyTimeoutMs?: number;
+  /** Clock for start/end times (tests). Default `() => new Date()`. */
+  now?: () => Date;
+}
+
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+const DEFAULT_SEARCH_LIMIT = 1000;
+
+/**
+ * Opens (creating if needed) the tracking database at `path` and brings its schema up to date.
+ * Refuses, without modifying the file: a non-SQLite file (`NotASqliteDatabaseError`), a SQLite
+ * database of another application (`ForeignDatabaseError`), and one written by newer code
+ * (`SchemaTooNewError`).
+ */
+export async function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Promise<TrackingStore> {
+  return SqliteTrackingStore.open(path, options);
+}
+
+interface RunRow {
+  id: string;
+  name: string;
+  status: RunStatus;
+  start_time: string;
+  end_time: string | null;
+  duration_ms: number | null;
+  seed: number;
+  config_hash: string;
+  config_text: string;
+  resolved_config: string;
+  error: string | null;
+  environment: string;
+}
+
+interface DatasetRow {
+  path: string;
+  fingerprint: string;
+  classes: string;
+  class_counts: string;
+  split_counts: string;
+  split_hash: string;
+}
+
+interface PredictionRow {
+  path: string;
+  split: SplitName;
+  true_label: number;
+  predicted_label: number;
+  probabilities: Buffer | null;
+}
+
+export class SqliteTrackingStore implements TrackingStore {
+  private constructor(
+    private readonly db: SqliteDb,
+    readonly location: string,
+    private readonly now: () => Date,
+  ) {}
+
+  static async open(path: string, options: SqliteStoreOptions = {}): Promise<SqliteTrackingStore> {
+    const location = resolvePath(path);
+    const now = options.now ?? (() => new Date());
+    const busyTimeoutMs = options.busyTimeoutMs ?? 10_000;
+    if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw new InvalidArgumentError('busyTimeoutMs must be a non-negative integer');
+
+    await mkdir(dirname(location), { recursive: true });
+    await assertSqliteFileOrAbsent(location);
+    const db = await SqliteDb.open(location).catch((err: unknown) => {
+      throw new TrackingStoreError('OPEN_FAILED', `cannot open tracking store ${location}: ${errorMessage(err)}`, { cause: err });
+    });
+    try {
+      await db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+      // Read-only verdict before any write: WAL mode rewrites the header, and a foreign or
+      // too-new database must stay byte-for-byte untouched.
+      checkSchemaState(await readSchemaState(db), location, MIGRATIONS.length);
+      // WAL: readers never block the writer nor each other; the setting persists in the file.
+      await db.exec('PRAGMA journal_mode = WAL');
+      await migrate(db, location, MIGRATIONS);
+      // Per connection and a no-op inside a transaction, hence here and after migrating.
+      await db.exec('PRAGMA foreign_keys = ON');
+    } catch (err) {
+      await db.close().catch(() => undefined);
+      if (err instanceof SqliteError && err.code === 'SQLITE_NOTADB') {
+        throw new NotASqliteDatabaseError(location, err.message, { cause: err });
+      }
+      throw err;
+    }
+    return new SqliteTrackingStore(db, location, now);
+  }
+
+  async createRun(run: NewRun): Promise<Run> {
+    if (!Number.isSafeInteger(run.seed)) throw new InvalidArgumentError(`seed must be a safe integer, got ${run.seed}`);
+    const id = randomBytes(16).toString('hex');
+    const startTime = this.now().toISOString();
+    const resolvedConfig = toJson(run.resolvedConfig, 'resolvedConfig');
+    await this.db.run(
+      `INSERT INTO runs (id, name, status, start_time, seed, config_hash, config_text, resolved_config, environment)
+       VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)`,
+      [id, run.name, startTime, run.seed, run.configHash, run.configText, resolvedConfig, toJson(run.environment, 'environment')],
+    );
+    return {
+      id,
+      name: run.name,
+      status: 'running',
+      startTime,
+      endTime: null,
+      durationMs: null,
+      seed: run.seed,
+      configHash: run.configHash,
+      configText: run.configText,
+      // What a later getRun returns, not the caller's object (which they may mutate).
+      resolvedConfig: fromJson(resolvedConfig),
+      error: null,
+      environment: { ...run.environment },
+    };
+  }
+
+  async logBatch(runId: string, batch: { params?: Param[]; metrics?: Metric[] }): Promise<void> {
+    const params = batch.params ?? [];
+    const metrics = batch.metrics ?? [];
+    validateMetrics(metrics);
+    await this.db.transaction(async (tx) => {
+      await requireRunning(tx, runId, 'log to');
+      await insertParams(tx, runId, params);
+      await insertMetrics(tx, runId, metrics);
+    });
+  }
+
+  async completeRun(runId: string, record: RunRecord): Promise<Run> {
+    validateMetrics(record.metrics);
+    validateDataset(record.dataset);
+    return this.db.transaction(async (tx) => {
+      const run = await requireRunning(tx, runId, 'complete');
+      await insertParams(tx, runId, record.params);
+      await insertMetrics(tx, runId, record.metrics);
+      const d = record.dataset;
+      await tx.run(
+        `INSERT INTO dataset_inputs (run_id, path, fingerprint, classes, class_counts, split_counts, split_hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        [runId, d.path, d.fingerprint, JSON.stringify(d.classes), JSON.stringify(d.classCounts), JSON.stringify(d.splitCounts), d.splitHash],
+      );
+      await tx.runMany(
+        'INSERT INTO extractor (run_id, key, value) VALUES (?, ?, ?)',
+        Object.entries(record.extractor).map(([key, value]): SqlParams => [runId, key, value]),
+      );
+      await tx.runMany(
+        'INSERT INTO split_members (run_id, path, sha256, label, split) VALUES (?, ?, ?, ?, ?)',
+        record.split.map((m): SqlParams => [runId, m.path, m.sha256, m.label, m.split]),
+      );
+      await tx.runMany(
+        `INSERT INTO predictions (run_id, path, split, true_label, predicted_label, probabilities)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+        record.predictions.map((p): SqlParams => [runId, p.path, p.split, p.trueLabel, p.predictedLabel, encodeFloat64(p.probabilities)]),
+      );
+      return this.finish(tx, run, 'completed', null);
+    });
+  }
+
+  async failRun(runId: string, error: string, status: Extract<RunStatus, 'failed' | 'interrupted'> = 'failed'): Promise<Run> {
+    if (status !== 'failed' && status !== 'interrupted') throw new InvalidArgumentError(`failRun status must be failed or interrupted, got ${String(status)}`);
+    return this.db.transaction(async (tx) => {
+      const run = await requireRunning(tx, runId, 'fail');
+      return this.finish(tx, run, status, error);
+    });
+  }
+
+  async getRun(runId: string): Promise<Run | null> {
+    const row = await this.db.get<RunRow>('SELECT * FROM runs WHERE id = ?', [runId]);
+    return row ? toRun(row) : null;
+  }
+
+  async searchRuns(filter: RunFilter = {}): Promise<Run[]> {
+    const limit = filter.limit ?? DEFAULT_SEARCH_LIMIT;
+    if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidArgumentError(`limit must be a non-negative integer, got ${limit}`);
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (filter.name !== undefined) {
+      where.push('name = ?');
+      params.push(filter.name);
+    }
+    if (filter.status !== undefined) {
+      where.push('status = ?');
+      params.push(filter.status);
+    }
+    // rowid breaks ties between runs started in the same millisecond: later insert = newer.
+    const rows = await this.db.all<RunRow>(
+      `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY start_time DESC, rowid DESC LIMIT ?`,
+      [...params, limit],
+    );
+    return rows.map(toRun);
+  }
+
+  async getParams(runId: string): Promise<Param[]> {
+    return this.db.all<Param>('SELECT key, value FROM params WHERE run_id = ? ORDER BY rowid', [runId]);
+  }
+
+  async getMetrics(runId: string): Promise<Metric[]> {
+    const rows = await this.db.all<{ key: string; value: number | null; step: number | null }>(
+      'SELECT key, value, step FROM metrics WHERE run_id = ? ORDER BY rowid',
+      [runId],
+    );
+    return rows.map((r) => ({ key: r.key, value: r.value ?? NaN, step: r.step }));
+  }
+
+  async getDatasetInput(runId: string): Promise<DatasetInput | null> {
+    const row = await this.db.get<DatasetRow>('SELECT * FROM dataset_inputs WHERE run_id = ?', [runId]);
+    if (!row) return null;
+    return {
+      path: row.path,
+      fingerprint: row.fingerprint,
+      classes: JSON.parse(row.classes) as string[],
+      classCounts: JSON.parse(row.class_counts) as Record<string, number>,
+      splitCounts: JSON.parse(row.split_counts) as Record<SplitName, Record<string, number>>,
+      splitHash: row.split_hash,
+    };
+  }
+
+  async getExtractor(runId: string): Promise<Record<string, string>> {
+    const rows = await this.db.all<{ key: string; value: string }>('SELECT key, value FROM extractor WHERE run_id = ? ORDER BY rowid', [runId]);
+    return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+  }
+
+  async getSplit(runId: string): Promise<SplitMember[]> {
+    return this.db.all<SplitMember>('SELECT path, sha256, label, split FROM split_members WHERE run_id = ? ORDER BY rowid', [runId]);
+  }
+
+  async getPredictions(runId: string, split?: SplitName): Promise<Prediction[]> {
+    const rows =
+      split === undefined
+        ? await this.db.all<PredictionRow>('SELECT * FROM predictions WHERE run_id = ? ORDER BY rowid', [runId])
+        : await this.db.all<PredictionRow>('SELECT * FROM predictions WHERE run_id = ? AND split = ? ORDER BY rowid', [runId, split]);
+    return rows.map((r) => ({
+      path: r.path,
+      split: r.split,
+      trueLabel: r.true_label,
+      predictedLabel: r.predicted_label,
+      probabilities: decodeFloat64(r.probabilities),
+    }));
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+
+  /** Sets the terminal status; the caller has checked the run is running, inside the same transaction. */
+  private async finish(tx: SqlTransaction, run: RunRow, status: RunStatus, error: string | null): Promise<Run> {
+    const end = this.now();
+    const durationMs = Math.max(0, end.getTime() - Date.parse(run.start_time));
+    await tx.run(`UPDATE runs SET status = ?, end_time = ?, duration_ms = ?, error = ? WHERE id = ? AND status = 'running'`, [
+      status,
+      end.toISOString(),
+      durationMs,
+      error,
+      run.id,
+    ]);
+    const row = await tx.get<RunRow>('SELECT * FROM runs WHERE id = ?', [run.id]);
+    if (!row) throw new RunNotFoundError(run.id);
+    return toRun(row);
+  }
+}
+
+/** Throws unless a SQLite file or nothing (or an empty file, which SQLite treats as a new database) is at `path`. */
+async function assertSqliteFileOrAbsent(path: string): Promise<void> {
+  let size: number;
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw new NotASqliteDatabaseError(path, 'not a regular file');
+    size = info.size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if (size === 0) return;
+  const handle = await openFile(path, 'r');
+  try {
+    const header = Buffer.alloc(SQLITE_HEADER.length);
+    const { bytesRead } = await handle.read(header, 0, header.length, 0);
+    if (bytesRead < header.length || !header.equals(SQLITE_HEADER)) throw new NotASqliteDatabaseError(path, 'no SQLite header');
+  } finally {
+    await handle.close();
+  }
+}
+
+async function requireRunning(tx: SqlExecutor, runId: string, operation: string): Promise<RunRow> {
+  const run = await tx.get<RunRow>('SELECT * FROM runs WHERE id = ?', [runId]);
+  if (!run) throw new RunNotFoundError(runId);
+  if (run.status !== 'running') throw new InvalidRunStateError(runId, run.status, operation);
+  return run;
+}
+
+/** MLflow semantics: params are write-once; the same value again is accepted (and not duplicated). */
+async function insertParams(tx: SqlTransaction, runId: string, params: readonly Param[]): Promise<void> {
+  if (params.length === 0) return;
+  const rows = await tx.all<Param>('SELECT key, value FROM params WHERE run_id = ?', [runId]);
+  const known = new Map(rows.map((r) => [r.key, r.value]));
+  const fresh: SqlParams[] = [];
+  for (const { key, value } of params) {
+    if (typeof value !== 'string') throw new InvalidArgumentError(`param ${key} must be a string`);
+    const existing = known.get(key);
+    if (existing === undefined) {
+      known.set(key, value);
+      fresh.push([runId, key, value]);
+    } else if (existing !== value) {
+      throw new ParamConflictError(runId, key, existing, value);
+    }
+  }
+  await tx.runMany('INSERT INTO params (run_id, key, value) VALUES (?, ?, ?)', fresh);
+}
+
+async function insertMetrics(tx: SqlTransaction, runId: string, metrics: readonly Metric[]): Promise<void> {
+  if (metrics.length === 0) return;
+  await tx.runMany(
+    'INSERT INTO metrics (run_id, key, value, step) VALUES (?, ?, ?, ?)',
+    metrics.map((m): SqlParams => [runId, m.key, Number.isNaN(m.value) ? null : m.value, m.step]),
+  );
+}
+
+function validateMetrics(metrics: readonly Metric[]): void {
+  for (const m of metrics) {
+    if (typeof m.value !== 'number') throw new InvalidArgumentError(`metric ${m.key}: value must be a number`);
+    if (m.step !== null && !Number.isSafeInteger(m.step)) throw new InvalidArgumentError(`metric ${m.key}: step must be an integer or null, got ${m.step}`);
+  }
+}
+
+function validateDataset(d: DatasetInput | undefined): void {
+  if (!d) throw new InvalidArgumentError('completeRun needs record.dataset');
+}
+
+function toRun(row: RunRow): Run {
+  return {
+    id: row.id,
+    name: row.name,
+    status: row.status,
+    startTime: row.start_time,
+    endTime: row.end_time,
+    durationMs: row.duration_ms,
+    seed: row.seed,
+    configHash: row.config_hash,
+    configText: row.config_text,
+    resolvedConfig: fromJson(row.resolved_config),
+    error: row.error,
+    environment: JSON.parse(row.environment) as Record<string, string>,
+  };
+}
+
+function toJson(value: unknown, what: string): string {
+  const text = JSON.stringify(value);
+  if (text === undefined) throw new InvalidArgumentError(`${what} is not JSON-serialisable`);
+  return text;
+}
+
+function fromJson(text: string): unknown {
+  return JSON.parse(text) as unknown;
+}
+
+/** Little-endian explicitly, so files move between machines. */
+export function encodeFloat64(values: readonly number[]): Buffer {
+  const buf = Buffer.alloc(values.length * 8);
+  values.forEach((v, i) => buf.writeDoubleLE(v, i * 8));
+  return buf;
+}
+
+export function decodeFloat64(buf: Buffer | null): number[] {
+  if (!buf) return []; // some drivers hand back a zero-length BLOB as null
+  if (buf.length % 8 !== 0) throw new TrackingStoreError('CORRUPT_VALUE', `probabilities BLOB of ${buf.length} bytes is not a float64 array`);
+  const out = new Array<number>(buf.length / 8);
+  for (let i = 0; i < out.length; i++) out[i] = buf.readDoubleLE(i * 8);
+  return out;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
