@@ -64,7 +64,7 @@ describe('runner --config (synthetic dataset)', () => {
       // Colour classes are trivially separable for ImageNet features.
       expect(metrics['test.accuracy']).toBeGreaterThanOrEqual(5 / 6);
       expect(metrics['test.count']).toBe(6);
-      const curve = (await store.getMetrics(run.id)).filter((m) => m.key === 'val.accuracy');
+      const curve = (await store.getMetrics(run.id)).filter((m) => m.key === 'val.accuracy' && m.step !== null);
       expect(curve.map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
       expect(await store.getSplit(run.id)).toHaveLength(30);
       const predictions = await store.getPredictions(run.id);

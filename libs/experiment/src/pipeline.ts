@@ -235,10 +235,10 @@ async function executeRun(run: Run, store: TrackingStore, ctx: RunContext): Prom
       }
     }
     metrics.push(
-      { key: 'extraction.seconds', value: extraction.seconds, step: null },
+      { key: 'time.extraction_seconds', value: extraction.seconds, step: null },
       { key: 'extraction.cached', value: extraction.cached, step: null },
       { key: 'extraction.extracted', value: extraction.extracted, step: null },
-      { key: 'train.seconds', value: trainSeconds, step: null },
+      { key: 'time.train_seconds', value: trainSeconds, step: null },
       { key: 'head.parameters', value: head.parameterCount, step: null },
     );
     if (extraction.imagesPerSecond !== null) metrics.push({ key: 'extraction.images_per_second', value: extraction.imagesPerSecond, step: null });

@@ -1,0 +1,89 @@
+/**
+ * Every failure the model library reports on purpose is a `ModelError`, so callers can tell a
+ * problem the user can fix (wrong path, corrupt file, unsupported operator) from a bug.
+ */
+export class ModelError extends Error {
+  override name = 'ModelError';
+  constructor(
+    message: string,
+    /** The model file, URL or folder at fault, when there is one. */
+    readonly source?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The options passed to `loadExtractor` are incomplete or contradictory. */
+export class ModelOptionsError extends ModelError {
+  override name = 'ModelOptionsError';
+}
+
+/** The model file (or a weight file it references) does not exist. */
+export class ModelNotFoundError extends ModelError {
+  override name = 'ModelNotFoundError';
+}
+
+/** The file is not a model in the format its name or content claims, or it is truncated. */
+export class ModelFormatError extends ModelError {
+  override name = 'ModelFormatError';
+}
+
+/** The network uses an operator (or an operator option) this engine does not implement. */
+export class UnsupportedOperatorError extends ModelError {
+  override name = 'UnsupportedOperatorError';
+  constructor(
+    message: string,
+    source: string,
+    /** Builtin operator name, e.g. `LSTM`, or the custom code. */
+    readonly operator: string,
+  ) {
+    super(message, source);
+  }
+}
+
+/** The requested feature layer is not in the graph; `candidates` lists names that are. */
+export class FeatureLayerError extends ModelError {
+  override name = 'FeatureLayerError';
+  constructor(
+    message: string,
+    source: string,
+    readonly requested: string,
+    readonly candidates: readonly string[],
+  ) {
+    super(message, source);
+  }
+}
+
+/** Downloaded or local bytes do not have the expected sha256. */
+export class ChecksumMismatchError extends ModelError {
+  override name = 'ChecksumMismatchError';
+  constructor(
+    message: string,
+    source: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(message, source);
+  }
+}
+
+/** A download failed (network error or non-2xx HTTP status). */
+export class ModelDownloadError extends ModelError {
+  override name = 'ModelDownloadError';
+}
+
+/** The requested compute backend cannot be initialised. */
+export class BackendUnavailableError extends ModelError {
+  override name = 'BackendUnavailableError';
+  constructor(
+    message: string,
+    readonly backend: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The caller passed pixels that do not match the model input. */
+export class ModelInputError extends ModelError {
+  override name = 'ModelInputError';
+}

@@ -1,0 +1,23 @@
+export type { ExtractorDescription, ExtractorFormat, FeatureExtractor, LoadExtractorOptions } from './extractor';
+export { loadExtractor } from './load';
+export { currentBackend, initBackend } from './backend';
+export type { BackendInfo, BackendPreference } from './backend';
+export {
+  BackendUnavailableError,
+  ChecksumMismatchError,
+  FeatureLayerError,
+  ModelDownloadError,
+  ModelError,
+  ModelFormatError,
+  ModelInputError,
+  ModelNotFoundError,
+  ModelOptionsError,
+  UnsupportedOperatorError,
+} from './errors';
+export { downloadModel, CACHE_MANIFEST } from './download';
+export type { CacheManifest, DownloadedModel, DownloadOptions } from './download';
+export { createTfjsExtractor, readTfjsModelFiles, tfjsFileSaveHandler } from './tfjs-model';
+export type { TfjsExtractorOptions, TfjsModelFiles } from './tfjs-model';
+export * from './tflite';
+export { HeadOptionsError, SoftmaxHead, evaluateHead, trainSoftmaxHead } from './head';
+export type { EpochMetrics, FeatureSet, SoftmaxHeadOptions, TrainHeadHooks } from './head';

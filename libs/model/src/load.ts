@@ -1,0 +1,128 @@
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { currentBackend, initBackend } from './backend';
+import { downloadModel } from './download';
+import { ChecksumMismatchError, ModelFormatError, ModelNotFoundError, ModelOptionsError } from './errors';
+import type { FeatureExtractor, LoadExtractorOptions } from './extractor';
+import { isHttpUrl, sha256Hex, statOrUndefined } from './files';
+import { createTfjsExtractor, readTfjsModelFiles } from './tfjs-model';
+import { TFLITE_FILE_IDENTIFIER } from './tflite/schema';
+import { createTfliteExtractor } from './tflite/extractor';
+
+/**
+ * Loads a frozen network as a feature extractor: a `.tflite` file or a TensorFlow.js `model.json`,
+ * from a local path or an http(s) URL (downloaded once into `downloadCacheDir`). Initialises the
+ * `auto` backend unless `initBackend` was called first.
+ * @throws ModelError subclasses with a message saying what to fix.
+ */
+export async function loadExtractor(options: LoadExtractorOptions): Promise<FeatureExtractor> {
+  const opts = validateOptions(options);
+  const { source } = opts;
+
+  let file: string;
+  let remote = false;
+  if (isHttpUrl(source)) {
+    if (!opts.downloadCacheDir) {
+      throw new ModelOptionsError(
+        `"${source}" is a URL, so downloadCacheDir is required: the folder where the model is downloaded ` +
+          'once and reused offline afterwards.',
+        source,
+      );
+    }
+    const dl = await downloadModel(source, { cacheDir: opts.downloadCacheDir, sha256: opts.sha256 });
+    file = dl.file;
+    remote = true;
+  } else {
+    file = await resolveLocal(source);
+  }
+
+  const backend = currentBackend() ?? (await initBackend('auto'));
+  const kind = await detectKind(file);
+  if (kind === 'tflite') {
+    const bytes = await fsp.readFile(file);
+    const sha256 = sha256Hex(bytes);
+    if (opts.sha256 && !remote && opts.sha256 !== sha256) throw localMismatch(file, opts.sha256, sha256);
+    return createTfliteExtractor(bytes, { source, file, featureLayer: opts.featureLayer, sha256, backend });
+  }
+  const files = await readTfjsModelFiles(file);
+  if (opts.sha256 && !remote && opts.sha256 !== files.modelJsonSha256 && opts.sha256 !== files.sha256) {
+    throw localMismatch(file, opts.sha256, files.modelJsonSha256);
+  }
+  return createTfjsExtractor(files, { source, featureLayer: opts.featureLayer, backend });
+}
+
+function validateOptions(options: LoadExtractorOptions): LoadExtractorOptions {
+  if (!options || typeof options.source !== 'string' || options.source.trim() === '') {
+    throw new ModelOptionsError('loadExtractor needs `source`: the path or http(s) URL of a .tflite file or a tfjs model.json.');
+  }
+  const out: LoadExtractorOptions = { ...options, source: options.source.trim() };
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(out.source) && !isHttpUrl(out.source) && !out.source.startsWith('file://')) {
+    throw new ModelOptionsError(`Unsupported source scheme in "${out.source}": use a local path or an http(s) URL.`, out.source);
+  }
+  if (out.source.startsWith('file://')) out.source = new URL(out.source).pathname;
+  if (out.featureLayer !== undefined && (typeof out.featureLayer !== 'string' || out.featureLayer.trim() === '')) {
+    throw new ModelOptionsError('featureLayer must be "auto" or a non-empty tensor/layer name.', out.source);
+  }
+  if (out.sha256 !== undefined) {
+    if (typeof out.sha256 !== 'string' || !/^[0-9a-f]{64}$/i.test(out.sha256.trim())) {
+      throw new ModelOptionsError(`sha256 must be 64 hex digits, got ${JSON.stringify(out.sha256)}.`, out.source);
+    }
+    out.sha256 = out.sha256.trim().toLowerCase();
+  }
+  return out;
+}
+
+async function resolveLocal(source: string): Promise<string> {
+  const abs = path.resolve(source);
+  const st = await statOrUndefined(abs);
+  if (!st) {
+    throw new ModelNotFoundError(
+      `Model file not found: ${abs}${abs !== source ? ` (source "${source}", relative to ${process.cwd()})` : ''}. ` +
+        'Check the path, or give an http(s) URL with downloadCacheDir to download the model.',
+      source,
+    );
+  }
+  if (st.isDirectory()) {
+    // A folder holding one model is accepted: model.json first, else a single .tflite.
+    const entries = await fsp.readdir(abs);
+    if (entries.includes('model.json')) return path.join(abs, 'model.json');
+    const tflites = entries.filter((e) => e.endsWith('.tflite'));
+    if (tflites.length === 1) return path.join(abs, tflites[0]);
+    throw new ModelNotFoundError(
+      `${abs} is a folder with ${tflites.length ? `several .tflite files (${tflites.join(', ')})` : 'no model.json or .tflite file'}; ` +
+        'point source at the model file itself.',
+      source,
+    );
+  }
+  return abs;
+}
+
+/** By extension, else by content: the TFLite identifier at bytes 4..8, or JSON. */
+async function detectKind(file: string): Promise<'tflite' | 'tfjs'> {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.tflite') return 'tflite';
+  if (ext === '.json') return 'tfjs';
+  const handle = await fsp.open(file, 'r');
+  try {
+    const head = Buffer.alloc(8);
+    const { bytesRead } = await handle.read(head, 0, 8, 0);
+    if (bytesRead >= 8 && head.toString('latin1', 4, 8) === TFLITE_FILE_IDENTIFIER) return 'tflite';
+    if (bytesRead > 0 && head.toString('utf8', 0, bytesRead).trimStart().startsWith('{')) return 'tfjs';
+  } finally {
+    await handle.close();
+  }
+  throw new ModelFormatError(
+    `${file} is neither a TFLite flatbuffer (no "${TFLITE_FILE_IDENTIFIER}" identifier) nor a TensorFlow.js model.json.`,
+    file,
+  );
+}
+
+function localMismatch(file: string, expected: string, actual: string): ChecksumMismatchError {
+  return new ChecksumMismatchError(
+    `sha256 mismatch for ${file}: expected ${expected}, the file has ${actual}. It is a different version ` +
+      'of the model than the one recorded; fetch the right file or update the expected sha256.',
+    file,
+    expected,
+    actual,
+  );
+}
