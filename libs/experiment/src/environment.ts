@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 
 /**
  * What a run needs to be reproduced elsewhere: code version, runtime and library versions,
@@ -31,12 +33,28 @@ export function captureEnvironment(cwd: string, extra: Record<string, string> = 
 function packageVersions(names: readonly string[]): Record<string, string> {
   const versions: Record<string, string> = {};
   for (const name of names) {
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      versions[`package.${name}`] = (require(`${name}/package.json`) as { version: string }).version;
-    } catch {
-      // Not installed (tfjs-node is optional): leave it out rather than guess.
-    }
+    const version = installedVersion(name);
+    // Not installed (tfjs-node is optional): leave it out rather than guess.
+    if (version) versions[`package.${name}`] = version;
   }
   return versions;
+}
+
+/** Reads the version from the package's own package.json, also for packages whose `exports` hide it. */
+function installedVersion(name: string): string | null {
+  let dir: string;
+  try {
+    dir = path.dirname(require.resolve(name));
+  } catch {
+    return null;
+  }
+  for (; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === name && pkg.version) return pkg.version;
+    } catch {
+      // no package.json at this level; keep walking up
+    }
+  }
+  return null;
 }
