@@ -1,0 +1,93 @@
+import { SingleBar } from 'cli-progress';
+import { runExperimentFromFile, type PipelineEvent } from '@mlbench/experiment';
+import { formatEvent, formatSummary } from '../format';
+import { EXIT, reportError, type CliIo } from '../io';
+
+export interface RunArgs {
+  config: string;
+  db: string;
+  cacheDir: string;
+}
+
+/** `runner --config X`: run one experiment, streaming its events. */
+export async function runCommand(args: RunArgs, io: CliIo): Promise<number> {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (controller.signal.aborted) process.exit(EXIT.interrupted);
+    io.err(`\n${signal}: stopping after the current batch (again to quit at once)`);
+    controller.abort(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const progress = new ProgressView(io);
+  try {
+    const summary = await runExperimentFromFile(args.config, {
+      dbPath: args.db,
+      cacheDir: args.cacheDir,
+      signal: controller.signal,
+      onEvent: (event) => progress.handle(event),
+    });
+    progress.stop();
+    io.out(formatSummary(summary));
+    return EXIT.ok;
+  } catch (error) {
+    progress.stop();
+    return reportError(error, io);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** Renders events: lines as they come, a progress bar with ETA for extraction. */
+class ProgressView {
+  private bar: SingleBar | null = null;
+  private startedAt = 0;
+  private lastLoggedDecile = -1;
+
+  constructor(private readonly io: CliIo) {}
+
+  handle(event: PipelineEvent): void {
+    if (event.type === 'scan-progress') return; // hashing is quick; a bar would only flicker
+    if (event.type === 'extract-progress') {
+      this.progress('features', event.done, event.total);
+      return;
+    }
+    this.stop();
+    const line = formatEvent(event);
+    if (line !== null) this.io.out(line);
+  }
+
+  private progress(label: string, done: number, total: number): void {
+    if (!this.io.isTty) {
+      const decile = Math.floor((10 * done) / total);
+      if (decile > this.lastLoggedDecile) {
+        this.lastLoggedDecile = decile;
+        this.io.out(`${label}   ${done}/${total} (${Math.round((100 * done) / total)}%)`);
+      }
+      return;
+    }
+    if (!this.bar) {
+      this.bar = new SingleBar({
+        format: `${label}   [{bar}] {value}/{total} | {percentage}% | {rate} img/s | ETA {eta_formatted}`,
+        barCompleteChar: '█',
+        barIncompleteChar: '░',
+        hideCursor: true,
+        etaBuffer: 50,
+        stream: process.stderr,
+      });
+      this.bar.start(total, 0, { rate: '-' });
+      this.startedAt = Date.now();
+    }
+    const seconds = (Date.now() - this.startedAt) / 1000;
+    this.bar.update(done, { rate: seconds > 0 ? (done / seconds).toFixed(1) : '-' });
+  }
+
+  stop(): void {
+    if (this.bar) {
+      this.bar.stop();
+      this.bar = null;
+    }
+    this.lastLoggedDecile = -1;
+  }
+}
