@@ -9,3 +9,12 @@ export {
   perClassMetrics,
 } from './classification';
 export type { ClassMetrics, ClassificationReport } from './classification';
+export {
+  bootstrapClassification,
+  bootstrapInterval,
+  comparePaired,
+  mcnemarExact,
+  quantileSorted,
+  summarizeSample,
+} from './statistics';
+export type { BootstrapOptions, Interval, PairedComparison, SampleSummary } from './statistics';
