@@ -1,5 +1,7 @@
 import yargs, { type Argv } from 'yargs';
 import { ConfigError } from '@mlbench/experiment';
+import { gateCommand } from './commands/gate';
+import { reproduceCommand } from './commands/reproduce';
 import { runCommand } from './commands/run';
 import { EXIT, processIo, reportError, type CliIo } from './io';
 
@@ -27,6 +29,40 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       (y) => y.option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'Experiment config (YAML)' }),
       async (args) => {
         exitCode = await runCommand({ config: args.config, db: args.db, cacheDir: args['cache-dir'] }, io);
+      },
+    )
+    .command(
+      'reproduce <runId>',
+      'Run a recorded run again and compare split, metrics and predictions with the record',
+      (y) =>
+        y
+          .positional('runId', { type: 'string', demandOption: true, describe: 'Run id (see `runs list`)' })
+          .option('tolerance', { type: 'number', default: 1e-6, describe: 'Largest allowed metric/probability difference' }),
+      async (args) => {
+        exitCode = await reproduceCommand({ runId: args.runId, db: args.db, cacheDir: args['cache-dir'], tolerance: args.tolerance }, io);
+      },
+    )
+    .command(
+      'gate [runId]',
+      'Check a run (or a fresh run of --config) against thresholds or a baseline; non-zero on regression',
+      (y) =>
+        y
+          .positional('runId', { type: 'string', describe: 'Recorded run to check' })
+          .option('config', { alias: 'c', type: 'string', describe: 'Run this config and check the new run' })
+          .option('baseline', { type: 'string', describe: 'Baseline run id for --max-drop/--max-rise' })
+          .option('min', { type: 'string', array: true, default: [] as string[], describe: 'metric=value lower bound, e.g. test.accuracy=0.87' })
+          .option('max', { type: 'string', array: true, default: [] as string[], describe: 'metric=value upper bound, e.g. test.log_loss=0.4' })
+          .option('max-drop', { type: 'string', array: true, default: [] as string[], describe: 'metric=value or metric=value% allowed drop vs. the baseline' })
+          .option('max-rise', { type: 'string', array: true, default: [] as string[], describe: 'metric=value or metric=value% allowed rise vs. the baseline' }),
+      async (args) => {
+        exitCode = await gateCommand(
+          {
+            runId: args.runId, config: args.config, baseline: args.baseline,
+            min: args.min, max: args.max, maxDrop: args['max-drop'], maxRise: args['max-rise'],
+            db: args.db, cacheDir: args['cache-dir'],
+          },
+          io,
+        );
       },
     )
     .strict()

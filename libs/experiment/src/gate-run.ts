@@ -1,0 +1,41 @@
+import { openSqliteStore } from '@mlbench/tracking';
+import { loadConfig } from './config';
+import { ConfigError } from './errors';
+import { evaluateGate, type GateRule, type GateVerdict } from './gate';
+import { runExperiment, type RunExperimentOptions } from './pipeline';
+import { snapshotRun } from './reproduce';
+
+export interface GateTarget {
+  /** Check this recorded run... */
+  runId?: string;
+  /** ...or run this config first and check the new run. */
+  configFile?: string;
+  /** Baseline run for max-drop / max-rise rules. */
+  baselineRunId?: string;
+}
+
+export interface GateResult {
+  runId: string;
+  baselineRunId: string | null;
+  pass: boolean;
+  verdicts: GateVerdict[];
+}
+
+/** Checks a run (or a fresh run of a config) against thresholds and/or a baseline run. */
+export async function gateRun(target: GateTarget, rules: readonly GateRule[], options: RunExperimentOptions): Promise<GateResult> {
+  if (Boolean(target.runId) === Boolean(target.configFile)) {
+    throw new ConfigError('gate: give either a run id or --config <file>, not both', '(command line)');
+  }
+  if (rules.length === 0) throw new ConfigError('gate: no rules; add e.g. --min test.accuracy=0.87', '(command line)');
+  const store = options.store ?? (await openSqliteStore(options.dbPath));
+  try {
+    let runId = target.runId ?? '';
+    if (target.configFile) runId = (await runExperiment(await loadConfig(target.configFile), { ...options, store })).run.id;
+    const run = await snapshotRun(store, runId);
+    const baseline = target.baselineRunId ? await snapshotRun(store, target.baselineRunId) : null;
+    const { pass, verdicts } = evaluateGate(run.metrics, rules, baseline?.metrics ?? null);
+    return { runId, baselineRunId: target.baselineRunId ?? null, pass, verdicts };
+  } finally {
+    if (!options.store) await store.close();
+  }
+}
