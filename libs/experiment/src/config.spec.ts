@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { ConfigError, flattenConfig, parseConfig } from './index';
+import { ConfigError, flattenConfig, parseConfig, parseExperiment } from './index';
 
 const file = '/exp/experiments/test.yaml';
 const valid = `
@@ -92,5 +92,36 @@ describe('flattenConfig', () => {
       ['a.c', 'x'],
       ['d', '[1,2]'],
     ]);
+  });
+});
+
+describe('parseExperiment with a sweep', () => {
+  const swept = `${valid}sweep:\n  train.learningRate: [0.001, 0.01]\n  seed: [1, 2, 3]\n`;
+
+  it('expands the grid into validated runs, each with its own hash', () => {
+    const plan = parseExperiment(swept, file, {});
+    expect(plan.sweep).toEqual({ 'train.learningRate': [0.001, 0.01], seed: [1, 2, 3] });
+    expect(plan.runs).toHaveLength(6);
+    expect(plan.runs.map((r) => [r.config.train.learningRate, r.config.seed])).toEqual([
+      [0.001, 1], [0.001, 2], [0.001, 3], [0.01, 1], [0.01, 2], [0.01, 3],
+    ]);
+    expect(new Set(plan.runs.map((r) => r.hash)).size).toBe(6);
+    expect(plan.runs[0].resolved.dataset.path).toBe(path.resolve('/exp/data/flowers'));
+  });
+
+  it('names the sweep point whose values do not validate', () => {
+    expect(() => parseExperiment(`${valid}sweep:\n  train.epochs: [5, -1]\n`, file, {})).toThrow(
+      /sweep point 2 of 2 \(train\.epochs=-1\): train\.epochs: expected a positive integer, got -1/,
+    );
+  });
+
+  it('rejects sweep keys that are not in the config', () => {
+    expect(() => parseExperiment(`${valid}sweep:\n  trian.epochs: [5]\n`, file, {})).toThrow(/the config has no "trian"/);
+    expect(() => parseExperiment(`${valid}sweep:\n  train.epoch: [5]\n`, file, {})).toThrow(/train\.epoch: unknown key \(did you mean "epochs"\?\)/);
+    expect(() => parseExperiment(`${valid}sweep:\n  seed: []\n`, file, {})).toThrow(/sweep\.seed: expected at least one value/);
+  });
+
+  it('is refused by parseConfig, which runs exactly one config', () => {
+    expect(() => parseConfig(swept, file, {})).toThrow(/contains a sweep of 6 runs/);
   });
 });

@@ -3,9 +3,10 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { closest } from 'fastest-levenshtein';
 import { parseDocument } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { experimentConfigSchema, type ExperimentConfig } from './config-schema';
 import { ConfigError } from './errors';
+import { describePoint, expandGrid, setDotted, type SweepPoint } from './sweep';
 
 export interface LoadedConfig {
   /** Absolute path of the config file. */
@@ -23,21 +24,38 @@ export interface LoadedConfig {
 /** Reads, interpolates, validates and resolves an experiment config. Throws ConfigError. */
 export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
   const absFile = path.resolve(file);
-  let text: string;
-  try {
-    text = await fs.readFile(absFile, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError(
-      code === 'ENOENT' ? `config file ${absFile} does not exist; pass --config experiments/<name>.yaml` : `cannot read config file ${absFile} (${code})`,
-      absFile,
-    );
-  }
-  return parseConfig(text, absFile, env);
+  return parseConfig(await readConfigText(absFile), absFile, env);
 }
 
 /** Like loadConfig, from text; `file` names the source in messages and anchors relative paths. */
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const plan = parseExperiment(text, file, env);
+  if (plan.sweep) {
+    throw new ConfigError(`${file}: contains a sweep of ${plan.runs.length} runs; run it with: npx nx run runner -- --config ${file}`, file);
+  }
+  return plan.runs[0];
+}
+
+/** A config file's runs: one, or one per point of its `sweep` grid. */
+export interface ExperimentPlan {
+  file: string;
+  text: string;
+  /** The `sweep` section as written (dotted key -> values), or null for a single run. */
+  sweep: Record<string, unknown[]> | null;
+  points: SweepPoint[];
+  /** Index-aligned with `points`. */
+  runs: LoadedConfig[];
+  /** sha256 of the whole file's content after interpolation: identifies a sweep for --resume. */
+  hash: string;
+}
+
+/** Reads a config file that may contain a `sweep` section. Throws ConfigError. */
+export async function loadExperiment(file: string, env: NodeJS.ProcessEnv = process.env): Promise<ExperimentPlan> {
+  const absFile = path.resolve(file);
+  return parseExperiment(await readConfigText(absFile), absFile, env);
+}
+
+export function parseExperiment(text: string, file: string, env: NodeJS.ProcessEnv = process.env): ExperimentPlan {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const problems = doc.errors.map((e) => {
@@ -51,15 +69,58 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(`${file}: expected a YAML mapping with name, seed, dataset, preprocess, model and train`, file);
   }
-  const interpolated = interpolate(raw, env, file, []);
-  const parsed = experimentConfigSchema.safeParse(interpolated);
+  const { sweep: rawSweep, ...base } = interpolate(raw, env, file, []) as Record<string, unknown>;
+  const hash = createHash('sha256').update(canonicalJson({ base, sweep: rawSweep ?? null })).digest('hex');
+  if (rawSweep === undefined) {
+    return { file, text, sweep: null, points: [{}], runs: [validate(base, text, file, '')], hash };
+  }
+  const sweep = parseSweepSection(rawSweep, file);
+  const points = expandGrid(sweep);
+  const runs = points.map((point, i) => {
+    let config: unknown = base;
+    for (const [key, value] of Object.entries(point)) config = setDotted(config, key, value, file);
+    return validate(config, text, file, `sweep point ${i + 1} of ${points.length} (${describePoint(point)}): `);
+  });
+  return { file, text, sweep, points, runs, hash };
+}
+
+const sweepSchema = z.record(
+  z.string().regex(/^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$/, { error: 'expected a dotted config key such as train.learningRate' }),
+  z.array(z.union([z.string(), z.number(), z.boolean()]), { error: 'expected a list of values' }).min(1, { error: 'expected at least one value' }),
+  { error: 'expected a mapping of dotted config keys to lists of values' },
+);
+
+function parseSweepSection(value: unknown, file: string): Record<string, unknown[]> {
+  const parsed = sweepSchema.safeParse(value);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => describeIssue(issue, interpolated));
+    const problems = parsed.error.issues.map((issue) => `sweep${issue.path.length ? '.' : ''}${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`${file}: ${problems.join('; ')}`, file, problems);
+  }
+  if (Object.keys(parsed.data).length === 0) throw new ConfigError(`${file}: sweep: expected at least one key to sweep`, file);
+  return parsed.data;
+}
+
+function validate(raw: unknown, text: string, file: string, context: string): LoadedConfig {
+  const parsed = experimentConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${context}${describeIssue(issue, raw)}`);
     const head = problems.length === 1 ? problems[0] : `${problems.length} problems:\n  ${problems.join('\n  ')}`;
     throw new ConfigError(`${file}: ${head}`, file, problems);
   }
   const config = parsed.data;
   return { file, text, config, resolved: resolvePaths(config, path.dirname(file)), hash: hashConfig(config) };
+}
+
+async function readConfigText(absFile: string): Promise<string> {
+  try {
+    return await fs.readFile(absFile, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(
+      code === 'ENOENT' ? `config file ${absFile} does not exist; pass --config experiments/<name>.yaml` : `cannot read config file ${absFile} (${code})`,
+      absFile,
+    );
+  }
 }
 
 const isUrl = (source: string): boolean => /^https?:\/\//i.test(source);

@@ -1,8 +1,8 @@
 export { ConfigError, InterruptedError } from './errors';
 export { experimentConfigSchema } from './config-schema';
 export type { ExperimentConfig } from './config-schema';
-export { canonicalJson, flattenConfig, hashConfig, loadConfig, parseConfig } from './config';
-export type { LoadedConfig } from './config';
+export { canonicalJson, flattenConfig, hashConfig, loadConfig, loadExperiment, parseConfig, parseExperiment } from './config';
+export type { ExperimentPlan, LoadedConfig } from './config';
 export { captureEnvironment } from './environment';
 export { FeatureCache, writeAtomic } from './feature-cache';
 export { runExperiment, runExperimentFromFile } from './pipeline';
@@ -17,3 +17,5 @@ export { diffRuns, isResultMetric } from './run-diff';
 export type { RunDiff, RunSnapshot } from './run-diff';
 export { UnknownRunError, configOfRun, reproduceRun, snapshotRun } from './reproduce';
 export type { ReproduceResult } from './reproduce';
+export { seedGroupKey, summarizeSeedGroups } from './seed-groups';
+export type { RunForGrouping, SeedGroup } from './seed-groups';
