@@ -1,57 +1,127 @@
-import Handlebars from 'handlebars';
+import { baseName, dateTime, duration, fixed, MISSING, percent, shortId } from './format';
+import { statusView, type StatusView } from './page-model';
+import type { RunSummaryData } from './run-data';
 
-/** One row of the runs table. */
-export interface RunRow {
-  id: string;
-  name: string;
-  status: string;
-  startTime: string;
-  testAccuracy: number | null;
-  testMacroF1: number | null;
-  durationMs: number | null;
+/** Hyperparameters shown as index columns: the ones people sweep. */
+export const KEY_PARAMS: readonly { key: string; label: string }[] = [
+  { key: 'seed', label: 'seed' },
+  { key: 'train.optimizer', label: 'optimizer' },
+  { key: 'train.learningRate', label: 'lr' },
+  { key: 'train.epochs', label: 'epochs' },
+  { key: 'train.batchSize', label: 'batch' },
+  { key: 'model.head.dropout', label: 'dropout' },
+  { key: 'model.head.l2', label: 'l2' },
+];
+
+/** A table cell: text shown, value sorted on (numbers sort numerically), optional hover text. */
+export interface Cell {
+  text: string;
+  sort: string;
+  title?: string;
 }
 
-const template = Handlebars.compile(`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>Runs</title>
-<style>
-body { font: 14px/1.4 system-ui, sans-serif; margin: 2rem; color: #222; }
-table { border-collapse: collapse; }
-th, td { padding: .3rem .8rem; border-bottom: 1px solid #ddd; text-align: left; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.failed { color: #b00020; }
-</style>
-</head>
-<body>
-<h1>Runs</h1>
-<p>{{runs.length}} run(s) in <code>{{dbPath}}</code>.</p>
-<table>
-<thead><tr><th>name</th><th>run</th><th>status</th><th>started</th><th>test accuracy</th><th>test macro-F1</th><th>duration</th></tr></thead>
-<tbody>
-{{#each runs}}
-<tr class="{{status}}"><td>{{name}}</td><td><code>{{shortId}}</code></td><td>{{status}}</td><td>{{startTime}}</td>
-<td class="num">{{accuracy}}</td><td class="num">{{macroF1}}</td><td class="num">{{duration}}</td></tr>
-{{/each}}
-</tbody>
-</table>
-</body>
-</html>
-`);
+export interface IndexRow {
+  id: string;
+  shortId: string;
+  href: string;
+  name: string;
+  status: StatusView;
+  error: string | null;
+  started: Cell;
+  dataset: Cell;
+  extractor: Cell;
+  params: readonly Cell[];
+  accuracy: Cell & { barPercent: number };
+  macroF1: Cell;
+  duration: Cell;
+  /** All text of the row, lower-cased, for the filter box. */
+  search: string;
+}
 
-const fmt = (x: number | null, digits: number): string => (x === null ? '–' : x.toFixed(digits));
+export interface IndexGroup {
+  name: string;
+  runCount: number;
+  best: string;
+  rows: readonly IndexRow[];
+}
 
-/** The index page: every run, newest first. Handlebars escapes every value. */
-export function renderIndexPage(runs: readonly RunRow[], dbPath: string): string {
-  return template({
-    dbPath,
-    runs: runs.map((r) => ({
-      ...r,
-      shortId: r.id.slice(0, 8),
-      accuracy: r.testAccuracy === null ? '–' : `${fmt(100 * r.testAccuracy, 2)}%`,
-      macroF1: fmt(r.testMacroF1, 4),
-      duration: r.durationMs === null ? '–' : `${(r.durationMs / 1000).toFixed(1)}s`,
-    })),
-  });
+export interface ComparisonLink {
+  href: string;
+  /** Run ids, sorted and space-separated: the index script matches the checked boxes against it. */
+  runKey: string;
+  label: string;
+}
+
+export interface IndexPageModel {
+  title: string;
+  store: string;
+  runCount: number;
+  statusCounts: string;
+  paramLabels: readonly string[];
+  groups: readonly IndexGroup[];
+  comparisons: readonly ComparisonLink[];
+}
+
+const numberSort = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? '' : String(x));
+
+export function indexRow(data: RunSummaryData, href: string): IndexRow {
+  const { run, params, final, dataset } = data;
+  const accuracy = final['test.accuracy'] ?? null;
+  const datasetPath = dataset?.path ?? params['dataset.path'];
+  const images = dataset ? Object.values(dataset.classCounts).reduce((a, b) => a + b, 0) : null;
+  const extractorSource = data.extractor.source ?? params['model.extractor.source'];
+  const row: Omit<IndexRow, 'search'> = {
+    id: run.id,
+    shortId: shortId(run.id),
+    href,
+    name: run.name,
+    status: statusView(run.status),
+    error: run.error,
+    started: { text: dateTime(run.startTime), sort: run.startTime },
+    dataset: {
+      text: `${baseName(datasetPath)}${images === null ? '' : ` (${images})`}`,
+      sort: baseName(datasetPath),
+      title: `${datasetPath ?? ''}${dataset ? `\n${images} images, ${dataset.classes.length} classes: ${dataset.classes.join(', ')}\nfingerprint ${dataset.fingerprint}` : ''}`,
+    },
+    extractor: { text: baseName(extractorSource), sort: baseName(extractorSource), title: extractorSource },
+    params: KEY_PARAMS.map(({ key }) => {
+      const value = key === 'seed' ? String(run.seed) : params[key];
+      return { text: value ?? MISSING, sort: value ?? '' };
+    }),
+    accuracy: { text: percent(accuracy), sort: numberSort(accuracy), barPercent: accuracy === null ? 0 : Math.round(1000 * accuracy) / 10 },
+    macroF1: { text: fixed(final['test.macro_f1']), sort: numberSort(final['test.macro_f1']) },
+    duration: { text: duration(run.durationMs), sort: numberSort(run.durationMs) },
+  };
+  const search = [row.id, row.name, row.status.status, row.started.text, row.dataset.text, row.extractor.text, ...row.params.map((p) => p.text), row.error ?? ''].join(' ').toLowerCase();
+  return { ...row, search };
+}
+
+/** Index: runs grouped by experiment name (groups ordered by their newest run), newest first. */
+export function buildIndexPage(runs: readonly RunSummaryData[], options: { store: string; runHref: (id: string) => string; comparisons: readonly ComparisonLink[] }): IndexPageModel {
+  const groups = new Map<string, RunSummaryData[]>();
+  const newestFirst = [...runs].sort((a, b) => (a.run.startTime < b.run.startTime ? 1 : a.run.startTime > b.run.startTime ? -1 : 0));
+  for (const data of newestFirst) {
+    const list = groups.get(data.run.name) ?? [];
+    list.push(data);
+    groups.set(data.run.name, list);
+  }
+  const counts = new Map<string, number>();
+  for (const data of runs) counts.set(data.run.status, (counts.get(data.run.status) ?? 0) + 1);
+  return {
+    title: 'Runs',
+    store: options.store,
+    runCount: runs.length,
+    statusCounts: [...counts.entries()].map(([status, n]) => `${n} ${status}`).join(', '),
+    paramLabels: KEY_PARAMS.map((p) => p.label),
+    groups: [...groups.entries()].map(([name, list]) => {
+      const accuracies = list.map((d) => d.final['test.accuracy']).filter((x): x is number => x !== undefined);
+      return {
+        name,
+        runCount: list.length,
+        best: accuracies.length > 0 ? percent(Math.max(...accuracies)) : MISSING,
+        rows: list.map((d) => indexRow(d, options.runHref(d.run.id))),
+      };
+    }),
+    comparisons: options.comparisons,
+  };
 }

@@ -1,37 +1,45 @@
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import yargs from 'yargs';
-import { openSqliteStore } from '@mlbench/tracking';
-import { renderIndexPage, type RunRow } from './index-page';
+import { openSqliteStore, TrackingStoreError } from '@mlbench/tracking';
+import { ReportError } from './errors';
+import { generateReport } from './generate';
 
-/** Skeleton report: an index of every run. Run pages and comparisons come next. */
-async function main(): Promise<void> {
-  const args = await yargs(process.argv.slice(2))
-    .option('db', { type: 'string', default: 'results/runs.sqlite' })
-    .option('out', { type: 'string', default: 'results/report' })
+/** CLI: `report [--db file] [--out dir] [--compare runA runB ...]`. Exit 0 ok, 1 failure, 2 bad input. */
+async function main(argv: readonly string[]): Promise<number> {
+  const args = await yargs(argv)
+    .scriptName('report')
+    .usage('$0 [--db results/runs.sqlite] [--out results/report] [--compare <runA> <runB> ...]')
+    .option('db', { type: 'string', default: 'results/runs.sqlite', describe: 'SQLite tracking store to read' })
+    .option('out', { type: 'string', default: 'results/report', describe: 'Output folder (index.html, runs/, compare/, thumbs/)' })
+    .option('compare', { type: 'array', string: true, describe: 'Run ids or unique prefixes to compare; the first is the baseline' })
     .strict()
     .parseAsync();
+  const started = Date.now();
   const store = await openSqliteStore(args.db);
   try {
-    const runs = await store.searchRuns();
-    const rows: RunRow[] = [];
-    for (const run of runs) {
-      const metrics = new Map((await store.getMetrics(run.id)).filter((m) => m.step === null).map((m) => [m.key, m.value]));
-      rows.push({
-        id: run.id, name: run.name, status: run.status, startTime: run.startTime, durationMs: run.durationMs,
-        testAccuracy: metrics.get('test.accuracy') ?? null, testMacroF1: metrics.get('test.macro_f1') ?? null,
-      });
-    }
-    await fs.mkdir(args.out, { recursive: true });
-    const file = path.join(args.out, 'index.html');
-    await fs.writeFile(file, renderIndexPage(rows, args.db));
-    process.stdout.write(`wrote ${file} (${rows.length} runs)\n`);
+    const result = await generateReport({ store, outDir: args.out, compare: args.compare?.map(String) });
+    const pages = result.runPages;
+    const thumbs = result.thumbnails;
+    process.stdout.write(
+      `run pages   ${pages.written} written, ${pages.unchanged} unchanged, ${pages.upToDate} up to date\n` +
+        `thumbnails  ${thumbs.created} created, ${thumbs.reused} reused${thumbs.missing ? `, ${thumbs.missing} originals missing (placeholders)` : ''}\n` +
+        (result.comparisonFile ? `comparison  ${path.resolve(result.comparisonFile)}\n` : '') +
+        `index       ${path.resolve(result.indexFile)}\n` +
+        `done in ${((Date.now() - started) / 1000).toFixed(2)}s\n`,
+    );
+    return 0;
   } finally {
     await store.close();
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`report failed: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
-});
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const badInput = error instanceof ReportError || error instanceof TrackingStoreError;
+    process.stderr.write(`report: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = badInput ? 2 : 1;
+  },
+);

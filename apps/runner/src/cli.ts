@@ -3,6 +3,7 @@ import { ConfigError } from '@mlbench/experiment';
 import { gateCommand } from './commands/gate';
 import { reproduceCommand } from './commands/reproduce';
 import { runCommand } from './commands/run';
+import { runsCommand } from './commands/runs';
 import { EXIT, processIo, reportError, type CliIo } from './io';
 
 export { EXIT } from './io';
@@ -26,9 +27,12 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     .command(
       ['run', '$0'],
       'Run an experiment config (the default command)',
-      (y) => y.option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'Experiment config (YAML)' }),
+      (y) =>
+        y
+          .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'Experiment config (YAML); a `sweep` section runs its grid' })
+          .option('resume', { type: 'boolean', default: false, describe: 'Continue the unfinished sweep of this config, skipping completed runs' }),
       async (args) => {
-        exitCode = await runCommand({ config: args.config, db: args.db, cacheDir: args['cache-dir'] }, io);
+        exitCode = await runCommand({ config: args.config, db: args.db, cacheDir: args['cache-dir'], resume: args.resume }, io);
       },
     )
     .command(
@@ -65,6 +69,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
         );
       },
     )
+    .command(runsCommand(io, (code) => (exitCode = code)))
     .strict()
     .help()
     .version(false)

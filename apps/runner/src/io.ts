@@ -1,7 +1,7 @@
 import { DatasetError } from '@mlbench/data';
-import { ConfigError, InterruptedError } from '@mlbench/experiment';
+import { CacheWriteError, ConfigError, InterruptedError } from '@mlbench/experiment';
 import { ModelError } from '@mlbench/model';
-import { TrackingStoreError } from '@mlbench/tracking';
+import { ImportConflictError, InvalidRunExportError, InvalidRunStateError, RunNotFoundError, TrackingStoreError } from '@mlbench/tracking';
 
 /** Exit codes: 0 ok, 1 the run failed, 2 bad input (config, data, model), 130 interrupted. */
 export const EXIT = { ok: 0, failed: 1, badInput: 2, interrupted: 130 } as const;
@@ -19,6 +19,8 @@ export const processIo: CliIo = {
   isTty: Boolean(process.stderr.isTTY) || process.env.FORCE_PROGRESS === '1',
 };
 
+const DISK_ERRORS: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM']);
+
 /** Maps an error to a message and an exit code; the one place that decides how failures read. */
 export function reportError(error: unknown, io: CliIo): number {
   if (error instanceof InterruptedError) {
@@ -29,8 +31,24 @@ export function reportError(error: unknown, io: CliIo): number {
     io.err(`error: ${error.message}`);
     return EXIT.badInput;
   }
+  // Bad input to the `runs` commands: a wrong id or file.
+  if (error instanceof RunNotFoundError || error instanceof InvalidRunExportError || error instanceof ImportConflictError || error instanceof InvalidRunStateError) {
+    io.err(`error: ${error.message}`);
+    return EXIT.badInput;
+  }
+  if (error instanceof CacheWriteError) {
+    io.err(`run failed: ${error.message}`);
+    return EXIT.failed;
+  }
   if (error instanceof TrackingStoreError) {
-    io.err(`tracking store error: ${error.message}`);
+    const full = error.code === 'SQLITE_FULL' ? '; free disk space (what was recorded before is intact)' : '';
+    io.err(`tracking store error: ${error.message}${full}`);
+    return EXIT.failed;
+  }
+  // A full disk or read-only folder anywhere else (model cache, export file): a message, not a stack.
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (error instanceof Error && typeof code === 'string' && DISK_ERRORS.has(code)) {
+    io.err(`run failed: ${error.message}; free disk space or point --db/--cache-dir at a writable folder`);
     return EXIT.failed;
   }
   io.err(`run failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import type { CliIo } from './cli';
 
@@ -15,4 +16,60 @@ export function captureIo(): CliIo & { stdout: string[]; stderr: string[] } {
 /** Final metrics of a run as a key -> value map. */
 export function finalMetrics(metrics: { key: string; value: number; step: number | null }[]): Record<string, number> {
   return Object.fromEntries(metrics.filter((m) => m.step === null).map((m) => [m.key, m.value]));
+}
+
+/** A real runner process (`node --import tsx apps/runner/src/main.ts ...`), for signals and concurrency. */
+export interface CliProcess {
+  child: ChildProcess;
+  stdout: string[];
+  stderr: string[];
+  /** Resolves with the first stdout line matching `pattern` (also one already printed). */
+  waitFor(pattern: RegExp): Promise<string>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+  // node itself, not npx/tsx wrappers: the pid signalled (and recorded with the run) is the runner's.
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'apps/runner/src/main.ts'), ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, FORCE_PROGRESS: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+  const lines = (stream: NodeJS.ReadableStream, into: string[], watch: boolean): void => {
+    let rest = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      const parts = (rest + chunk).split('\n');
+      rest = parts.pop() ?? '';
+      for (const line of parts) {
+        into.push(line);
+        if (!watch) continue;
+        for (const w of [...waiters]) {
+          if (w.pattern.test(line)) {
+            waiters.splice(waiters.indexOf(w), 1);
+            w.resolve(line);
+          }
+        }
+      }
+    });
+  };
+  lines(child.stdout, stdout, true);
+  lines(child.stderr, stderr, false);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
+  const waitFor = (pattern: RegExp): Promise<string> => {
+    const seen = stdout.find((l) => pattern.test(l));
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      waiters.push({ pattern, resolve });
+      void exited.then(({ code, signal }) =>
+        reject(new Error(`runner exited (${code ?? signal}) before printing ${pattern}\nstdout:\n${stdout.join('\n')}\nstderr:\n${stderr.join('\n')}`)),
+      );
+    });
+  };
+  return { child, stdout, stderr, waitFor, exited };
 }

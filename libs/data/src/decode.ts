@@ -1,5 +1,7 @@
 import sharp from 'sharp';
-import { DatasetError } from './errors';
+import { promises as fs } from 'node:fs';
+import { BadImageError } from './errors';
+import type { BadImage, ImageRecord } from './scan';
 
 /** Resampling kernels offered by the config, mapped to sharp's (libvips) kernels. */
 export const RESIZE_METHODS = {
@@ -31,12 +33,56 @@ const SCALE: Record<PixelScaling, (p: number) => number> = {
 };
 
 /**
- * Decodes one image file to `height x width x 3` RGB uint8: EXIF orientation applied, alpha
- * dropped, grayscale and CMYK converted to sRGB.
+ * Largest image decoded, in pixels (width x height): sharp's own default, 0x3FFF², about 268
+ * megapixels (a 16384 x 16384 photo). Larger files are reported as bad images instead of
+ * exhausting memory: a decoded 268 MP RGB image already takes 800 MB.
  */
-export async function decodeToRgb(file: string, options: Pick<PreprocessOptions, 'width' | 'height' | 'resize' | 'fit'>): Promise<Uint8Array> {
+export const MAX_INPUT_PIXELS = 0x3fff * 0x3fff;
+
+export interface DecodeLimits {
+  /** Default MAX_INPUT_PIXELS. */
+  maxInputPixels?: number;
+}
+
+/** libvips repeats itself over several lines with prefixes; one line of distinct messages. */
+function tidy(message: string): string {
+  const lines = message
+    .split('\n')
+    .map((l) => l.replace(/^Input file has corrupt header: /, '').replace(/^Vips\w+: /, '').trim())
+    .filter((l) => l.length > 0);
+  return [...new Set(lines)].join('; ');
+}
+
+/** sharp's error text, in words a user can act on. */
+export function describeDecodeFailure(rawMessage: string, sizeBytes: number | null, maxInputPixels = MAX_INPUT_PIXELS): string {
+  const message = tidy(rawMessage);
+  if (sizeBytes === 0) return 'empty file (0 bytes)';
+  if (/unsupported image format/i.test(message)) return 'not an image, or a format that cannot be decoded (unsupported image format)';
+  if (/exceeds pixel limit/i.test(message)) return `image too large (more than ${maxInputPixels} pixels; decoding it would exhaust memory)`;
+  if (/premature end|truncated|unexpected end/i.test(message)) return `truncated file (${message})`;
+  if (/ENOENT|no such file/i.test(message)) return 'the file disappeared during the run';
+  return `corrupt or unreadable image (${message})`;
+}
+
+async function sizeOf(file: string): Promise<number | null> {
+  return fs.stat(file).then(
+    (s) => s.size,
+    () => null,
+  );
+}
+
+/**
+ * Decodes one image file to `height x width x 3` RGB uint8: EXIF orientation applied, alpha
+ * dropped (as Keras/PIL `convert('RGB')` does), grayscale, CMYK and 16-bit converted to 8-bit sRGB.
+ * Throws BadImageError naming the file and the reason.
+ */
+export async function decodeToRgb(
+  file: string,
+  options: Pick<PreprocessOptions, 'width' | 'height' | 'resize' | 'fit'> & DecodeLimits,
+): Promise<Uint8Array> {
+  const maxInputPixels = options.maxInputPixels ?? MAX_INPUT_PIXELS;
   try {
-    const { data, info } = await sharp(file, { failOn: 'error' })
+    const { data, info } = await sharp(file, { failOn: 'error', limitInputPixels: maxInputPixels })
       .rotate()
       .resize(options.width, options.height, { fit: options.fit, kernel: RESIZE_METHODS[options.resize] })
       .toColourspace('srgb')
@@ -48,9 +94,68 @@ export async function decodeToRgb(file: string, options: Pick<PreprocessOptions,
     }
     return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new DatasetError(`cannot decode image ${file}: ${reason}; remove or replace the file`, file);
+    const message = error instanceof Error ? error.message : String(error);
+    // libvips keeps its error text per thread; under concurrent decodes it can come back empty or
+    // as "Unknown error". Then look at the bytes: a JPEG without its end marker was cut off.
+    const clear = /\w/.test(message) && !/unknown error/i.test(message);
+    const detail = clear ? message : ((await jpegTruncation(file)) ?? message);
+    throw new BadImageError(file, describeDecodeFailure(detail, await sizeOf(file), maxInputPixels));
   }
+}
+
+/** 'premature end of JPEG image' if `file` is a JPEG (SOI marker) without the EOI marker at its end. */
+async function jpegTruncation(file: string): Promise<string | null> {
+  try {
+    const bytes = await fs.readFile(file);
+    const isJpeg = bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8;
+    if (!isJpeg) return null;
+    const tail = bytes.subarray(Math.max(0, bytes.length - 64));
+    return tail.includes(Buffer.from([0xff, 0xd9])) ? null : 'premature end of JPEG image (no end-of-image marker)';
+  } catch {
+    return null;
+  }
+}
+
+export interface CheckImagesOptions extends DecodeLimits {
+  /** Images decoded at once. Default 4. */
+  concurrency?: number;
+  onProgress?: (done: number, total: number) => void;
+  /** Checked between images; the check stops early when it returns true. */
+  aborted?: () => boolean;
+}
+
+/**
+ * Fully decodes every image (to a small thumbnail: JPEG shrink-on-load keeps this cheap, and a
+ * truncated scan is still detected), so unusable files are found before anything is recorded.
+ */
+export async function checkImages(
+  images: readonly ImageRecord[],
+  options: CheckImagesOptions = {},
+): Promise<{ good: ImageRecord[]; bad: BadImage[] }> {
+  const verdicts = new Array<string | null>(images.length).fill(null);
+  let next = 0;
+  let done = 0;
+  const worker = async (): Promise<void> => {
+    while (next < images.length && !options.aborted?.()) {
+      const i = next++;
+      try {
+        await decodeToRgb(images[i].absPath, { width: 16, height: 16, resize: 'nearest', fit: 'fill', maxInputPixels: options.maxInputPixels });
+      } catch (error) {
+        if (!(error instanceof BadImageError)) throw error;
+        verdicts[i] = error.reason;
+      }
+      options.onProgress?.(++done, images.length);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, images.length) }, worker));
+  const good: ImageRecord[] = [];
+  const bad: BadImage[] = [];
+  images.forEach((image, i) => {
+    const reason = verdicts[i];
+    if (reason === null) good.push(image);
+    else bad.push({ relPath: image.relPath, absPath: image.absPath, label: image.label, sha256: image.sha256, reason });
+  });
+  return { good, bad };
 }
 
 /** Writes scaled float pixels of one RGB image into `target` at `offset`. */

@@ -19,6 +19,18 @@ export interface ImageRecord {
   sha256: string;
 }
 
+/** A file that looks like an image (by extension) but cannot be used, and why. */
+export interface BadImage {
+  relPath: string;
+  absPath: string;
+  /** Index into `DatasetScan.classes`. */
+  label: number;
+  /** sha256 of the bytes, when the file could be read. */
+  sha256: string | null;
+  /** Human-readable reason, e.g. `truncated or corrupt JPEG (premature end of JPEG image)`. */
+  reason: string;
+}
+
 export interface DatasetScan {
   root: string;
   /** Class names = folder names, sorted by code point. */
@@ -28,6 +40,12 @@ export interface DatasetScan {
   classCounts: Record<string, number>;
   /** sha256 over every image's relative path and content hash, in order. */
   fingerprint: string;
+  /**
+   * Files with an image extension that could not even be read (broken or looping symbolic
+   * links, permission denied). Not in `images`, counts or fingerprint; the caller applies
+   * `dataset.onBadImage` to them.
+   */
+  unreadable: BadImage[];
 }
 
 export interface ScanOptions {
@@ -42,16 +60,61 @@ export const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b
 
 const isHidden = (name: string): boolean => name.startsWith('.');
 
-async function listImageFiles(dir: string): Promise<string[]> {
+const isImageName = (name: string): boolean => IMAGE_EXTENSIONS.has(path.extname(name).toLowerCase());
+
+interface Walk {
+  /** Real paths of folders already listed (or about to be): loops and aliases are listed once. */
+  visited: Set<string>;
+  /** Image-named entries that cannot be followed. */
+  broken: { absPath: string; reason: string }[];
+}
+
+/**
+ * Image files under `dir`, recursively, in code-point order. Symbolic links are followed; a
+ * link to a folder already listed (a loop, or another path to the same folder) is not listed
+ * again, so a link cycle cannot hang the scan.
+ */
+async function listImageFiles(dir: string, walk: Walk): Promise<string[]> {
   const entries = await fs.readdir(dir, { withFileTypes: true });
   const names = entries.filter((e) => !isHidden(e.name)).sort((a, b) => byCodePoint(a.name, b.name));
   const files: string[] = [];
   for (const entry of names) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...(await listImageFiles(full)));
-    else if (entry.isFile() && IMAGE_EXTENSIONS.has(path.extname(entry.name).toLowerCase())) files.push(full);
+    let isDirectory = entry.isDirectory();
+    let isFile = entry.isFile();
+    if (entry.isSymbolicLink()) {
+      try {
+        const target = await fs.stat(full);
+        isDirectory = target.isDirectory();
+        isFile = target.isFile();
+      } catch (error) {
+        if (isImageName(entry.name)) walk.broken.push({ absPath: full, reason: linkProblem(error) });
+        continue;
+      }
+    }
+    if (isDirectory) {
+      const real = await fs.realpath(full);
+      if (walk.visited.has(real)) continue;
+      walk.visited.add(real);
+      files.push(...(await listImageFiles(full, walk)));
+    } else if (isFile && isImageName(entry.name)) {
+      files.push(full);
+    }
   }
   return files;
+}
+
+function linkProblem(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ELOOP') return 'symbolic link loop (the link points back to itself)';
+  if (code === 'ENOENT') return 'broken symbolic link (its target does not exist)';
+  return `cannot follow symbolic link (${code ?? String(error)})`;
+}
+
+function readProblem(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM') return `cannot read the file: permission denied (${code})`;
+  return `cannot read the file (${code ?? String(error)})`;
 }
 
 export function hashFile(file: string): Promise<string> {
@@ -94,19 +157,31 @@ export async function scanDataset(root: string, options: ScanOptions = {}): Prom
       absRoot,
     );
   }
-  const classes = rootEntries
-    .filter((e) => e.isDirectory() && !isHidden(e.name))
-    .map((e) => e.name)
-    .sort(byCodePoint);
+  const classDirs: { name: string; real: string }[] = [];
+  for (const entry of rootEntries) {
+    if (isHidden(entry.name)) continue;
+    const full = path.join(absRoot, entry.name);
+    // A class folder may itself be a symbolic link to a folder.
+    const isDirectory = entry.isDirectory() || (entry.isSymbolicLink() && (await fs.stat(full).then((s) => s.isDirectory(), () => false)));
+    if (isDirectory) classDirs.push({ name: entry.name, real: await fs.realpath(full) });
+  }
+  classDirs.sort((a, b) => byCodePoint(a.name, b.name));
+  const classes = classDirs.map((c) => c.name);
+  // The root and every class folder count as visited up front: a link from one class into
+  // another (or back to the root) must not pull the other class's images in under a wrong label.
+  const walk: Walk = { visited: new Set([await fs.realpath(absRoot), ...classDirs.map((c) => c.real)]), broken: [] };
 
   const files: { absPath: string; label: number }[] = [];
-  const classCounts: Record<string, number> = {};
+  const broken: { absPath: string; label: number; reason: string }[] = [];
+  const listed: Record<string, number> = {};
   for (const [label, name] of classes.entries()) {
-    const classFiles = await listImageFiles(path.join(absRoot, name));
-    classCounts[name] = classFiles.length;
+    walk.broken = [];
+    const classFiles = await listImageFiles(path.join(absRoot, name), walk);
+    listed[name] = classFiles.length + walk.broken.length;
     for (const absPath of classFiles) files.push({ absPath, label });
+    for (const b of walk.broken) broken.push({ ...b, label });
   }
-  const usable = classes.filter((c) => classCounts[c] > 0);
+  const usable = classes.filter((c) => listed[c] > 0);
   if (usable.length < 2) {
     throw new DatasetError(
       `dataset folder ${absRoot} has ${usable.length} class folder(s) with images (${classes.join(', ') || 'none'}); ` +
@@ -115,15 +190,51 @@ export async function scanDataset(root: string, options: ScanOptions = {}): Prom
     );
   }
 
+  const relative = (absPath: string): string => path.relative(absRoot, absPath).split(path.sep).join('/');
   let done = 0;
-  const images = await mapLimit(files, options.concurrency ?? 16, async ({ absPath, label }) => {
-    const [sha256, stat] = await Promise.all([hashFile(absPath), fs.stat(absPath)]);
-    options.onProgress?.(++done, files.length);
-    const relPath = path.relative(absRoot, absPath).split(path.sep).join('/');
-    return { relPath, absPath, label, sizeBytes: stat.size, sha256 };
+  const hashed = await mapLimit(files, options.concurrency ?? 16, async ({ absPath, label }): Promise<ImageRecord | BadImage> => {
+    try {
+      const [sha256, stat] = await Promise.all([hashFile(absPath), fs.stat(absPath)]);
+      return { relPath: relative(absPath), absPath, label, sizeBytes: stat.size, sha256 };
+    } catch (error) {
+      return { relPath: relative(absPath), absPath, label, sha256: null, reason: readProblem(error) };
+    } finally {
+      options.onProgress?.(++done, files.length);
+    }
   });
+  const images = hashed.filter((h): h is ImageRecord => 'sizeBytes' in h);
+  const unreadable = [
+    ...hashed.filter((h): h is BadImage => 'reason' in h),
+    ...broken.map((b) => ({ relPath: relative(b.absPath), absPath: b.absPath, label: b.label, sha256: null, reason: b.reason })),
+  ].sort((a, b) => byCodePoint(a.relPath, b.relPath));
+  const classCounts = countClasses(classes, images);
+  return { root: absRoot, classes, images, classCounts, fingerprint: fingerprintImages(images), unreadable };
+}
 
-  return { root: absRoot, classes, images, classCounts, fingerprint: fingerprintImages(images) };
+function countClasses(classes: readonly string[], images: readonly Pick<ImageRecord, 'label'>[]): Record<string, number> {
+  const counts: Record<string, number> = Object.fromEntries(classes.map((c) => [c, 0]));
+  for (const image of images) counts[classes[image.label]]++;
+  return counts;
+}
+
+/**
+ * The scan without `bad` images: what a run with `dataset.onBadImage: skip` actually uses.
+ * Counts and fingerprint are recomputed, so the record says exactly which bytes were used.
+ * Throws DatasetError if a class is left without images.
+ */
+export function withoutBadImages(scan: DatasetScan, bad: readonly BadImage[]): DatasetScan {
+  const dropped = new Set(bad.map((b) => b.relPath));
+  const images = scan.images.filter((image) => !dropped.has(image.relPath));
+  const classCounts = countClasses(scan.classes, images);
+  const empty = scan.classes.filter((c) => classCounts[c] === 0);
+  if (empty.length > 0) {
+    throw new DatasetError(
+      `class ${empty.map((c) => `"${c}"`).join(', ')} in ${scan.root} has no usable images once the bad ones are skipped; ` +
+        'add readable images to it or remove the folder',
+      path.join(scan.root, empty[0]),
+    );
+  }
+  return { ...scan, images, classCounts, fingerprint: fingerprintImages(images) };
 }
 
 /** Content hash over (relative path, file hash) pairs in scan order. */

@@ -29,6 +29,12 @@ export const experimentConfigSchema = z.strictObject({
     /** A folder with one sub-folder of images per class. */
     path: text('a folder path'),
     split: splitSchema.default({ train: 0.7, val: 0.1, test: 0.2 }),
+    /**
+     * What to do with images that cannot be decoded (truncated, empty, not an image, too large,
+     * broken links): `fail` (default) stops before anything is recorded, naming every file and
+     * reason; `skip` leaves them out and records them with the run.
+     */
+    onBadImage: oneOf(['fail', 'skip'] as const).default('fail'),
   }),
   preprocess: z
     .strictObject({
@@ -48,6 +54,8 @@ export const experimentConfigSchema = z.strictObject({
       sha256: z.string().regex(/^[0-9a-f]{64}$/, { error: 'expected 64 lowercase hex digits' }).optional(),
       batchSize: positiveInt().default(32),
       backend: oneOf(['auto', 'tfjs-node', 'wasm', 'cpu'] as const).default('auto'),
+      /** What runs the network: onnx (ONNX Runtime), tfjs (backend above), or auto = the fastest available. */
+      engine: oneOf(['auto', 'tfjs', 'onnx'] as const).default('auto'),
     }),
     head: z
       .strictObject({

@@ -15,7 +15,36 @@ export class ConfigError extends Error {
 /** The run was stopped by the user (SIGINT/SIGTERM). */
 export class InterruptedError extends Error {
   override name = 'InterruptedError';
-  constructor(readonly signal: string) {
-    super(`interrupted by ${signal}`);
+  constructor(
+    readonly signal: string,
+    /** What was done when it stopped, e.g. `during extraction, 24/60 images extracted and cached`. */
+    readonly progress?: string,
+  ) {
+    super(`interrupted by ${signal}${progress ? ` ${progress}` : ''}`);
+  }
+}
+
+/** A file under the results/cache folder cannot be written (full disk, read-only, permissions). */
+export class CacheWriteError extends Error {
+  override name = 'CacheWriteError';
+  constructor(
+    readonly file: string,
+    /** The errno code, e.g. `ENOSPC`. */
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
+    const words: Record<string, string> = {
+      ENOSPC: 'no space left on device',
+      EDQUOT: 'disk quota exceeded',
+      EROFS: 'read-only file system',
+      EACCES: 'permission denied',
+      EPERM: 'permission denied',
+      ENOTDIR: 'a part of the path is a file, not a folder',
+    };
+    super(
+      `cannot write the feature cache file ${file}: ${words[code] ?? 'write failed'} (${code}); ` +
+        'free disk space or pass --cache-dir <writable folder>. Entries already cached are complete and kept',
+      options,
+    );
   }
 }

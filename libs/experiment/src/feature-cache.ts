@@ -2,12 +2,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { canonicalJson } from './config';
+import { CacheWriteError } from './errors';
 
 /**
  * Content-addressed store of feature vectors: one file per image under a key made of
  * everything that determines the features (model bytes, feature layer, engine and backend,
  * preprocessing). Entries are written to a temp file and renamed, so a crash never leaves a
- * partial vector behind; a file of the wrong size is treated as missing.
+ * partial vector behind; a file of the wrong size is treated as missing. A failed write (full
+ * disk, read-only folder) removes its temp file and throws CacheWriteError naming the file.
  */
 export class FeatureCache {
   readonly dir: string;
@@ -29,8 +31,19 @@ export class FeatureCache {
   }
 
   async describe(parts: Record<string, unknown>): Promise<void> {
-    await fs.mkdir(this.dir, { recursive: true });
-    await writeAtomic(path.join(this.dir, 'key.json'), Buffer.from(`${JSON.stringify({ ...parts, dim: this.dim }, null, 2)}\n`));
+    const file = path.join(this.dir, 'key.json');
+    await cacheWrite(file, async () => {
+      await fs.mkdir(this.dir, { recursive: true });
+      await writeAtomic(file, Buffer.from(`${JSON.stringify({ ...parts, dim: this.dim }, null, 2)}\n`));
+    });
+  }
+
+  /** Whether a complete entry exists, without reading it. */
+  async has(imageSha256: string): Promise<boolean> {
+    return fs.stat(this.fileFor(imageSha256)).then(
+      (s) => s.isFile() && s.size === this.dim * 4,
+      () => false,
+    );
   }
 
   async get(imageSha256: string): Promise<Float32Array | null> {
@@ -46,8 +59,20 @@ export class FeatureCache {
   async put(imageSha256: string, features: Float32Array): Promise<void> {
     if (features.length !== this.dim) throw new Error(`feature vector has ${features.length} values, expected ${this.dim}`);
     const file = this.fileFor(imageSha256);
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    await writeAtomic(file, Buffer.from(features.buffer, features.byteOffset, features.byteLength));
+    await cacheWrite(file, async () => {
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await writeAtomic(file, Buffer.from(features.buffer, features.byteOffset, features.byteLength));
+    });
+  }
+}
+
+async function cacheWrite(file: string, write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (typeof code === 'string') throw new CacheWriteError(file, code, { cause: error });
+    throw error;
   }
 }
 

@@ -1,4 +1,5 @@
-export { ConfigError, InterruptedError } from './errors';
+export { CacheWriteError, ConfigError, InterruptedError } from './errors';
+export { localProcesses, markAbandonedRuns, type ProcessProbe } from './abandoned';
 export { experimentConfigSchema } from './config-schema';
 export type { ExperimentConfig } from './config-schema';
 export { canonicalJson, flattenConfig, hashConfig, loadConfig, loadExperiment, parseConfig, parseExperiment } from './config';
@@ -19,3 +20,8 @@ export { UnknownRunError, configOfRun, reproduceRun, snapshotRun } from './repro
 export type { ReproduceResult } from './reproduce';
 export { seedGroupKey, summarizeSeedGroups } from './seed-groups';
 export type { RunForGrouping, SeedGroup } from './seed-groups';
+export { runSweep } from './sweep-run';
+export type { RunSweepOptions, SweepEvent, SweepResult, SweepRunOutcome } from './sweep-run';
+export { runConfigFile } from './run-file';
+export type { FileRunResult } from './run-file';
+export { sweepSeedGroups } from './sweep-run';

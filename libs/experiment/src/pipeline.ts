@@ -1,7 +1,10 @@
 import * as path from 'node:path';
 import {
+  BadImagesError,
+  checkImages,
   imageBatches,
   scanDataset,
+  withoutBadImages,
   splitHash,
   stratifiedSplit,
   SPLIT_NAMES,
@@ -9,7 +12,7 @@ import {
   type ImageRecord,
   type SplitName,
 } from '@mlbench/data';
-import { argmax, classificationReport, type ClassificationReport } from '@mlbench/metrics';
+import { argmax, bootstrapClassification, classificationReport, type ClassificationReport, type Interval } from '@mlbench/metrics';
 import {
   initBackend,
   loadExtractor,
@@ -20,7 +23,8 @@ import {
   type FeatureExtractor,
   type FeatureSet,
 } from '@mlbench/model';
-import { openSqliteStore, type Metric, type Prediction, type Run, type TrackingStore } from '@mlbench/tracking';
+import { openSqliteStore, type Metric, type Prediction, type Run, type SkippedFile, type TrackingStore } from '@mlbench/tracking';
+import { markAbandonedRuns } from './abandoned';
 import { flattenConfig, loadConfig, type LoadedConfig } from './config';
 import { ConfigError, InterruptedError } from './errors';
 import { captureEnvironment } from './environment';
@@ -31,7 +35,10 @@ export type PipelineEvent =
   | { type: 'config'; file: string; name: string; hash: string }
   | { type: 'backend'; backend: BackendInfo }
   | { type: 'scan-progress'; done: number; total: number }
-  | { type: 'dataset'; root: string; classes: string[]; images: number; fingerprint: string; splitSizes: Record<SplitName, number>; splitHash: string }
+  | { type: 'check-progress'; done: number; total: number }
+  | { type: 'images-checked'; checked: number; cached: number; bad: SkippedFile[]; policy: 'fail' | 'skip' }
+  | { type: 'dataset'; root: string; classes: string[]; images: number; skipped: number; fingerprint: string; splitSizes: Record<SplitName, number>; splitHash: string }
+  | { type: 'abandoned'; runId: string; pid: number | null; hostname: string | null }
   | { type: 'extractor'; description: ExtractorDescription }
   | { type: 'run-created'; runId: string; store: string }
   | { type: 'extract-start'; total: number; cached: number; toExtract: number; cacheDir: string }
@@ -51,6 +58,8 @@ export interface RunExperimentOptions {
   onEvent?: (event: PipelineEvent) => void;
   /** Use this store instead of opening `dbPath` (the caller closes it). */
   store?: TrackingStore;
+  /** Records the run as point `index` of a sweep. */
+  sweep?: { id: string; index: number };
 }
 
 export interface SplitSummary {
@@ -59,6 +68,9 @@ export interface SplitSummary {
   macroF1: number;
   logLoss: number;
   perClassF1: Record<string, number>;
+  /** 95% bootstrap intervals [low, high] (val and test). */
+  accuracyInterval?: [number, number];
+  macroF1Interval?: [number, number];
 }
 
 export interface RunSummary {
@@ -76,7 +88,7 @@ export interface RunSummary {
   extractor: ExtractorDescription;
 }
 
-/** Loads the config file and runs it: the one call behind `runner --config`. */
+/** Loads the config file and runs it (one run). */
 export async function runExperimentFromFile(configFile: string, options: RunExperimentOptions): Promise<RunSummary> {
   return runExperiment(await loadConfig(configFile), options);
 }
@@ -98,32 +110,52 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
   const backend = await initBackend(resolved.model.extractor.backend);
   emit({ type: 'backend', backend });
 
-  const scan = await scanDataset(resolved.dataset.path, { onProgress: (done, total) => emit({ type: 'scan-progress', done, total }) });
-  const assignment = stratifiedSplit(scan.images.map((i) => i.label), resolved.dataset.split, config.seed, scan.classes);
-  const members = scan.images.map((image, i) => ({ relPath: image.relPath, sha256: image.sha256, split: assignment[i] }));
-  const hashOfSplit = splitHash(members);
-  const splitSizes = countBy(assignment);
-  emit({ type: 'dataset', root: scan.root, classes: scan.classes, images: scan.images.length, fingerprint: scan.fingerprint, splitSizes, splitHash: hashOfSplit });
+  const scanned = await scanDataset(resolved.dataset.path, { onProgress: (done, total) => emit({ type: 'scan-progress', done, total }) });
 
   const extractor = await loadExtractor({
     source: resolved.model.extractor.source,
     featureLayer: resolved.model.extractor.featureLayer,
     sha256: resolved.model.extractor.sha256,
     downloadCacheDir: path.join(options.cacheDir, 'models'),
+    engine: resolved.model.extractor.engine,
+    onnxCacheDir: path.join(options.cacheDir, 'onnx'),
   });
   try {
     checkInputSize(loaded, extractor.description);
     emit({ type: 'extractor', description: extractor.description });
     checkAborted();
 
+    const cache = await openFeatureCache(extractor, loaded, options.cacheDir);
+    // Bad images are found before the run row exists: with `fail` nothing is recorded.
+    const { scan, skipped } = await screenImages(scanned, cache, loaded, { emit, signal: options.signal });
+    checkAborted();
+    const assignment = stratifiedSplit(scan.images.map((i) => i.label), resolved.dataset.split, config.seed, scan.classes);
+    const members = scan.images.map((image, i) => ({ relPath: image.relPath, sha256: image.sha256, split: assignment[i] }));
+    const hashOfSplit = splitHash(members);
+    const splitSizes = countBy(assignment);
+    emit({
+      type: 'dataset',
+      root: scan.root,
+      classes: scan.classes,
+      images: scan.images.length,
+      skipped: skipped.length,
+      fingerprint: scan.fingerprint,
+      splitSizes,
+      splitHash: hashOfSplit,
+    });
+
     const store = options.store ?? (await openSqliteStore(options.dbPath));
     try {
+      for (const stale of await markAbandonedRuns(store)) emit({ type: 'abandoned', runId: stale.id, pid: stale.pid, hostname: stale.hostname });
+      checkAborted();
       const run = await store.createRun({
         name: config.name,
         seed: config.seed,
         configHash: loaded.hash,
         configText: loaded.text,
         resolvedConfig: resolved,
+        sweepId: options.sweep?.id,
+        sweepIndex: options.sweep?.index,
         environment: captureEnvironment(options.cwd ?? process.cwd(), {
           'tfjs.backend': backend.backend,
           'tfjs.version': backend.engineVersion,
@@ -131,14 +163,30 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
         }),
       });
       emit({ type: 'run-created', runId: run.id, store: store.location });
+      const progress: RunProgress = { stage: 'setup', extracted: 0, toExtract: 0, cached: 0, epochs: 0, totalEpochs: config.train.epochs };
       try {
-        return await executeRun(run, store, { loaded, scan, assignment, members, hashOfSplit, splitSizes, extractor, backend, started, options, emit, checkAborted });
+        return await executeRun(run, store, {
+          loaded, scan, skipped, assignment, members, hashOfSplit, splitSizes, extractor, cache, backend, started, options, emit, checkAborted, progress,
+        });
       } catch (error) {
         const interrupted = error instanceof InterruptedError;
-        const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-        await store.failRun(run.id, message, interrupted ? 'interrupted' : 'failed');
+        const reported = interrupted ? new InterruptedError(error.signal, describeProgress(progress)) : error;
+        const message = reported instanceof Error ? `${reported.name}: ${reported.message}` : String(reported);
+        // Best effort: if the store itself is failing (full disk), the row stays `running` and the
+        // next start marks it abandoned; the original error is what the user needs to see.
+        if (interrupted) {
+          await store
+            .logBatch(run.id, {
+              metrics: [
+                { key: 'progress.features_extracted', value: progress.extracted, step: null },
+                { key: 'progress.epochs_completed', value: progress.epochs, step: null },
+              ],
+            })
+            .catch(() => undefined);
+        }
+        await store.failRun(run.id, message, interrupted ? 'interrupted' : 'failed').catch(() => undefined);
         emit({ type: 'run-failed', runId: run.id, status: interrupted ? 'interrupted' : 'failed', error: message });
-        throw error;
+        throw reported;
       }
     } finally {
       if (!options.store) await store.close();
@@ -148,9 +196,69 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
   }
 }
 
+/** How far a run got, for the record of an interrupted run. */
+interface RunProgress {
+  stage: 'setup' | 'extraction' | 'training' | 'evaluation';
+  extracted: number;
+  toExtract: number;
+  cached: number;
+  epochs: number;
+  totalEpochs: number;
+}
+
+function describeProgress(p: RunProgress): string {
+  const features = `${p.cached + p.extracted}/${p.cached + p.toExtract} image features cached`;
+  if (p.stage === 'extraction') return `during feature extraction (${features}; the next run resumes from the cache)`;
+  if (p.stage === 'training') return `during training after ${p.epochs}/${p.totalEpochs} epochs (${features})`;
+  return `during ${p.stage}`;
+}
+
+async function openFeatureCache(extractor: FeatureExtractor, loaded: LoadedConfig, cacheDir: string): Promise<FeatureCache> {
+  const description = extractor.description;
+  const keyParts = {
+    modelSha256: description.sha256,
+    featureLayer: description.featureLayer,
+    engine: description.engine,
+    backend: description.backend,
+    preprocess: loaded.resolved.preprocess,
+  };
+  const cache = new FeatureCache(cacheDir, FeatureCache.keyFor(keyParts), description.featureDim);
+  await cache.describe(keyParts);
+  return cache;
+}
+
+/**
+ * Decodes every image whose features are not cached (cached ones decoded fine before, by content)
+ * and applies `dataset.onBadImage`: `fail` throws BadImagesError listing every file and reason;
+ * `skip` drops them, so counts, split and fingerprint describe only what the run uses.
+ */
+async function screenImages(
+  scanned: DatasetScan,
+  cache: FeatureCache,
+  loaded: LoadedConfig,
+  io: { emit: (event: PipelineEvent) => void; signal?: AbortSignal },
+): Promise<{ scan: DatasetScan; skipped: SkippedFile[] }> {
+  const uncached: ImageRecord[] = [];
+  for (const image of scanned.images) if (!(await cache.has(image.sha256))) uncached.push(image);
+  const { bad } = await checkImages(uncached, {
+    aborted: () => io.signal?.aborted === true,
+    onProgress: (done, total) => io.emit({ type: 'check-progress', done, total }),
+  });
+  const allBad = [...scanned.unreadable, ...bad];
+  const policy = loaded.config.dataset.onBadImage;
+  const skipped = allBad.map((b) => ({ path: b.relPath, sha256: b.sha256, reason: b.reason }));
+  io.emit({ type: 'images-checked', checked: uncached.length, cached: scanned.images.length - uncached.length, bad: skipped, policy });
+  if (allBad.length === 0) return { scan: scanned, skipped: [] };
+  if (policy === 'fail') throw new BadImagesError(scanned.root, allBad);
+  return { scan: withoutBadImages(scanned, bad), skipped };
+}
+
 interface RunContext {
   loaded: LoadedConfig;
   scan: DatasetScan;
+  skipped: SkippedFile[];
+  cache: FeatureCache;
+  progress: RunProgress;
   assignment: SplitName[];
   members: { relPath: string; sha256: string; split: SplitName }[];
   hashOfSplit: string;
@@ -166,9 +274,11 @@ interface RunContext {
 async function executeRun(run: Run, store: TrackingStore, ctx: RunContext): Promise<RunSummary> {
   const { loaded, scan, assignment, extractor, emit } = ctx;
   const { config, resolved } = loaded;
-  await store.logBatch(run.id, { params: flattenConfig(config).map(([key, value]) => ({ key, value })) });
+  await store.logBatch(run.id, { params: flattenConfig(config).map(([key, value]) => ({ key, value })), skippedFiles: ctx.skipped });
 
+  ctx.progress.stage = 'extraction';
   const { features, extraction } = await extractFeatures(scan.images, extractor, ctx);
+  ctx.progress.stage = 'training';
   const dim = extractor.description.featureDim;
   const subset = (split: SplitName): FeatureSet & { indices: number[] } => {
     const indices = assignment.flatMap((s, i) => (s === split ? [i] : []));
@@ -195,6 +305,7 @@ async function executeRun(run: Run, store: TrackingStore, ctx: RunContext): Prom
     {
       checkAborted: ctx.checkAborted,
       onEpoch: async (metrics) => {
+        ctx.progress.epochs = metrics.epoch;
         emit({ type: 'epoch', epochs: config.train.epochs, metrics });
         const step = metrics.epoch;
         const curve: Metric[] = [
@@ -208,6 +319,7 @@ async function executeRun(run: Run, store: TrackingStore, ctx: RunContext): Prom
     },
   );
   const trainSeconds = (Date.now() - trainStarted) / 1000;
+  ctx.progress.stage = 'evaluation';
 
   const metrics: Metric[] = [];
   const predictions: Prediction[] = [];
@@ -222,6 +334,11 @@ async function executeRun(run: Run, store: TrackingStore, ctx: RunContext): Prom
       const report = classificationReport(set.labels, rows, k);
       metrics.push(...reportMetrics(split, report, scan.classes));
       summaries[split] = summarize(report, scan.classes);
+      if (split !== 'train') {
+        const intervals = bootstrapClassification(set.labels, rows.map((r) => argmax(r)), k, { resamples: 2000, seed: `${config.seed}:${split}`, level: 0.95 });
+        metrics.push(...intervalMetrics(split, intervals));
+        summaries[split] = { ...summarize(report, scan.classes), accuracyInterval: [intervals.accuracy.low, intervals.accuracy.high], macroF1Interval: [intervals.macroF1.low, intervals.macroF1.high] };
+      }
       if (split !== 'train') {
         set.indices.forEach((imageIndex, i) => {
           predictions.push({
@@ -290,18 +407,9 @@ async function extractFeatures(
   ctx: RunContext,
 ): Promise<{ features: Float32Array; extraction: RunSummary['extraction'] }> {
   const { emit, loaded } = ctx;
-  const description = extractor.description;
-  const dim = description.featureDim;
+  const dim = extractor.description.featureDim;
   const preprocess = loaded.resolved.preprocess;
-  const keyParts = {
-    modelSha256: description.sha256,
-    featureLayer: description.featureLayer,
-    engine: description.engine,
-    backend: description.backend,
-    preprocess,
-  };
-  const cache = new FeatureCache(ctx.options.cacheDir, FeatureCache.keyFor(keyParts), dim);
-  await cache.describe(keyParts);
+  const { cache, progress } = ctx;
 
   const features = new Float32Array(images.length * dim);
   const missing: (ImageRecord & { index: number })[] = [];
@@ -311,6 +419,8 @@ async function extractFeatures(
     else missing.push({ ...image, index });
   }
   const cachedCount = images.length - missing.length;
+  progress.cached = cachedCount;
+  progress.toExtract = missing.length;
   emit({ type: 'extract-start', total: images.length, cached: cachedCount, toExtract: missing.length, cacheDir: cache.dir });
 
   const started = Date.now();
@@ -324,6 +434,7 @@ async function extractFeatures(
       const vector = out.slice(k * dim, (k + 1) * dim);
       features.set(vector, item.index * dim);
       await cache.put(item.sha256, vector);
+      progress.extracted++;
     }
     done += batch.items.length;
     emit({ type: 'extract-progress', done, total: missing.length });
@@ -362,6 +473,16 @@ function splitClassCounts(assignment: readonly SplitName[], scan: DatasetScan): 
   for (const split of SPLIT_NAMES) counts[split] = Object.fromEntries(scan.classes.map((c) => [c, 0]));
   assignment.forEach((split, i) => counts[split][scan.classes[scan.images[i].label]]++);
   return counts;
+}
+
+/** Seeded percentile-bootstrap 95% intervals (2000 resamples) of accuracy and macro-F1, as metrics. */
+function intervalMetrics(split: SplitName, { accuracy, macroF1 }: { accuracy: Interval; macroF1: Interval }): Metric[] {
+  return [
+    { key: `${split}.accuracy.ci_low`, value: accuracy.low, step: null },
+    { key: `${split}.accuracy.ci_high`, value: accuracy.high, step: null },
+    { key: `${split}.macro_f1.ci_low`, value: macroF1.low, step: null },
+    { key: `${split}.macro_f1.ci_high`, value: macroF1.high, step: null },
+  ];
 }
 
 function reportMetrics(split: SplitName, report: ClassificationReport, classes: readonly string[]): Metric[] {

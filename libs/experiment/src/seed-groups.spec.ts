@@ -1,9 +1,9 @@
-import { seedGroupKey, summarizeSeedGroups } from './seed-groups';
+import { seedGroupKey, summarizeSeedGroups, type RunForGrouping } from './seed-groups';
 
 const config = (seed: number, learningRate: number) => ({ name: 'x', seed, train: { learningRate, epochs: 5 } });
 
 describe('summarizeSeedGroups', () => {
-  const runs = [
+  const runs: RunForGrouping[] = [
     { id: 'a', seed: 1, resolvedConfig: config(1, 0.001), metrics: { 'test.accuracy': 0.88 } },
     { id: 'b', seed: 2, resolvedConfig: config(2, 0.001), metrics: { 'test.accuracy': 0.9 } },
     { id: 'c', seed: 3, resolvedConfig: config(3, 0.001), metrics: { 'test.accuracy': 0.89 } },

@@ -87,3 +87,15 @@ export class BackendUnavailableError extends ModelError {
 export class ModelInputError extends ModelError {
   override name = 'ModelInputError';
 }
+
+/** The requested extractor engine (e.g. ONNX Runtime) is not installed or cannot load on this machine. */
+export class EngineUnavailableError extends ModelError {
+  override name = 'EngineUnavailableError';
+  constructor(
+    message: string,
+    /** `onnx` or `tfjs`. */
+    readonly engine: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,6 +1,6 @@
 /**
- * The seam between the pipeline and whatever runs the frozen network. A native engine
- * (ONNX Runtime, say) implements the same interface later.
+ * The seam between the pipeline and whatever runs the frozen network: tfjs (tfjs-node or
+ * WebAssembly) or ONNX Runtime (a graph exported from the TFLite model by `onnx/export.ts`).
  */
 
 /** What gets recorded with every run about the extractor. */
@@ -21,9 +21,14 @@ export interface ExtractorDescription {
   engine: string;
   /** Engine backend, e.g. `wasm`, `tensorflow` (tfjs-node) or `cpu`. */
   backend: string;
-  /** Engine version, e.g. the @tensorflow/tfjs version. */
+  /** Engine version, e.g. the @tensorflow/tfjs or onnxruntime-node version. */
   engineVersion: string;
+  /** Threads that run one inference (ONNX Runtime intra-op threads, tfjs worker-pool size), where known. */
+  threads?: number;
 }
+
+/** Which engine runs the frozen network: `auto` picks the fastest available (onnx, else tfjs). */
+export type EnginePreference = 'auto' | 'tfjs' | 'onnx';
 
 export type ExtractorFormat = 'tflite' | 'tfjs-layers' | 'tfjs-graph';
 
@@ -48,4 +53,10 @@ export interface LoadExtractorOptions {
   sha256?: string;
   /** Where downloaded models are cached; required for URL sources. */
   downloadCacheDir?: string;
+  /** Engine; default `auto` (ONNX Runtime when installed and the model exports, else tfjs). */
+  engine?: EnginePreference;
+  /** Threads per inference for the onnx engine; default one per core. */
+  threads?: number;
+  /** Where exported `.onnx` graphs are cached (content-addressed); default: not cached. */
+  onnxCacheDir?: string;
 }

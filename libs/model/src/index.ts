@@ -1,10 +1,11 @@
-export type { ExtractorDescription, ExtractorFormat, FeatureExtractor, LoadExtractorOptions } from './extractor';
+export type { EnginePreference, ExtractorDescription, ExtractorFormat, FeatureExtractor, LoadExtractorOptions } from './extractor';
 export { loadExtractor } from './load';
 export { currentBackend, initBackend } from './backend';
 export type { BackendInfo, BackendPreference } from './backend';
 export {
   BackendUnavailableError,
   ChecksumMismatchError,
+  EngineUnavailableError,
   FeatureLayerError,
   ModelDownloadError,
   ModelError,
@@ -19,5 +20,6 @@ export type { CacheManifest, DownloadedModel, DownloadOptions } from './download
 export { createTfjsExtractor, readTfjsModelFiles, tfjsFileSaveHandler } from './tfjs-model';
 export type { TfjsExtractorOptions, TfjsModelFiles } from './tfjs-model';
 export * from './tflite';
+export * from './onnx';
 export { HeadOptionsError, SoftmaxHead, evaluateHead, trainSoftmaxHead } from './head';
 export type { EpochMetrics, FeatureSet, SoftmaxHeadOptions, TrainHeadHooks } from './head';

@@ -17,7 +17,7 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 describe('loadExtractor', () => {
   it('initialises the auto backend when none was chosen', async () => {
     expect(currentBackend()).toBeUndefined();
-    const ex = await loadExtractor({ source: sharedModelFile(MODELS.v1Embedding) });
+    const ex = await loadExtractor({ source: sharedModelFile(MODELS.v1Embedding), engine: 'tfjs' });
     try {
       // tfjs-node is not installed here, so auto falls back to wasm.
       expect(currentBackend()?.backend).toBe(ex.description.backend);
@@ -25,6 +25,21 @@ describe('loadExtractor', () => {
     } finally {
       ex.dispose();
     }
+  });
+
+  it('picks the onnx engine for a .tflite model when the engine is auto (onnxruntime-node is installed)', async () => {
+    const ex = await loadExtractor({ source: sharedModelFile(MODELS.v1Embedding) });
+    try {
+      expect(ex.description).toMatchObject({ engine: 'onnx', backend: 'cpu', featureDim: 1024 });
+      expect(ex.description.threads).toBeGreaterThanOrEqual(1);
+    } finally {
+      ex.dispose();
+    }
+  });
+
+  it('rejects an unknown engine and a bad thread count', async () => {
+    await expect(loadExtractor({ source: sharedModelFile(MODELS.v2), engine: 'torch' as 'onnx' })).rejects.toThrow(/engine must be "auto", "tfjs" or "onnx", got "torch"/);
+    await expect(loadExtractor({ source: sharedModelFile(MODELS.v2), threads: 0 })).rejects.toThrow(/threads must be a positive integer, got 0/);
   });
 
   it('names a missing file and says what to do', async () => {

@@ -2,17 +2,20 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { currentBackend, initBackend } from './backend';
 import { downloadModel } from './download';
-import { ChecksumMismatchError, ModelFormatError, ModelNotFoundError, ModelOptionsError } from './errors';
+import { ChecksumMismatchError, ModelFormatError, ModelNotFoundError, ModelOptionsError, UnsupportedOperatorError } from './errors';
 import type { FeatureExtractor, LoadExtractorOptions } from './extractor';
 import { isHttpUrl, sha256Hex, statOrUndefined } from './files';
 import { createTfjsExtractor, readTfjsModelFiles } from './tfjs-model';
+import { createOnnxExtractor, onnxRuntimeAvailable } from './onnx/extractor';
 import { TFLITE_FILE_IDENTIFIER } from './tflite/schema';
 import { createTfliteExtractor } from './tflite/extractor';
 
 /**
  * Loads a frozen network as a feature extractor: a `.tflite` file or a TensorFlow.js `model.json`,
- * from a local path or an http(s) URL (downloaded once into `downloadCacheDir`). Initialises the
- * `auto` backend unless `initBackend` was called first.
+ * from a local path or an http(s) URL (downloaded once into `downloadCacheDir`). `engine` picks
+ * what runs it: `onnx` (ONNX Runtime on a graph exported from the TFLite model), `tfjs`, or `auto`
+ * (onnx for .tflite models when onnxruntime-node loads, else tfjs). Initialises the `auto` tfjs
+ * backend unless `initBackend` was called first (the softmax head trains on tfjs either way).
  * @throws ModelError subclasses with a message saying what to fix.
  */
 export async function loadExtractor(options: LoadExtractorOptions): Promise<FeatureExtractor> {
@@ -42,7 +45,23 @@ export async function loadExtractor(options: LoadExtractorOptions): Promise<Feat
     const bytes = await fsp.readFile(file);
     const sha256 = sha256Hex(bytes);
     if (opts.sha256 && !remote && opts.sha256 !== sha256) throw localMismatch(file, opts.sha256, sha256);
+    const engine = opts.engine ?? 'auto';
+    if (engine === 'onnx' || (engine === 'auto' && onnxRuntimeAvailable())) {
+      try {
+        return await createOnnxExtractor(bytes, { source, file, featureLayer: opts.featureLayer, sha256, threads: opts.threads, cacheDir: opts.onnxCacheDir });
+      } catch (err) {
+        // auto falls back to tfjs when the network has an operator the exporter cannot map.
+        if (engine === 'onnx' || !(err instanceof UnsupportedOperatorError)) throw err;
+      }
+    }
     return createTfliteExtractor(bytes, { source, file, featureLayer: opts.featureLayer, sha256, backend });
+  }
+  if (opts.engine === 'onnx') {
+    throw new ModelOptionsError(
+      `${file}: engine "onnx" runs .tflite models (exported to ONNX on load); this is a TensorFlow.js model.json. ` +
+        'Use engine: tfjs (or auto) for it.',
+      source,
+    );
   }
   const files = await readTfjsModelFiles(file);
   if (opts.sha256 && !remote && opts.sha256 !== files.modelJsonSha256 && opts.sha256 !== files.sha256) {
@@ -62,6 +81,12 @@ function validateOptions(options: LoadExtractorOptions): LoadExtractorOptions {
   if (out.source.startsWith('file://')) out.source = new URL(out.source).pathname;
   if (out.featureLayer !== undefined && (typeof out.featureLayer !== 'string' || out.featureLayer.trim() === '')) {
     throw new ModelOptionsError('featureLayer must be "auto" or a non-empty tensor/layer name.', out.source);
+  }
+  if (out.engine !== undefined && !['auto', 'tfjs', 'onnx'].includes(out.engine)) {
+    throw new ModelOptionsError(`engine must be "auto", "tfjs" or "onnx", got ${JSON.stringify(out.engine)}.`, out.source);
+  }
+  if (out.threads !== undefined && !(Number.isInteger(out.threads) && out.threads > 0)) {
+    throw new ModelOptionsError(`threads must be a positive integer, got ${JSON.stringify(out.threads)}.`, out.source);
   }
   if (out.sha256 !== undefined) {
     if (typeof out.sha256 !== 'string' || !/^[0-9a-f]{64}$/i.test(out.sha256.trim())) {

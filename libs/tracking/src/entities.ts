@@ -21,6 +21,21 @@ export interface Run {
   error: string | null;
   /** Environment: git commit, dirty flag, node/tfjs/backend/package versions, host. */
   environment: Record<string, string>;
+  /** The process that ran it (null for runs recorded before schema version 3). */
+  pid: number | null;
+  hostname: string | null;
+  /** The sweep this run belongs to, and its position in the sweep's grid. */
+  sweepId: string | null;
+  sweepIndex: number | null;
+}
+
+/** A file the run left out (`dataset.onBadImage: skip`) and why. */
+export interface SkippedFile {
+  /** Relative to the dataset root, '/' separated. */
+  path: string;
+  /** sha256 of the bytes, or null when the file could not be read. */
+  sha256: string | null;
+  reason: string;
 }
 
 export interface Param {
@@ -73,11 +88,17 @@ export interface NewRun {
   configText: string;
   resolvedConfig: unknown;
   environment: Record<string, string>;
+  /** The process running it; default this process (`process.pid`, `os.hostname()`). */
+  pid?: number;
+  hostname?: string;
+  sweepId?: string;
+  sweepIndex?: number;
 }
 
 export interface RunFilter {
   name?: string;
   status?: RunStatus;
+  sweepId?: string;
   /** Newest first; default 1000. */
   limit?: number;
 }
@@ -90,4 +111,37 @@ export interface RunRecord {
   extractor: Record<string, string>;
   split: SplitMember[];
   predictions: Prediction[];
+}
+
+export type SweepStatus = 'running' | 'completed' | 'interrupted';
+
+/** A grid of runs from one config's `sweep` section. */
+export interface Sweep {
+  id: string;
+  name: string;
+  status: SweepStatus;
+  startTime: string;
+  endTime: string | null;
+  /** Hash of the whole config including its sweep section. */
+  configHash: string;
+  configText: string;
+  /** Dotted config key -> the values swept. */
+  definition: Record<string, unknown[]>;
+  /** Number of runs in the grid. */
+  size: number;
+}
+
+export interface NewSweep {
+  name: string;
+  configHash: string;
+  configText: string;
+  definition: Record<string, unknown[]>;
+  size: number;
+}
+
+export interface SweepFilter {
+  name?: string;
+  configHash?: string;
+  /** Newest first; default 1000. */
+  limit?: number;
 }

@@ -143,3 +143,42 @@ export class SqliteError extends TrackingStoreError {
     this.name = 'SqliteError';
   }
 }
+
+/** A run export file that cannot be imported: not JSON, not a run export, or a newer format. */
+export class InvalidRunExportError extends TrackingStoreError {
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
+    super('INVALID_RUN_EXPORT', `${file} is not a run export this code can import: ${detail}`);
+    this.name = 'InvalidRunExportError';
+  }
+}
+
+/** The database already holds a run with this id, and it differs from the one being imported. */
+export class ImportConflictError extends TrackingStoreError {
+  constructor(
+    readonly runId: string,
+    readonly path: string,
+  ) {
+    super(
+      'IMPORT_CONFLICT',
+      `${path} already has a run ${runId} that differs from the imported one; the database was not changed ` +
+        '(import it into another database to compare them)',
+    );
+    this.name = 'ImportConflictError';
+  }
+}
+
+/** The results folder or database cannot be written (read-only, full disk, permissions). */
+export class StoreWriteError extends TrackingStoreError {
+  constructor(
+    code: string,
+    readonly path: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, `cannot write the tracking store ${path}: ${detail}`, options);
+    this.name = 'StoreWriteError';
+  }
+}

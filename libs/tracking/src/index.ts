@@ -2,7 +2,18 @@
 
 export type * from './entities';
 export type { TrackingStore } from './store';
-export { openSqliteStore, type SqliteStoreOptions } from './sqlite-store';
+export { openSqliteStore, SqliteTrackingStore, type MigrationInfo, type SqliteStoreOptions } from './sqlite-store';
+export {
+  RUN_EXPORT_FORMAT,
+  RUN_EXPORT_VERSION,
+  parseRunExport,
+  serializeRunExport,
+  writeFileAtomic,
+  type ImportResult,
+  type JsonNumber,
+  type RunExport,
+} from './transfer';
+export { exportRunFile, importRunFile } from './transfer-files';
 export { MIGRATIONS, SCHEMA_VERSION, APPLICATION_ID, type Migration } from './migrations';
 export {
   TrackingStoreError,
@@ -16,4 +27,7 @@ export {
   InvalidArgumentError,
   StoreClosedError,
   SqliteError,
+  InvalidRunExportError,
+  ImportConflictError,
+  StoreWriteError,
 } from './errors';

@@ -98,6 +98,52 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'skipped files',
+    sql: `
+      -- Files a run left out (dataset.onBadImage: skip), with the reason, e.g. "truncated file (...)".
+      CREATE TABLE skipped_files (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        path   TEXT NOT NULL,                   -- relative to the dataset root, '/' separated
+        sha256 TEXT,                            -- NULL when the file could not be read at all
+        reason TEXT NOT NULL,
+        PRIMARY KEY (run_id, path)
+      );
+    `,
+  },
+  {
+    version: 3,
+    name: 'run owner process',
+    sql: `
+      -- The process that runs the run: a later start can tell a crashed run (process gone) from
+      -- a live one and mark it abandoned. NULL for runs recorded before this migration.
+      ALTER TABLE runs ADD COLUMN pid INTEGER CHECK (pid IS NULL OR typeof(pid) = 'integer');
+      ALTER TABLE runs ADD COLUMN hostname TEXT;
+    `,
+  },
+  {
+    version: 4,
+    name: 'sweeps',
+    sql: `
+      -- A sweep groups the runs of one config's grid; --resume finds it again by config hash.
+      CREATE TABLE sweeps (
+        id          TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('running', 'completed', 'interrupted')),
+        start_time  TEXT NOT NULL,
+        end_time    TEXT,
+        config_hash TEXT NOT NULL,
+        config_text TEXT NOT NULL,
+        definition  TEXT NOT NULL,              -- JSON: dotted key -> list of values
+        size        INTEGER NOT NULL CHECK (typeof(size) = 'integer' AND size > 0)
+      );
+      CREATE INDEX sweeps_by_config ON sweeps (config_hash, start_time);
+      ALTER TABLE runs ADD COLUMN sweep_id TEXT REFERENCES sweeps (id);
+      ALTER TABLE runs ADD COLUMN sweep_index INTEGER CHECK (sweep_index IS NULL OR typeof(sweep_index) = 'integer');
+      CREATE INDEX runs_by_sweep ON runs (sweep_id, sweep_index);
+    `,
+  },
 ];
 
 const BOOKKEEPING_SQL = `

@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -84,6 +85,10 @@ describe('SqliteTrackingStore', () => {
       resolvedConfig: input.resolvedConfig,
       error: null,
       environment: input.environment,
+      pid: process.pid,
+      hostname: os.hostname(),
+      sweepId: null,
+      sweepIndex: null,
     };
     expect(completed).toStrictEqual(expected);
     expect(await store.getRun(created.id)).toStrictEqual(expected);
@@ -322,5 +327,33 @@ describe('several connections on one file', () => {
       await Promise.all(stores.map((s) => s.close()));
     }
     expect(await rawQuery(file, 'PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
+  });
+});
+
+describe('sweeps', () => {
+  let dir: TempDir;
+  let sweepStore: TrackingStore;
+  beforeEach(async () => {
+    dir = tempDir('sweeps-');
+    sweepStore = await openSqliteStore(join(dir.path, 'runs.sqlite'));
+  });
+  afterEach(async () => {
+    await sweepStore.close();
+    dir.remove();
+  });
+  it('records a sweep, its runs by grid position, and its status', async () => {
+    const sweep = await sweepStore.createSweep({ name: 'grid', configHash: 'h1', configText: 'x', definition: { seed: [1, 2] }, size: 2 });
+    expect(sweep).toMatchObject({ name: 'grid', status: 'running', endTime: null, definition: { seed: [1, 2] }, size: 2 });
+    const first = await sweepStore.createRun({ ...newRun(), seed: 1, sweepId: sweep.id, sweepIndex: 0 });
+    await sweepStore.createRun({ ...newRun(), seed: 2, sweepId: sweep.id, sweepIndex: 1 });
+    await sweepStore.createRun(newRun());
+    expect(first).toMatchObject({ sweepId: sweep.id, sweepIndex: 0 });
+    const members = await sweepStore.searchRuns({ sweepId: sweep.id });
+    expect(members.map((r) => r.sweepIndex).sort()).toEqual([0, 1]);
+    const done = await sweepStore.updateSweepStatus(sweep.id, 'completed');
+    expect(done.status).toBe('completed');
+    expect(done.endTime).not.toBeNull();
+    expect((await sweepStore.searchSweeps({ configHash: 'h1' })).map((s) => s.id)).toEqual([sweep.id]);
+    expect(await sweepStore.searchSweeps({ configHash: 'other' })).toEqual([]);
   });
 });

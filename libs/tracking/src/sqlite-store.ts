@@ -11,7 +11,9 @@
  */
 
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, open as openFile, stat } from 'node:fs/promises';
+import { hostname as osHostname } from 'node:os';
 import { dirname, resolve as resolvePath } from 'node:path';
 import type {
   DatasetInput,
@@ -23,21 +25,29 @@ import type {
   RunFilter,
   RunRecord,
   RunStatus,
+  SkippedFile,
   SplitMember,
   SplitName,
+  NewSweep,
+  Sweep,
+  SweepFilter,
+  SweepStatus,
 } from './entities';
 import {
+  ImportConflictError,
   InvalidArgumentError,
   InvalidRunStateError,
   NotASqliteDatabaseError,
   ParamConflictError,
   RunNotFoundError,
   SqliteError,
+  StoreWriteError,
   TrackingStoreError,
 } from './errors';
 import { MIGRATIONS, checkSchemaState, migrate, readSchemaState } from './migrations';
 import { SqliteDb, type SqlExecutor, type SqlParams, type SqlTransaction } from './sqlite';
 import type { TrackingStore } from './store';
+import { RUN_EXPORT_FORMAT, RUN_EXPORT_VERSION, canonicalRunJson, decodeNumber, encodeNumber, toExportMetrics, type ImportResult, type RunExport } from './transfer';
 
 export interface SqliteStoreOptions {
   /** How long a writer waits for another connection's write lock. Default 10 000 ms. */
@@ -72,6 +82,22 @@ interface RunRow {
   resolved_config: string;
   error: string | null;
   environment: string;
+  pid: number | null;
+  hostname: string | null;
+  sweep_id: string | null;
+  sweep_index: number | null;
+}
+
+interface SweepRow {
+  id: string;
+  name: string;
+  status: SweepStatus;
+  start_time: string;
+  end_time: string | null;
+  config_hash: string;
+  config_text: string;
+  definition: string;
+  size: number;
 }
 
 interface DatasetRow {
@@ -91,11 +117,21 @@ interface PredictionRow {
   probabilities: Buffer | null;
 }
 
+/** What opening did to an older database: the versions, and the backup taken first. */
+export interface MigrationInfo {
+  from: number;
+  to: number;
+  /** Copy of the database as it was before migrating. */
+  backup: string;
+}
+
 export class SqliteTrackingStore implements TrackingStore {
   private constructor(
     private readonly db: SqliteDb,
     readonly location: string,
     private readonly now: () => Date,
+    /** Set when opening migrated an older database forward. */
+    readonly migration: MigrationInfo | null,
   ) {}
 
   static async open(path: string, options: SqliteStoreOptions = {}): Promise<SqliteTrackingStore> {
@@ -104,19 +140,25 @@ export class SqliteTrackingStore implements TrackingStore {
     const busyTimeoutMs = options.busyTimeoutMs ?? 10_000;
     if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw new InvalidArgumentError('busyTimeoutMs must be a non-negative integer');
 
-    await mkdir(dirname(location), { recursive: true });
+    await mkdir(dirname(location), { recursive: true }).catch((err: unknown) => {
+      throw new StoreWriteError('OPEN_FAILED', location, `cannot create its folder ${dirname(location)} (${fsProblem(err)}); pass --db <writable file>`, { cause: err });
+    });
     await assertSqliteFileOrAbsent(location);
     const db = await SqliteDb.open(location).catch((err: unknown) => {
-      throw new TrackingStoreError('OPEN_FAILED', `cannot open tracking store ${location}: ${errorMessage(err)}`, { cause: err });
+      throw new TrackingStoreError('OPEN_FAILED', `cannot open tracking store ${location}: ${errorMessage(err)}; check the path and its permissions`, { cause: err });
     });
+    let migration: MigrationInfo | null = null;
     try {
       await db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
       // Read-only verdict before any write: WAL mode rewrites the header, and a foreign or
       // too-new database must stay byte-for-byte untouched.
-      checkSchemaState(await readSchemaState(db), location, MIGRATIONS.length);
+      const from = checkSchemaState(await readSchemaState(db), location, MIGRATIONS.length);
       // WAL: readers never block the writer nor each other; the setting persists in the file.
       await db.exec('PRAGMA journal_mode = WAL');
-      await migrate(db, location, MIGRATIONS);
+      // An older database of ours: a consistent copy first, so a migration can never cost data.
+      const backup = from > 0 && from < MIGRATIONS.length ? await backupDatabase(db, location, from, now()) : null;
+      const result = await migrate(db, location, MIGRATIONS);
+      if (backup) migration = { from, to: result.to, backup };
       // Per connection and a no-op inside a transaction, hence here and after migrating.
       await db.exec('PRAGMA foreign_keys = ON');
     } catch (err) {
@@ -124,9 +166,12 @@ export class SqliteTrackingStore implements TrackingStore {
       if (err instanceof SqliteError && err.code === 'SQLITE_NOTADB') {
         throw new NotASqliteDatabaseError(location, err.message, { cause: err });
       }
+      if (err instanceof SqliteError && WRITE_FAILURES.has(err.code)) {
+        throw new StoreWriteError(err.code, location, `${err.message.replace(/ \[in: .*\]$/, '')}; free disk space or pass --db <writable file>`, { cause: err });
+      }
       throw err;
     }
-    return new SqliteTrackingStore(db, location, now);
+    return new SqliteTrackingStore(db, location, now, migration);
   }
 
   async createRun(run: NewRun): Promise<Run> {
@@ -134,10 +179,16 @@ export class SqliteTrackingStore implements TrackingStore {
     const id = randomBytes(16).toString('hex');
     const startTime = this.now().toISOString();
     const resolvedConfig = toJson(run.resolvedConfig, 'resolvedConfig');
+    const pid = run.pid ?? process.pid;
+    const hostname = run.hostname ?? osHostname();
+    if (!Number.isSafeInteger(pid) || pid <= 0) throw new InvalidArgumentError(`pid must be a positive integer, got ${pid}`);
     await this.db.run(
-      `INSERT INTO runs (id, name, status, start_time, seed, config_hash, config_text, resolved_config, environment)
-       VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)`,
-      [id, run.name, startTime, run.seed, run.configHash, run.configText, resolvedConfig, toJson(run.environment, 'environment')],
+      `INSERT INTO runs (id, name, status, start_time, seed, config_hash, config_text, resolved_config, environment, pid, hostname, sweep_id, sweep_index)
+       VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        id, run.name, startTime, run.seed, run.configHash, run.configText, resolvedConfig, toJson(run.environment, 'environment'), pid, hostname,
+        run.sweepId ?? null, run.sweepIndex ?? null,
+      ],
     );
     return {
       id,
@@ -153,10 +204,14 @@ export class SqliteTrackingStore implements TrackingStore {
       resolvedConfig: fromJson(resolvedConfig),
       error: null,
       environment: { ...run.environment },
+      pid,
+      hostname,
+      sweepId: run.sweepId ?? null,
+      sweepIndex: run.sweepIndex ?? null,
     };
   }
 
-  async logBatch(runId: string, batch: { params?: Param[]; metrics?: Metric[] }): Promise<void> {
+  async logBatch(runId: string, batch: { params?: Param[]; metrics?: Metric[]; skippedFiles?: SkippedFile[] }): Promise<void> {
     const params = batch.params ?? [];
     const metrics = batch.metrics ?? [];
     validateMetrics(metrics);
@@ -164,6 +219,7 @@ export class SqliteTrackingStore implements TrackingStore {
       await requireRunning(tx, runId, 'log to');
       await insertParams(tx, runId, params);
       await insertMetrics(tx, runId, metrics);
+      await insertSkipped(tx, runId, batch.skippedFiles ?? []);
     });
   }
 
@@ -197,8 +253,10 @@ export class SqliteTrackingStore implements TrackingStore {
     });
   }
 
-  async failRun(runId: string, error: string, status: Extract<RunStatus, 'failed' | 'interrupted'> = 'failed'): Promise<Run> {
-    if (status !== 'failed' && status !== 'interrupted') throw new InvalidArgumentError(`failRun status must be failed or interrupted, got ${String(status)}`);
+  async failRun(runId: string, error: string, status: Extract<RunStatus, 'failed' | 'interrupted' | 'abandoned'> = 'failed'): Promise<Run> {
+    if (status !== 'failed' && status !== 'interrupted' && status !== 'abandoned') {
+      throw new InvalidArgumentError(`failRun status must be failed, interrupted or abandoned, got ${String(status)}`);
+    }
     return this.db.transaction(async (tx) => {
       const run = await requireRunning(tx, runId, 'fail');
       return this.finish(tx, run, status, error);
@@ -222,6 +280,10 @@ export class SqliteTrackingStore implements TrackingStore {
     if (filter.status !== undefined) {
       where.push('status = ?');
       params.push(filter.status);
+    }
+    if (filter.sweepId !== undefined) {
+      where.push('sweep_id = ?');
+      params.push(filter.sweepId);
     }
     // rowid breaks ties between runs started in the same millisecond: later insert = newer.
     const rows = await this.db.all<RunRow>(
@@ -279,6 +341,130 @@ export class SqliteTrackingStore implements TrackingStore {
     }));
   }
 
+  async getSkippedFiles(runId: string): Promise<SkippedFile[]> {
+    return this.db.all<SkippedFile>('SELECT path, sha256, reason FROM skipped_files WHERE run_id = ? ORDER BY rowid', [runId]);
+  }
+
+  async exportRun(runId: string): Promise<RunExport> {
+    const found = await this.getRun(runId);
+    if (!found) throw new RunNotFoundError(runId);
+    if (found.status === 'running') throw new InvalidRunStateError(runId, found.status, 'export (wait until it has finished)');
+    const { sweepId: _sweepId, sweepIndex: _sweepIndex, ...run } = found;
+    const [params, metrics, dataset, extractor, split, predictions, skippedFiles, version] = await Promise.all([
+      this.getParams(runId),
+      this.getMetrics(runId),
+      this.getDatasetInput(runId),
+      this.getExtractor(runId),
+      this.getSplit(runId),
+      this.getPredictions(runId),
+      this.getSkippedFiles(runId),
+      readSchemaState(this.db).then((s) => s.version),
+    ]);
+    return {
+      format: RUN_EXPORT_FORMAT,
+      version: RUN_EXPORT_VERSION,
+      schemaVersion: version,
+      exportedAt: this.now().toISOString(),
+      run,
+      params,
+      metrics: toExportMetrics(metrics),
+      dataset,
+      extractor,
+      split,
+      predictions: predictions.map((p) => ({ ...p, probabilities: p.probabilities.map(encodeNumber) })),
+      skippedFiles,
+    };
+  }
+
+  async importRun(data: RunExport): Promise<ImportResult> {
+    const { run } = data;
+    if (run.status === 'running') throw new InvalidRunStateError(run.id, run.status, 'import');
+    const existing = await this.getRun(run.id);
+    if (existing) {
+      if (canonicalRunJson(await this.exportRun(run.id)) === canonicalRunJson(data)) return { runId: run.id, status: 'already-present' };
+      throw new ImportConflictError(run.id, this.location);
+    }
+    await this.db.transaction(async (tx) => {
+      const result = await tx.run(
+        `INSERT OR IGNORE INTO runs (id, name, status, start_time, end_time, duration_ms, seed, config_hash, config_text,
+                                     resolved_config, error, environment, pid, hostname)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          run.id, run.name, run.status, run.startTime, run.endTime, run.durationMs, run.seed, run.configHash, run.configText,
+          toJson(run.resolvedConfig, 'resolvedConfig'), run.error, toJson(run.environment, 'environment'), run.pid, run.hostname,
+        ],
+      );
+      // Imported concurrently by another process between the check above and this transaction.
+      if (result.changes === 0) return;
+      await insertParams(tx, run.id, data.params);
+      await insertMetrics(tx, run.id, data.metrics.map((m) => ({ key: m.key, value: decodeNumber(m.value), step: m.step })));
+      const d = data.dataset;
+      if (d) {
+        await tx.run(
+          `INSERT INTO dataset_inputs (run_id, path, fingerprint, classes, class_counts, split_counts, split_hash) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          [run.id, d.path, d.fingerprint, JSON.stringify(d.classes), JSON.stringify(d.classCounts), JSON.stringify(d.splitCounts), d.splitHash],
+        );
+      }
+      await tx.runMany('INSERT INTO extractor (run_id, key, value) VALUES (?, ?, ?)', Object.entries(data.extractor).map(([k, v]): SqlParams => [run.id, k, v]));
+      await tx.runMany(
+        'INSERT INTO split_members (run_id, path, sha256, label, split) VALUES (?, ?, ?, ?, ?)',
+        data.split.map((m): SqlParams => [run.id, m.path, m.sha256, m.label, m.split]),
+      );
+      await tx.runMany(
+        'INSERT INTO predictions (run_id, path, split, true_label, predicted_label, probabilities) VALUES (?, ?, ?, ?, ?, ?)',
+        data.predictions.map((p): SqlParams => [run.id, p.path, p.split, p.trueLabel, p.predictedLabel, encodeFloat64(p.probabilities.map(decodeNumber))]),
+      );
+      await insertSkipped(tx, run.id, data.skippedFiles);
+    });
+    return { runId: run.id, status: 'imported' };
+  }
+
+  async createSweep(sweep: NewSweep): Promise<Sweep> {
+    if (!Number.isSafeInteger(sweep.size) || sweep.size < 1) throw new InvalidArgumentError(`sweep size must be a positive integer, got ${sweep.size}`);
+    const id = randomBytes(16).toString('hex');
+    await this.db.run(
+      `INSERT INTO sweeps (id, name, status, start_time, config_hash, config_text, definition, size) VALUES (?, ?, 'running', ?, ?, ?, ?, ?)`,
+      [id, sweep.name, this.now().toISOString(), sweep.configHash, sweep.configText, toJson(sweep.definition, 'sweep definition'), sweep.size],
+    );
+    return (await this.getSweep(id)) as Sweep;
+  }
+
+  async updateSweepStatus(sweepId: string, status: SweepStatus): Promise<Sweep> {
+    const endTime = status === 'running' ? null : this.now().toISOString();
+    await this.db.run('UPDATE sweeps SET status = ?, end_time = ? WHERE id = ?', [status, endTime, sweepId]);
+    const sweep = await this.getSweep(sweepId);
+    if (!sweep) throw new InvalidArgumentError(`sweep ${sweepId} does not exist`);
+    return sweep;
+  }
+
+  async getSweep(sweepId: string): Promise<Sweep | null> {
+    const row = await this.db.get<SweepRow>('SELECT * FROM sweeps WHERE id = ?', [sweepId]);
+    return row ? toSweep(row) : null;
+  }
+
+  async searchSweeps(filter: SweepFilter = {}): Promise<Sweep[]> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (filter.name !== undefined) {
+      where.push('name = ?');
+      params.push(filter.name);
+    }
+    if (filter.configHash !== undefined) {
+      where.push('config_hash = ?');
+      params.push(filter.configHash);
+    }
+    const rows = await this.db.all<SweepRow>(
+      `SELECT * FROM sweeps ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY start_time DESC, rowid DESC LIMIT ?`,
+      [...params, filter.limit ?? DEFAULT_SEARCH_LIMIT],
+    );
+    return rows.map(toSweep);
+  }
+
+  async checkIntegrity(): Promise<string[]> {
+    const rows = await this.db.all<{ integrity_check: string }>('PRAGMA integrity_check');
+    return rows.map((r) => r.integrity_check);
+  }
+
   close(): Promise<void> {
     return this.db.close();
   }
@@ -320,6 +506,60 @@ async function assertSqliteFileOrAbsent(path: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** SQLite result codes that mean the disk or file cannot take the write. */
+const WRITE_FAILURES = new Set(['SQLITE_FULL', 'SQLITE_READONLY', 'SQLITE_IOERR', 'SQLITE_CANTOPEN', 'SQLITE_PERM']);
+
+function fsProblem(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  const words: Record<string, string> = {
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    EROFS: 'read-only file system',
+    ENOSPC: 'no space left on device',
+    ENOTDIR: 'a part of the path is a file, not a folder',
+    EEXIST: 'a part of the path is a file, not a folder',
+  };
+  return code ? `${words[code] ?? 'error'}, ${code}` : errorMessage(err);
+}
+
+/**
+ * `VACUUM INTO` a sibling file `<db>.bak-v<version>-<UTC timestamp>`: a consistent snapshot even
+ * while other connections write. Migrating only starts once the copy is complete.
+ */
+async function backupDatabase(db: SqliteDb, location: string, version: number, at: Date): Promise<string> {
+  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const base = `${location}.bak-v${version}-${stamp}`;
+  // Several processes may open the same old database at the same moment: each keeps its own copy.
+  let backup = existsSync(base) ? `${base}-${process.pid}-${randomBytes(3).toString('hex')}` : base;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await db.exec(`VACUUM INTO '${backup.replace(/'/g, "''")}'`);
+      break;
+    } catch (err) {
+      if (attempt < 3 && /already exists/.test(errorMessage(err))) {
+        backup = `${base}-${process.pid}-${randomBytes(3).toString('hex')}`;
+        continue;
+      }
+      throw new StoreWriteError(
+        'BACKUP_FAILED',
+        location,
+        `the database has schema version ${version} and needs migrating, but the backup copy ${backup} could not be written ` +
+          `(${errorMessage(err)}); the database was not migrated. Free disk space or make its folder writable`,
+        { cause: err },
+      );
+    }
+  }
+  return backup;
+}
+
+async function insertSkipped(tx: SqlTransaction, runId: string, files: readonly SkippedFile[]): Promise<void> {
+  if (files.length === 0) return;
+  await tx.runMany(
+    'INSERT OR IGNORE INTO skipped_files (run_id, path, sha256, reason) VALUES (?, ?, ?, ?)',
+    files.map((f): SqlParams => [runId, f.path, f.sha256, f.reason]),
+  );
 }
 
 async function requireRunning(tx: SqlExecutor, runId: string, operation: string): Promise<RunRow> {
@@ -381,6 +621,24 @@ function toRun(row: RunRow): Run {
     resolvedConfig: fromJson(row.resolved_config),
     error: row.error,
     environment: JSON.parse(row.environment) as Record<string, string>,
+    pid: row.pid ?? null,
+    hostname: row.hostname ?? null,
+    sweepId: row.sweep_id ?? null,
+    sweepIndex: row.sweep_index ?? null,
+  };
+}
+
+function toSweep(row: SweepRow): Sweep {
+  return {
+    id: row.id,
+    name: row.name,
+    status: row.status,
+    startTime: row.start_time,
+    endTime: row.end_time,
+    configHash: row.config_hash,
+    configText: row.config_text,
+    definition: JSON.parse(row.definition) as Record<string, unknown[]>,
+    size: row.size,
   };
 }
 

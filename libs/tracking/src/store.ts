@@ -9,8 +9,14 @@ import type {
   RunRecord,
   RunStatus,
   SplitMember,
+  SkippedFile,
   SplitName,
+  NewSweep,
+  Sweep,
+  SweepFilter,
+  SweepStatus,
 } from './entities';
+import type { ImportResult, RunExport } from './transfer';
 
 /**
  * The one abstract tracking store. Implementations: SQLite (`openSqliteStore`).
@@ -22,12 +28,15 @@ export interface TrackingStore {
   /** Where the store lives, e.g. the SQLite file path. */
   readonly location: string;
   createRun(run: NewRun): Promise<Run>;
-  /** Params and/or metrics, in one transaction. */
-  logBatch(runId: string, batch: { params?: Param[]; metrics?: Metric[] }): Promise<void>;
+  /** Params, metrics and/or skipped files, in one transaction. */
+  logBatch(runId: string, batch: { params?: Param[]; metrics?: Metric[]; skippedFiles?: SkippedFile[] }): Promise<void>;
   /** Writes the full record and marks the run completed, atomically. */
   completeRun(runId: string, record: RunRecord): Promise<Run>;
-  /** Marks the run failed (or interrupted) with its error; what it logged so far stays. */
-  failRun(runId: string, error: string, status?: Extract<RunStatus, 'failed' | 'interrupted'>): Promise<Run>;
+  /**
+   * Marks the run failed, interrupted or abandoned (its process died without a word) with its
+   * error; what it logged so far stays. Throws InvalidRunStateError unless it is running.
+   */
+  failRun(runId: string, error: string, status?: Extract<RunStatus, 'failed' | 'interrupted' | 'abandoned'>): Promise<Run>;
   getRun(runId: string): Promise<Run | null>;
   searchRuns(filter?: RunFilter): Promise<Run[]>;
   getParams(runId: string): Promise<Param[]>;
@@ -36,5 +45,20 @@ export interface TrackingStore {
   getExtractor(runId: string): Promise<Record<string, string>>;
   getSplit(runId: string): Promise<SplitMember[]>;
   getPredictions(runId: string, split?: SplitName): Promise<Prediction[]>;
+  getSkippedFiles(runId: string): Promise<SkippedFile[]>;
+  /** Everything recorded about a finished run, as schema-versioned JSON (see transfer.ts). */
+  exportRun(runId: string): Promise<RunExport>;
+  /**
+   * Adds an exported run, keeping its id, in one transaction. Idempotent: the same run again is
+   * `already-present`; a different run under the same id is refused (ImportConflictError).
+   */
+  importRun(data: RunExport): Promise<ImportResult>;
+  /** `PRAGMA integrity_check`: `['ok']` for a sound database, else SQLite's list of problems. */
+  checkIntegrity(): Promise<string[]>;
+  createSweep(sweep: NewSweep): Promise<Sweep>;
+  /** Sets a sweep's status; completed and interrupted also set its end time. */
+  updateSweepStatus(sweepId: string, status: SweepStatus): Promise<Sweep>;
+  getSweep(sweepId: string): Promise<Sweep | null>;
+  searchSweeps(filter?: SweepFilter): Promise<Sweep[]>;
   close(): Promise<void>;
 }

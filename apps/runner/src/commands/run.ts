@@ -1,12 +1,14 @@
 import { SingleBar } from 'cli-progress';
-import { runExperimentFromFile, type PipelineEvent } from '@mlbench/experiment';
-import { formatEvent, formatSummary } from '../format';
+import { runConfigFile, type PipelineEvent } from '@mlbench/experiment';
+import { formatEvent, formatSummary, formatSweepEvent, formatSweepSummary } from '../format';
 import { EXIT, reportError, type CliIo } from '../io';
 
 export interface RunArgs {
   config: string;
   db: string;
   cacheDir: string;
+  /** Continue an interrupted sweep of the same config. */
+  resume?: boolean;
 }
 
 /** `runner --config X`: run one experiment, streaming its events. */
@@ -21,14 +23,24 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<number> {
   process.on('SIGTERM', onSignal);
   const progress = new ProgressView(io);
   try {
-    const summary = await runExperimentFromFile(args.config, {
+    const outcome = await runConfigFile(args.config, {
       dbPath: args.db,
       cacheDir: args.cacheDir,
       signal: controller.signal,
+      resume: args.resume,
       onEvent: (event) => progress.handle(event),
+      onSweepEvent: (event) => {
+        progress.stop();
+        io.out(formatSweepEvent(event));
+      },
     });
     progress.stop();
-    io.out(formatSummary(summary));
+    if (outcome.kind === 'run') {
+      io.out(formatSummary(outcome.summary));
+    } else {
+      io.out(formatSweepSummary(outcome.result));
+      if (outcome.result.outcomes.some((o) => o.status === 'failed')) return EXIT.failed;
+    }
     return EXIT.ok;
   } catch (error) {
     progress.stop();
@@ -49,6 +61,10 @@ class ProgressView {
 
   handle(event: PipelineEvent): void {
     if (event.type === 'scan-progress') return; // hashing is quick; a bar would only flicker
+    if (event.type === 'check-progress') {
+      this.progress('checking', event.done, event.total);
+      return;
+    }
     if (event.type === 'extract-progress') {
       this.progress('features', event.done, event.total);
       return;

@@ -160,6 +160,20 @@ export class TfliteGraph {
    * operator is supported and preparing (dequantizing, re-laying-out) its weights.
    */
   plan(outputs: readonly number[]): ExecutionPlan {
+    const operators = this.operatorsFor(outputs);
+    const lastUse = new Map<number, number>();
+    operators.forEach((op, i) => {
+      for (const t of op.inputs) lastUse.set(t, i);
+    });
+    for (const op of operators) this.prepare(op);
+    return { outputs: [...outputs], operators, lastUse };
+  }
+
+  /**
+   * The validated operators, in execution order, that compute `outputs` (tensor indices) from the
+   * image input and constants. Engine-independent: the ONNX exporter walks the same list.
+   */
+  operatorsFor(outputs: readonly number[]): OperatorDef[] {
     this.assertAlive();
     const needed = new Set<number>();
     const stack = [...outputs];
@@ -176,13 +190,23 @@ export class TfliteGraph {
       stack.push(...op.inputs);
     }
     const operators = this.subgraph.operators.filter((op) => needed.has(op.index));
-    const lastUse = new Map<number, number>();
-    operators.forEach((op, i) => {
-      this.validate(op);
-      for (const t of op.inputs) lastUse.set(t, i);
-    });
-    for (const op of operators) this.prepare(op);
-    return { outputs: [...outputs], operators, lastUse };
+    for (const op of operators) this.validate(op);
+    return operators;
+  }
+
+  /** True when the tensor's value is known at load time (a weight, a shape, a dequantized constant). */
+  isConstant(index: number): boolean {
+    return this.constantSource.has(index);
+  }
+
+  /** The decoded (dequantized) value of a constant tensor. */
+  constantValue(index: number): ConstantValue {
+    return this.constant(index);
+  }
+
+  /** The builtin operator code of `op` (see BuiltinOp). */
+  opCode(op: OperatorDef): number {
+    return this.code(op);
   }
 
   /**

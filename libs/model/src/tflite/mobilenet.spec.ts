@@ -1,5 +1,6 @@
 /**
- * Known answers from shared/models/README.md, run through the public API on the wasm backend.
+ * Known answers from shared/models/README.md, run through the public API on the tfjs engine, wasm backend
+ * (the onnx engine is checked against it in onnx/onnx.spec.ts).
  */
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
@@ -36,7 +37,7 @@ describe('MobileNetV2 1.0/224 quant', () => {
 
   beforeAll(async () => {
     const file = sharedModelFile(MODELS.v2);
-    extractor = await loadExtractor({ source: file });
+    extractor = await loadExtractor({ source: file, engine: 'tfjs' });
     graph = TfliteGraph.fromBytes(fs.readFileSync(file), file);
   });
   afterAll(() => {
@@ -90,7 +91,7 @@ describe('MobileNetV2 1.0/224 quant', () => {
   });
 
   it('accepts a tensor name, or one ;-separated part of a fused name, as feature layer', async () => {
-    const conv = await loadExtractor({ source: sharedModelFile(MODELS.v2), featureLayer: 'MobilenetV2/Conv_1/Relu6' });
+    const conv = await loadExtractor({ source: sharedModelFile(MODELS.v2), featureLayer: 'MobilenetV2/Conv_1/Relu6', engine: 'tfjs' });
     try {
       expect(conv.description.featureLayer).toMatch(/^MobilenetV2\/Conv_1\/Relu6;/);
       expect(conv.description.featureDim).toBe(7 * 7 * 1280);
@@ -118,7 +119,7 @@ describe('MobileNetV2 1.0/224 quant', () => {
 
 describe('MobileNetV1', () => {
   it('1.0/224 embedding extractor gives 1024-d features', async () => {
-    const ex = await loadExtractor({ source: sharedModelFile(MODELS.v1Embedding) });
+    const ex = await loadExtractor({ source: sharedModelFile(MODELS.v1Embedding), engine: 'tfjs' });
     try {
       expect(ex.description).toMatchObject({
         featureDim: 1024,
@@ -139,7 +140,7 @@ describe('MobileNetV1', () => {
 
   it('0.5/160 classifier gives 512-d features and classifies the photos resized to 160x160', async () => {
     const file = sharedModelFile(MODELS.v1Half160);
-    const ex = await loadExtractor({ source: file });
+    const ex = await loadExtractor({ source: file, engine: 'tfjs' });
     const graph = TfliteGraph.fromBytes(fs.readFileSync(file), file);
     try {
       expect(ex.description).toMatchObject({ featureDim: 512, inputShape: [160, 160, 3] });

@@ -1,0 +1,329 @@
+import type { Prediction, SplitMember } from '@mlbench/tracking';
+import { barChart } from './charts/bar-chart';
+import { heatmap } from './charts/heatmap';
+import { seriesColor } from './charts/svg';
+import { dateTime, duration, fixed, MISSING, percent, shortId, signed } from './format';
+import type { ImageSource, ThumbnailIndex } from './images';
+import { confusionFromPredictions, imageSource, membersByPath, statusView, svg, thumbSrc, type StatusView, type Svg, type Tile } from './page-model';
+import { learningCurves } from './run-page';
+import type { RunData, RunSummaryData } from './run-data';
+
+export const FLIP_LIMIT = 36;
+
+export interface CompareRun {
+  letter: string;
+  id: string;
+  shortId: string;
+  href: string;
+  name: string;
+  status: StatusView;
+  started: string;
+  color: string;
+  accuracy: string;
+}
+
+export interface DiffRow {
+  key: string;
+  values: readonly { text: string; differs: boolean }[];
+}
+
+export interface MetricRow {
+  label: string;
+  values: readonly { text: string; delta: string | null; tone: 'better' | 'worse' | 'same' | '' }[];
+}
+
+export interface PairView {
+  label: string;
+  baseLetter: string;
+  otherLetter: string;
+  comparable: boolean;
+  /** Why images and confusion matrices are not compared, when they are not. */
+  reason: string | null;
+  confusionDiff: Svg | null;
+  fixed: { tiles: readonly Tile[]; total: number };
+  broken: { tiles: readonly Tile[]; total: number };
+  f1Delta: Svg | null;
+}
+
+export interface ComparePageModel {
+  title: string;
+  runs: readonly CompareRun[];
+  differingParams: readonly DiffRow[];
+  equalParamCount: number;
+  environmentDiffs: readonly DiffRow[];
+  metrics: readonly MetricRow[];
+  headlineChart: Svg;
+  curves: { loss: Svg; accuracy: Svg } | null;
+  perClassF1: Svg | null;
+  pairs: readonly PairView[];
+  indexHref: string;
+}
+
+interface MetricDefinition {
+  key: string;
+  label: string;
+  format: (x: number | null) => string;
+  unit: 'pp' | 'plain' | 'seconds';
+  digits?: number;
+  better: 'higher' | 'lower' | null;
+}
+
+const METRICS: readonly MetricDefinition[] = [
+  { key: 'test.accuracy', label: 'test accuracy', format: (x) => percent(x), unit: 'pp', better: 'higher' },
+  { key: 'test.macro_f1', label: 'test macro-F1', format: (x) => fixed(x), unit: 'plain', better: 'higher' },
+  { key: 'test.log_loss', label: 'test log loss', format: (x) => fixed(x), unit: 'plain', better: 'lower' },
+  { key: 'val.accuracy', label: 'val accuracy', format: (x) => percent(x), unit: 'pp', better: 'higher' },
+  { key: 'val.macro_f1', label: 'val macro-F1', format: (x) => fixed(x), unit: 'plain', better: 'higher' },
+  { key: 'val.log_loss', label: 'val log loss', format: (x) => fixed(x), unit: 'plain', better: 'lower' },
+  { key: 'train.accuracy', label: 'train accuracy', format: (x) => percent(x), unit: 'pp', better: null },
+  { key: 'train.log_loss', label: 'train log loss', format: (x) => fixed(x), unit: 'plain', better: null },
+  { key: 'test.count', label: 'test images', format: (x) => (x === null ? MISSING : String(x)), unit: 'plain', digits: 0, better: null },
+  { key: 'time.train_seconds', label: 'training time', format: (x) => (x === null ? MISSING : duration(1000 * x)), unit: 'seconds', digits: 2, better: 'lower' },
+];
+
+export const runLetter = (index: number): string => (index < 26 ? String.fromCharCode(65 + index) : `R${index + 1}`);
+
+/** Keys whose values are not all equal (a key missing from some runs counts as differing). */
+export function differingKeys(maps: readonly Readonly<Record<string, string>>[]): { differing: string[]; equal: number } {
+  const keys = [...new Set(maps.flatMap((m) => Object.keys(m)))].sort();
+  const differing = keys.filter((key) => new Set(maps.map((m) => (key in m ? m[key] : '\u0000missing'))).size > 1);
+  return { differing, equal: keys.length - differing.length };
+}
+
+function diffRows(maps: readonly Readonly<Record<string, string>>[], keys: readonly string[]): DiffRow[] {
+  return keys.map((key) => ({
+    key,
+    values: maps.map((m) => ({ text: m[key] ?? MISSING, differs: m[key] !== maps[0][key] })),
+  }));
+}
+
+/** Test images identified by path and content: equal sets mean predictions are paired. */
+function testSetKey(split: readonly SplitMember[]): string {
+  return split
+    .filter((m) => m.split === 'test')
+    .map((m) => `${m.path}\u0000${m.sha256}`)
+    .sort()
+    .join('\n');
+}
+
+/** Why two runs cannot be compared image by image, or null when they can. */
+export function incomparableReason(a: RunData, b: RunData): string | null {
+  if (!a.dataset || !b.dataset) return 'one of the runs has no recorded dataset yet (still running or failed before the end)';
+  if (a.dataset.classes.join('\u0000') !== b.dataset.classes.join('\u0000')) return 'the runs have different classes';
+  if (testSetKey(a.split) !== testSetKey(b.split)) {
+    return (
+      `the runs have different test splits (split hash ${a.dataset.splitHash.slice(0, 10)} vs ${b.dataset.splitHash.slice(0, 10)}, ` +
+      `seed ${a.run.seed} vs ${b.run.seed}${a.dataset.fingerprint !== b.dataset.fingerprint ? ', different dataset content' : ''}), ` +
+      'so they are compared on metrics only: no confusion-matrix difference and no flipped images'
+    );
+  }
+  return null;
+}
+
+interface Flips {
+  fixed: Prediction[];
+  broken: Prediction[];
+  /** The other run's prediction by path. */
+  other: Map<string, Prediction>;
+}
+
+/** Test images right in one run and wrong in the other, most confident new prediction first. */
+export function flippedPredictions(base: readonly Prediction[], other: readonly Prediction[]): Flips {
+  const otherByPath = new Map(other.filter((p) => p.split === 'test').map((p) => [p.path, p]));
+  const fixed: Prediction[] = [];
+  const broken: Prediction[] = [];
+  for (const p of base) {
+    if (p.split !== 'test') continue;
+    const q = otherByPath.get(p.path);
+    if (!q) continue;
+    const rightBefore = p.predictedLabel === p.trueLabel;
+    const rightAfter = q.predictedLabel === q.trueLabel;
+    if (!rightBefore && rightAfter) fixed.push(p);
+    if (rightBefore && !rightAfter) broken.push(p);
+  }
+  const confidence = (p: Prediction): number => {
+    const q = otherByPath.get(p.path) as Prediction;
+    return q.probabilities[q.predictedLabel];
+  };
+  const order = (a: Prediction, b: Prediction): number => confidence(b) - confidence(a) || (a.path < b.path ? -1 : 1);
+  return { fixed: fixed.sort(order), broken: broken.sort(order), other: otherByPath };
+}
+
+/** Originals the comparison page needs thumbnails of. */
+export function comparePageImages(runs: readonly RunData[]): ImageSource[] {
+  const [base, ...others] = runs;
+  const images: ImageSource[] = [];
+  if (!base.dataset) return images;
+  const byPath = membersByPath(base.split);
+  for (const other of others) {
+    if (incomparableReason(base, other) !== null) continue;
+    const flips = flippedPredictions(base.predictions, other.predictions);
+    for (const p of [...flips.fixed.slice(0, FLIP_LIMIT), ...flips.broken.slice(0, FLIP_LIMIT)]) {
+      const member = byPath.get(p.path);
+      if (member) images.push(imageSource(base.dataset, member));
+    }
+  }
+  return images;
+}
+
+function flipTile(p: Prediction, q: Prediction, classes: readonly string[], letters: [string, string], member: SplitMember | undefined, thumbs: ThumbnailIndex, thumbPrefix: string): Tile {
+  const name = (label: number): string => classes[label] ?? `#${label}`;
+  const mark = (x: Prediction): string => (x.predictedLabel === x.trueLabel ? '✓' : '✗');
+  return {
+    src: thumbSrc(member, thumbs, thumbPrefix),
+    alt: `${p.path}: actual ${name(p.trueLabel)}`,
+    lines: [
+      { text: `actual: ${name(p.trueLabel)}`, kind: 'true' },
+      { text: `${letters[0]}: ${name(p.predictedLabel)} ${mark(p)} ${percent(p.probabilities[p.predictedLabel], 0)}`, kind: p.predictedLabel === p.trueLabel ? 'true' : 'pred' },
+      { text: `${letters[1]}: ${name(q.predictedLabel)} ${mark(q)} ${percent(q.probabilities[q.predictedLabel], 0)}`, kind: q.predictedLabel === q.trueLabel ? 'true' : 'pred' },
+    ],
+    wrong: false,
+    title: p.path,
+  };
+}
+
+function tone(definition: MetricDefinition, delta: number): MetricRow['values'][number]['tone'] {
+  if (Math.abs(delta) < 1e-12) return 'same';
+  if (definition.better === null) return '';
+  return (delta > 0) === (definition.better === 'higher') ? 'better' : 'worse';
+}
+
+export function buildComparePage(runs: readonly RunData[], thumbs: ThumbnailIndex, links: { thumbPrefix: string; indexHref: string; runHref: (id: string) => string }): ComparePageModel {
+  const [base, ...others] = runs;
+  const headers: CompareRun[] = runs.map((data, i) => ({
+    letter: runLetter(i),
+    id: data.run.id,
+    shortId: shortId(data.run.id),
+    href: links.runHref(data.run.id),
+    name: data.run.name,
+    status: statusView(data.run.status),
+    started: dateTime(data.run.startTime),
+    color: seriesColor(i),
+    accuracy: percent(data.final['test.accuracy']),
+  }));
+  const label = (i: number): string => `${runLetter(i)} ${shortId(runs[i].run.id)}`;
+
+  // The seed is a column of its own in the store; it is a parameter like any other here.
+  const paramMaps = runs.map((d) => ({ ...d.params, seed: String(d.run.seed) }));
+  const params = differingKeys(paramMaps);
+  const envMaps = runs.map((d) => d.run.environment);
+  const env = differingKeys(envMaps);
+
+  const metrics: MetricRow[] = METRICS.filter((m) => runs.some((d) => m.key in d.final)).map((definition) => ({
+    label: definition.label,
+    values: runs.map((d, i) => {
+      const value = d.final[definition.key] ?? null;
+      const reference = base.final[definition.key] ?? null;
+      if (i === 0 || value === null || reference === null) return { text: definition.format(value), delta: null, tone: '' as const };
+      const delta = value - reference;
+      return { text: definition.format(value), delta: signed(delta, definition.unit, definition.digits), tone: tone(definition, delta) };
+    }),
+  }));
+
+  const headlineChart = svg(
+    barChart({
+      title: 'Test accuracy and macro-F1',
+      categories: ['test accuracy', 'test macro-F1', 'val accuracy'],
+      series: runs.map((d, i) => ({ name: label(i), values: [d.final['test.accuracy'] ?? null, d.final['test.macro_f1'] ?? null, d.final['val.accuracy'] ?? null], color: seriesColor(i) })),
+      valueLabel: 'score (0-1)',
+      categoryLabel: 'metric',
+      domain: [0, 1],
+      formatValue: (v) => v.toFixed(4),
+    }),
+  );
+
+  const classes = [...new Set(runs.flatMap((d) => d.dataset?.classes ?? []))];
+  const f1 = (d: RunSummaryData, c: string): number | null => d.final[`test.f1.${c}`] ?? null;
+  const perClassF1 =
+    classes.length > 0
+      ? svg(
+          barChart({
+            title: 'Per-class F1 (test)',
+            categories: classes,
+            series: runs.map((d, i) => ({ name: label(i), values: classes.map((c) => f1(d, c)), color: seriesColor(i) })),
+            valueLabel: 'F1',
+            categoryLabel: 'class',
+            domain: [0, 1],
+            formatValue: (v) => v.toFixed(3),
+          }),
+        )
+      : null;
+
+  const pairs: PairView[] = others.map((other, k) => {
+    const i = k + 1;
+    const letters: [string, string] = [runLetter(0), runLetter(i)];
+    const reason = incomparableReason(base, other);
+    const deltas = classes.map((c) => {
+      const a = f1(base, c);
+      const b = f1(other, c);
+      return a === null || b === null ? null : b - a;
+    });
+    const f1Delta = deltas.some((d) => d !== null)
+      ? svg(
+          barChart({
+            title: `Per-class F1 change, ${letters[1]} − ${letters[0]}`,
+            categories: classes,
+            series: [{ name: `${letters[1]} − ${letters[0]}`, values: deltas }],
+            valueLabel: 'F1 difference (positive: better in ' + letters[1] + ')',
+            categoryLabel: 'class',
+            colorBySign: true,
+            formatValue: (v) => signed(v, 'plain', 3),
+          }),
+        )
+      : null;
+    const pairLabel = `${letters[1]} (${shortId(other.run.id)}) vs ${letters[0]} (${shortId(base.run.id)})`;
+    if (reason !== null || !base.dataset) {
+      return { label: pairLabel, baseLetter: letters[0], otherLetter: letters[1], comparable: false, reason, confusionDiff: null, fixed: { tiles: [], total: 0 }, broken: { tiles: [], total: 0 }, f1Delta };
+    }
+    const names = base.dataset.classes;
+    const a = confusionFromPredictions(base.predictions.filter((p) => p.split === 'test'), names.length);
+    const b = confusionFromPredictions(other.predictions.filter((p) => p.split === 'test'), names.length);
+    const diff = a.map((row, r) => row.map((v, c) => b[r][c] - v));
+    const maxAbs = Math.max(1, ...diff.flat().map(Math.abs));
+    const confusionDiff = svg(
+      heatmap({
+        title: `Confusion matrix change, ${letters[1]} − ${letters[0]} (test)`,
+        rowLabels: names,
+        columnLabels: names,
+        // Green where B is better: more on the diagonal, fewer off it.
+        intensities: diff.map((row, r) => row.map((v, c) => ((r === c ? 1 : -1) * v) / maxAbs)),
+        cellText: (r, c) => [diff[r][c] === 0 ? '0' : signed(diff[r][c], 'plain', 0), `${a[r][c]} → ${b[r][c]}`],
+        cellTitle: (r, c) => `actual ${names[r]}, predicted ${names[c]}: ${a[r][c]} in ${letters[0]}, ${b[r][c]} in ${letters[1]}`,
+        rowAxisLabel: 'actual class',
+        columnAxisLabel: 'predicted class',
+        palette: 'diverging',
+        cellClass: (r, c) => (r === c ? 'diagonal' : ''),
+      }),
+    );
+    const flips = flippedPredictions(base.predictions, other.predictions);
+    const byPath = membersByPath(base.split);
+    const tiles = (list: readonly Prediction[]): Tile[] =>
+      list.slice(0, FLIP_LIMIT).map((p) => flipTile(p, flips.other.get(p.path) as Prediction, names, letters, byPath.get(p.path), thumbs, links.thumbPrefix));
+    return {
+      label: pairLabel,
+      baseLetter: letters[0],
+      otherLetter: letters[1],
+      comparable: true,
+      reason: null,
+      confusionDiff,
+      fixed: { tiles: tiles(flips.fixed), total: flips.fixed.length },
+      broken: { tiles: tiles(flips.broken), total: flips.broken.length },
+      f1Delta,
+    };
+  });
+
+  const hasCurves = runs.some((d) => Object.keys(d.curves).length > 0);
+  return {
+    title: `Compare ${runs.map((d) => shortId(d.run.id)).join(' · ')}`,
+    runs: headers,
+    differingParams: diffRows(paramMaps, params.differing),
+    equalParamCount: params.equal,
+    environmentDiffs: diffRows(envMaps, env.differing),
+    metrics,
+    headlineChart,
+    curves: hasCurves ? learningCurves(runs.map((data, i) => ({ label: runLetter(i), data, color: seriesColor(i) }))) : null,
+    perClassF1,
+    pairs,
+    indexHref: links.indexHref,
+  };
+}

@@ -1,0 +1,169 @@
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { Run, TrackingStore } from '@mlbench/tracking';
+import { buildComparePage, comparePageImages } from './compare-page';
+import { AmbiguousRunIdError, CompareArgumentsError, UnknownRunError } from './errors';
+import { shortId } from './format';
+import { buildIndexPage, type ComparisonLink } from './index-page';
+import { ThumbnailWriter, type ThumbnailStats } from './images';
+import { generatorFingerprint, renderComparePage, renderIndexPage, renderRunPage } from './render';
+import { loadRunData, loadRunSummary, type RunSummaryData } from './run-data';
+import { buildRunPage, runPageImages } from './run-page';
+
+export interface GenerateOptions {
+  store: TrackingStore;
+  outDir: string;
+  /** Run ids (or unique prefixes) to compare, the first is the baseline; empty: no comparison page. */
+  compare?: readonly string[];
+}
+
+export type WriteOutcome = 'written' | 'unchanged';
+
+export interface GenerateResult {
+  indexFile: string;
+  comparisonFile: string | null;
+  runPages: { written: number; unchanged: number; upToDate: number };
+  thumbnails: ThumbnailStats;
+}
+
+const RUN_DIR = 'runs';
+const COMPARE_DIR = 'compare';
+const THUMB_DIR = 'thumbs';
+/** Every run, not the store's default page of 1000. */
+const ALL_RUNS = Number.MAX_SAFE_INTEGER;
+
+export const runPagePath = (runId: string): string => `${RUN_DIR}/${runId}.html`;
+export const comparePagePath = (runIds: readonly string[]): string => `${COMPARE_DIR}/${runIds.map((id) => id.slice(0, 12)).join('_vs_')}.html`;
+
+/**
+ * Writes the index, one page per run and (with `compare`) a comparison page. Incremental: a
+ * finished run's page records a key of its inputs and the generator version, and is skipped when
+ * both match; every page is only written when its content changed.
+ */
+export async function generateReport(options: GenerateOptions): Promise<GenerateResult> {
+  const { store, outDir } = options;
+  const runs = await store.searchRuns({ limit: ALL_RUNS });
+  // Resolve --compare before writing anything, so a typo fails fast and leaves the report alone.
+  const compared = options.compare && options.compare.length > 0 ? resolveRunIds(options.compare, runs, store.location) : null;
+
+  const generator = generatorFingerprint();
+  const thumbnails = new ThumbnailWriter(path.join(outDir, THUMB_DIR));
+  const runPages = { written: 0, unchanged: 0, upToDate: 0 };
+  const summaries: RunSummaryData[] = [];
+  for (const run of runs) {
+    summaries.push(await loadRunSummary(store, run));
+    const file = path.join(outDir, runPagePath(run.id));
+    const inputKey = runInputKey(run, generator);
+    // Running runs change with every epoch; only finished runs can be skipped by their key.
+    if (run.status !== 'running' && (await readMeta(file, 'mlbench-input')) === inputKey) {
+      runPages.upToDate++;
+      continue;
+    }
+    const data = await loadRunData(store, run);
+    const thumbs = await thumbnails.ensure(runPageImages(data));
+    const model = buildRunPage(data, thumbs, { thumbPrefix: `../${THUMB_DIR}/`, indexHref: '../index.html' });
+    runPages[await writeIfChanged(file, renderRunPage(model, { inputKey }))]++;
+  }
+
+  let comparisonFile: string | null = null;
+  if (compared) {
+    const data = await Promise.all(compared.map((run) => loadRunData(store, run)));
+    const thumbs = await thumbnails.ensure(comparePageImages(data));
+    const model = buildComparePage(data, thumbs, { thumbPrefix: `../${THUMB_DIR}/`, indexHref: '../index.html', runHref: (id) => `../${runPagePath(id)}` });
+    comparisonFile = path.join(outDir, comparePagePath(compared.map((r) => r.id)));
+    await writeIfChanged(comparisonFile, renderComparePage(model, { comparedRuns: compared.map((r) => r.id).join(' ') }));
+  }
+
+  const index = buildIndexPage(summaries, {
+    store: store.location,
+    runHref: runPagePath,
+    comparisons: await existingComparisons(outDir, runs),
+  });
+  const indexFile = path.join(outDir, 'index.html');
+  await writeIfChanged(indexFile, renderIndexPage(index));
+  return { indexFile, comparisonFile, runPages, thumbnails: thumbnails.stats };
+}
+
+/** Full runs for ids or unique prefixes, in the order given. */
+export function resolveRunIds(ids: readonly string[], runs: readonly Run[], store: string): Run[] {
+  if (ids.length < 2) throw new CompareArgumentsError(`--compare needs at least two run ids, got ${ids.length}; e.g. --compare ${runs.slice(0, 2).map((r) => shortId(r.id)).join(' ') || '<runA> <runB>'}`);
+  const resolved = ids.map((id) => {
+    const wanted = id.trim().toLowerCase();
+    const exact = runs.find((r) => r.id === wanted);
+    if (exact) return exact;
+    const matches = wanted.length >= 4 ? runs.filter((r) => r.id.startsWith(wanted)) : [];
+    if (matches.length === 1) return matches[0];
+    if (matches.length > 1) throw new AmbiguousRunIdError(id, matches.map((r) => r.id));
+    throw new UnknownRunError(id, store);
+  });
+  const unique = new Set(resolved.map((r) => r.id));
+  if (unique.size !== resolved.length) throw new CompareArgumentsError(`--compare lists the same run twice (${ids.join(' ')}); give distinct runs`);
+  return resolved;
+}
+
+/** What a finished run page depends on: the run's final state and the generator version. */
+export function runInputKey(run: Run, generator: string): string {
+  return createHash('sha256')
+    .update(JSON.stringify([generator, run.id, run.status, run.endTime, run.error, run.name]))
+    .digest('hex')
+    .slice(0, 32);
+}
+
+/** Writes `content` unless the file already holds exactly that (idempotent regeneration). */
+export async function writeIfChanged(file: string, content: string): Promise<WriteOutcome> {
+  const next = createHash('sha256').update(content).digest('hex');
+  try {
+    const current = createHash('sha256').update(await fs.readFile(file)).digest('hex');
+    if (current === next) return 'unchanged';
+  } catch {
+    // no file yet
+  }
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.tmp`;
+  await fs.writeFile(temporary, content);
+  await fs.rename(temporary, file);
+  return 'written';
+}
+
+/** A <meta name=... content=...> value from the head of a page we wrote, or null. */
+async function readMeta(file: string, name: string): Promise<string | null> {
+  let head: string;
+  try {
+    const handle = await fs.open(file, 'r');
+    try {
+      const buffer = Buffer.alloc(2048);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      head = buffer.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return null;
+  }
+  const match = new RegExp(`<meta name="${name}" content="([^"]*)">`).exec(head);
+  return match ? match[1] : null;
+}
+
+/** Comparison pages generated earlier (they stay until deleted), for the index's links. */
+async function existingComparisons(outDir: string, runs: readonly Run[]): Promise<ComparisonLink[]> {
+  let names: string[];
+  try {
+    names = (await fs.readdir(path.join(outDir, COMPARE_DIR))).filter((n) => n.endsWith('.html')).sort();
+  } catch {
+    return [];
+  }
+  const byId = new Map(runs.map((r) => [r.id, r]));
+  const links: ComparisonLink[] = [];
+  for (const name of names) {
+    const ids = (await readMeta(path.join(outDir, COMPARE_DIR, name), 'mlbench-runs'))?.split(' ') ?? [];
+    // A comparison of a run that no longer exists is not linked.
+    if (ids.length < 2 || !ids.every((id) => byId.has(id))) continue;
+    links.push({
+      href: `${COMPARE_DIR}/${name}`,
+      runKey: [...ids].sort().join(' '),
+      label: ids.map((id, i) => `${String.fromCharCode(65 + i)} ${shortId(id)} (${byId.get(id)?.name ?? ''})`).join(' vs '),
+    });
+  }
+  return links;
+}

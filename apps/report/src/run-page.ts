@@ -1,0 +1,272 @@
+import type { Prediction, SplitMember } from '@mlbench/tracking';
+import { barChart } from './charts/bar-chart';
+import { heatmap } from './charts/heatmap';
+import { lineChart, type LineSeries } from './charts/line-chart';
+import { seriesColor } from './charts/svg';
+import { baseName, dateTime, duration, fixed, MISSING, percent, shortId } from './format';
+import { seededSample, type ImageSource, type ThumbnailIndex } from './images';
+import { confusionFromPredictions, imageSource, membersByPath, predictionTile, statusView, svg, thumbSrc, type StatusView, type Svg, type Tile } from './page-model';
+import type { RunData, RunSummaryData } from './run-data';
+
+export const TEST_GRID_SIZE = 24;
+export const MISCLASSIFIED_LIMIT = 48;
+export const OVERVIEW_PER_CLASS = 6;
+
+export interface Fact {
+  label: string;
+  value: string;
+  title?: string;
+  warn?: boolean;
+}
+
+export interface Headline {
+  id: string;
+  label: string;
+  value: string;
+  detail: string;
+}
+
+export interface PerClassRow {
+  name: string;
+  precision: string;
+  recall: string;
+  f1: string;
+  support: number;
+}
+
+export interface RunPageModel {
+  title: string;
+  run: { id: string; shortId: string; name: string; started: string; description: string | null };
+  status: StatusView;
+  error: string | null;
+  running: { epochsDone: number; epochsTotal: string } | null;
+  facts: readonly Fact[];
+  packages: readonly Fact[];
+  headline: readonly Headline[];
+  curves: { loss: Svg; accuracy: Svg } | null;
+  confusion: { chart: Svg; total: number } | null;
+  perClass: { chart: Svg; rows: readonly PerClassRow[] } | null;
+  testGrid: { tiles: readonly Tile[]; correct: number; total: number } | null;
+  misclassified: { tiles: readonly Tile[]; total: number; testCount: number } | null;
+  dataset: {
+    path: string;
+    fingerprint: string;
+    splitHash: string;
+    imageCount: number;
+    classCount: number;
+    chart: Svg;
+    overview: readonly { name: string; count: number; tiles: readonly Tile[] }[];
+  } | null;
+  extractor: readonly Fact[];
+  params: readonly Fact[];
+  configText: string;
+  indexHref: string;
+}
+
+/** Which images a run page shows; shared by the page builder and the thumbnail writer. */
+export interface RunImagePlan {
+  testGrid: Prediction[];
+  misclassified: Prediction[];
+  misclassifiedTotal: number;
+  overview: { name: string; members: SplitMember[] }[];
+}
+
+export function planRunImages(data: RunData): RunImagePlan {
+  const test = data.predictions.filter((p) => p.split === 'test');
+  const wrong = test.filter((p) => p.predictedLabel !== p.trueLabel);
+  // Most confident mistakes first: those are the surprising ones (label noise, look-alike classes).
+  const byConfidence = [...wrong].sort((a, b) => b.probabilities[b.predictedLabel] - a.probabilities[a.predictedLabel] || (a.path < b.path ? -1 : 1));
+  const classes = data.dataset?.classes ?? [];
+  const overview = classes.map((name, label) => ({
+    name,
+    members: seededSample(
+      data.split.filter((m) => m.label === label),
+      OVERVIEW_PER_CLASS,
+      data.run.seed + label,
+      (m) => m.path,
+    ),
+  }));
+  return {
+    testGrid: seededSample(test, TEST_GRID_SIZE, data.run.seed, (p) => p.path),
+    misclassified: byConfidence.slice(0, MISCLASSIFIED_LIMIT),
+    misclassifiedTotal: wrong.length,
+    overview,
+  };
+}
+
+/** Originals the run page needs thumbnails of. */
+export function runPageImages(data: RunData): ImageSource[] {
+  if (!data.dataset) return [];
+  const dataset = data.dataset;
+  const plan = planRunImages(data);
+  const byPath = membersByPath(data.split);
+  const members = [...plan.testGrid, ...plan.misclassified].map((p) => byPath.get(p.path)).filter((m): m is SplitMember => m !== undefined);
+  members.push(...plan.overview.flatMap((o) => o.members));
+  return members.map((m) => imageSource(dataset, m));
+}
+
+/** Curves of one run: loss and accuracy, val solid and train dashed in the same colour pair. */
+export function learningCurves(series: readonly { label: string; data: RunSummaryData; color: string }[], titleSuffix = ''): { loss: Svg; accuracy: Svg } {
+  const make = (metric: 'loss' | 'accuracy'): LineSeries[] =>
+    series.flatMap(({ label, data, color }) => {
+      const out: LineSeries[] = [];
+      const prefix = label ? `${label} ` : '';
+      const val = data.curves[`val.${metric}`];
+      const train = data.curves[`train.${metric}`];
+      if (val) out.push({ name: `${prefix}val`, points: val, color });
+      if (train) out.push({ name: `${prefix}train`, points: train, color, dashed: true });
+      return out;
+    });
+  return {
+    loss: svg(lineChart({ title: `Loss per epoch${titleSuffix}`, series: make('loss'), xLabel: 'epoch', yLabel: 'cross-entropy loss', integerX: true, formatY: (v) => v.toFixed(4) })),
+    accuracy: svg(
+      lineChart({ title: `Accuracy per epoch${titleSuffix}`, series: make('accuracy'), xLabel: 'epoch', yLabel: 'accuracy', integerX: true, formatY: (v) => percent(v) }),
+    ),
+  };
+}
+
+/** The confusion matrix heatmap: counts, row percentages (recall), shaded by row share. */
+export function confusionChart(matrix: readonly (readonly number[])[], classes: readonly string[], title: string): Svg {
+  const rowTotals = matrix.map((row) => row.reduce((a, b) => a + b, 0));
+  return svg(
+    heatmap({
+      title,
+      rowLabels: classes,
+      columnLabels: classes,
+      intensities: matrix.map((row, r) => row.map((v) => (rowTotals[r] > 0 ? v / rowTotals[r] : 0))),
+      cellText: (r, c) => [String(matrix[r][c]), rowTotals[r] > 0 ? percent(matrix[r][c] / rowTotals[r], 1) : MISSING],
+      cellTitle: (r, c) => `actual ${classes[r]}, predicted ${classes[c]}: ${matrix[r][c]} of ${rowTotals[r]} (${rowTotals[r] > 0 ? percent(matrix[r][c] / rowTotals[r], 1) : MISSING})`,
+      rowAxisLabel: 'actual class',
+      columnAxisLabel: 'predicted class',
+      palette: 'sequential',
+      cellClass: (r, c) => (r === c ? 'diagonal' : ''),
+    }),
+  );
+}
+
+const metric = (data: RunSummaryData, key: string): number | null => data.final[key] ?? null;
+
+export function buildRunPage(data: RunData, thumbs: ThumbnailIndex, links: { thumbPrefix: string; indexHref: string }): RunPageModel {
+  const { run, dataset } = data;
+  const classes = dataset?.classes ?? [];
+  const env = run.environment;
+  const epochsDone = data.curves['train.loss']?.length ?? 0;
+  const test = data.predictions.filter((p) => p.split === 'test');
+  const byPath = membersByPath(data.split);
+  const plan = planRunImages(data);
+  const tile = (p: Prediction): Tile => predictionTile(p, classes, byPath.get(p.path), thumbs, links.thumbPrefix);
+
+  const facts: Fact[] = [
+    { label: 'run id', value: run.id },
+    { label: 'started (UTC)', value: dateTime(run.startTime) },
+    { label: 'ended (UTC)', value: dateTime(run.endTime) },
+    { label: 'duration', value: duration(run.durationMs) },
+    { label: 'seed', value: String(run.seed) },
+    {
+      label: 'git commit',
+      value: env['git.commit'] ? `${env['git.commit'].slice(0, 12)}${env['git.dirty'] === 'true' ? ' (dirty)' : ''}` : MISSING,
+      title: env['git.dirty'] === 'true' ? 'uncommitted changes were present: the commit alone does not reproduce this run' : env['git.commit'],
+      warn: env['git.dirty'] === 'true',
+    },
+    { label: 'backend', value: env['tfjs.backend'] ? `tfjs ${env['tfjs.version'] ?? ''} ${env['tfjs.backend']}`.replace(/\s+/g, ' ') : MISSING },
+    { label: 'node', value: env['node.version'] ?? MISSING },
+    { label: 'host', value: [env['os.platform'], env['host.cpus']].filter(Boolean).join(', ') || MISSING },
+    { label: 'config hash', value: run.configHash.slice(0, 12), title: run.configHash },
+  ];
+  const packages = Object.entries(env)
+    .filter(([key]) => key.startsWith('package.'))
+    .map(([key, value]) => ({ label: key.slice('package.'.length), value }));
+
+  const testCount = metric(data, 'test.count');
+  const headline: Headline[] = [
+    { id: 'test-accuracy', label: 'test accuracy', value: percent(metric(data, 'test.accuracy')), detail: testCount === null ? '' : `${testCount} test images` },
+    { id: 'test-macro-f1', label: 'test macro-F1', value: fixed(metric(data, 'test.macro_f1')), detail: 'unweighted mean over classes' },
+    { id: 'test-log-loss', label: 'test log loss', value: fixed(metric(data, 'test.log_loss')), detail: 'lower is better' },
+    { id: 'val-accuracy', label: 'val accuracy', value: percent(metric(data, 'val.accuracy')), detail: `train ${percent(metric(data, 'train.accuracy'))}` },
+    {
+      id: 'train-time',
+      label: 'training',
+      value: metric(data, 'time.train_seconds') === null ? MISSING : duration(1000 * (metric(data, 'time.train_seconds') ?? 0)),
+      detail: metric(data, 'extraction.images_per_second') === null ? 'features from cache' : `extraction ${fixed(metric(data, 'extraction.images_per_second'), 1)} img/s`,
+    },
+  ];
+
+  let confusion: RunPageModel['confusion'] = null;
+  let perClass: RunPageModel['perClass'] = null;
+  if (classes.length > 0 && test.length > 0) {
+    const matrix = confusionFromPredictions(test, classes.length);
+    confusion = { chart: confusionChart(matrix, classes, `Confusion matrix, test set (${test.length} images)`), total: test.length };
+    const rows = classes.map((name, i) => ({
+      name,
+      precision: metric(data, `test.precision.${name}`),
+      recall: metric(data, `test.recall.${name}`),
+      f1: metric(data, `test.f1.${name}`),
+      support: matrix[i].reduce((a, b) => a + b, 0),
+    }));
+    perClass = {
+      chart: svg(
+        barChart({
+          title: 'Per-class precision, recall and F1 (test)',
+          categories: classes,
+          series: [
+            { name: 'precision', values: rows.map((r) => r.precision), color: seriesColor(0) },
+            { name: 'recall', values: rows.map((r) => r.recall), color: seriesColor(1) },
+            { name: 'F1', values: rows.map((r) => r.f1), color: seriesColor(2) },
+          ],
+          valueLabel: 'score',
+          categoryLabel: 'class',
+          domain: [0, 1],
+          formatValue: (v) => v.toFixed(3),
+        }),
+      ),
+      rows: rows.map((r) => ({ name: r.name, precision: fixed(r.precision, 3), recall: fixed(r.recall, 3), f1: fixed(r.f1, 3), support: r.support })),
+    };
+  }
+
+  const testGridTiles = plan.testGrid.map(tile);
+  return {
+    title: `${run.name} · ${shortId(run.id)}`,
+    run: { id: run.id, shortId: shortId(run.id), name: run.name, started: dateTime(run.startTime), description: data.params.description ?? null },
+    status: statusView(run.status),
+    error: run.error,
+    running: run.status === 'running' ? { epochsDone, epochsTotal: data.params['train.epochs'] ?? '?' } : null,
+    facts,
+    packages,
+    headline,
+    curves: Object.keys(data.curves).length > 0 ? learningCurves([{ label: '', data, color: seriesColor(0) }]) : null,
+    confusion,
+    perClass,
+    testGrid: testGridTiles.length > 0 ? { tiles: testGridTiles, correct: testGridTiles.filter((t) => !t.wrong).length, total: testGridTiles.length } : null,
+    misclassified: test.length > 0 ? { tiles: plan.misclassified.map(tile), total: plan.misclassifiedTotal, testCount: test.length } : null,
+    dataset: dataset
+      ? {
+          path: dataset.path,
+          fingerprint: dataset.fingerprint,
+          splitHash: dataset.splitHash,
+          imageCount: Object.values(dataset.classCounts).reduce((a, b) => a + b, 0),
+          classCount: classes.length,
+          chart: svg(
+            barChart({
+              title: 'Images per class and split',
+              categories: classes,
+              series: (['train', 'val', 'test'] as const).map((split, i) => ({ name: split, values: classes.map((c) => dataset.splitCounts[split]?.[c] ?? 0), color: seriesColor(i) })),
+              valueLabel: 'images',
+              categoryLabel: 'class',
+              formatValue: (v) => String(v),
+            }),
+          ),
+          overview: plan.overview.map((o) => ({
+            name: o.name,
+            count: dataset.classCounts[o.name] ?? 0,
+            tiles: o.members.map((m) => ({ src: thumbSrc(m, thumbs, links.thumbPrefix), alt: `${o.name}: ${m.path}`, lines: [{ text: baseName(m.path), kind: 'note' as const }], wrong: false, title: `${m.path} (${m.split})` })),
+          })),
+        }
+      : null,
+    extractor: Object.entries(data.extractor).map(([label, value]) => ({ label, value, title: value })),
+    params: Object.entries(data.params)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([label, value]) => ({ label, value })),
+    configText: run.configText,
+    indexHref: links.indexHref,
+  };
+}

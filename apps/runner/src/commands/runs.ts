@@ -1,0 +1,134 @@
+import { existsSync } from 'node:fs';
+import type { Argv, CommandModule } from 'yargs';
+import { exportRunFile, importRunFile, openSqliteStore, type RunStatus } from '@mlbench/tracking';
+import { UnknownRunError, sweepSeedGroups } from '@mlbench/experiment';
+import { formatRunDetails, formatRunList, formatSweepList } from '../format';
+import { EXIT, reportError, type CliIo } from '../io';
+
+interface StoreArgs {
+  db: string;
+}
+
+const STATUSES: readonly RunStatus[] = ['running', 'completed', 'failed', 'interrupted', 'abandoned'];
+
+/**
+ * `runs list | export <runId> | import <file>`: move runs between databases as JSON (see
+ * RunExport in @mlbench/tracking). Each sub-command calls one library function and prints.
+ */
+export function runsCommand<T extends StoreArgs>(io: CliIo, setExitCode: (code: number) => void): CommandModule<T, T> {
+  const attempt = async (fn: () => Promise<number>): Promise<void> => {
+    try {
+      setExitCode(await fn());
+    } catch (error) {
+      setExitCode(reportError(error, io));
+    }
+  };
+  return {
+    command: 'runs <command>',
+    describe: 'List, show, export and import recorded runs and sweeps',
+    builder: (y: Argv<T>) =>
+      y
+        .command(
+          'list',
+          'List recorded runs, newest first',
+          (b) =>
+            b
+              .option('name', { type: 'string', describe: 'Only runs of this experiment' })
+              .option('status', { choices: STATUSES, describe: 'Only runs with this status' })
+              .option('sweep', { type: 'string', describe: 'Only runs of this sweep (see `runs sweeps`)' })
+              .option('limit', { type: 'number', default: 50 }),
+          (args) =>
+            attempt(async () => {
+              if (!existsSync(args.db)) {
+                io.out(`no runs: ${args.db} does not exist yet`);
+                return EXIT.ok;
+              }
+              const store = await openSqliteStore(args.db);
+              try {
+                io.out(formatRunList(await store.searchRuns({ name: args.name, status: args.status, sweepId: args.sweep, limit: args.limit })));
+              } finally {
+                await store.close();
+              }
+              return EXIT.ok;
+            }),
+        )
+        .command(
+          'sweeps',
+          'List recorded sweeps, newest first, with their seed-group summaries',
+          (b) => b.option('name', { type: 'string', describe: 'Only sweeps of this experiment' }).option('limit', { type: 'number', default: 20 }),
+          (args) =>
+            attempt(async () => {
+              if (!existsSync(args.db)) {
+                io.out(`no sweeps: ${args.db} does not exist yet`);
+                return EXIT.ok;
+              }
+              const store = await openSqliteStore(args.db);
+              try {
+                const sweeps = await store.searchSweeps({ name: args.name, limit: args.limit });
+                const entries = await Promise.all(
+                  sweeps.map(async (sweep) => ({ sweep, runs: await store.searchRuns({ sweepId: sweep.id }), groups: await sweepSeedGroups(store, sweep.id) })),
+                );
+                io.out(formatSweepList(entries));
+              } finally {
+                await store.close();
+              }
+              return EXIT.ok;
+            }),
+        )
+        .command(
+          'show <runId>',
+          'Print one run: config, environment, dataset, metrics',
+          (b) => b.positional('runId', { type: 'string', demandOption: true, describe: 'Run id (see `runs list`)' }),
+          (args) =>
+            attempt(async () => {
+              const store = await openSqliteStore(args.db);
+              try {
+                const run = await store.getRun(args.runId);
+                if (!run) throw new UnknownRunError(args.runId, args.db);
+                const [metrics, dataset, extractor, skipped] = await Promise.all([
+                  store.getMetrics(run.id),
+                  store.getDatasetInput(run.id),
+                  store.getExtractor(run.id),
+                  store.getSkippedFiles(run.id),
+                ]);
+                io.out(formatRunDetails({ run, metrics, dataset, extractor, skipped }));
+              } finally {
+                await store.close();
+              }
+              return EXIT.ok;
+            }),
+        )
+        .command(
+          'export <runId>',
+          'Write one finished run as JSON (to --out, or stdout)',
+          (b) =>
+            b
+              .positional('runId', { type: 'string', demandOption: true, describe: 'Run id (see `runs list`)' })
+              .option('out', { alias: 'o', type: 'string', describe: 'Output file (written atomically)' }),
+          (args) =>
+            attempt(async () => {
+              const { text, data } = await exportRunFile({ dbPath: args.db, runId: args.runId, outFile: args.out });
+              if (args.out) io.err(`exported run ${data.run.id} (${data.run.name}, ${data.run.status}) to ${args.out}`);
+              else io.out(text.trimEnd());
+              return EXIT.ok;
+            }),
+        )
+        .command(
+          'import <file>',
+          'Add a run exported with `runs export`; importing it again changes nothing',
+          (b) => b.positional('file', { type: 'string', demandOption: true, describe: 'Export file (JSON)' }),
+          (args) =>
+            attempt(async () => {
+              const result = await importRunFile({ dbPath: args.db, file: args.file });
+              io.out(
+                result.status === 'imported'
+                  ? `imported run ${result.runId} (${result.name}) into ${args.db}`
+                  : `run ${result.runId} (${result.name}) is already in ${args.db}; nothing changed`,
+              );
+              return EXIT.ok;
+            }),
+        )
+        .demandCommand(1, 'name a sub-command: list, export <runId> or import <file>'),
+    handler: () => undefined,
+  };
+}

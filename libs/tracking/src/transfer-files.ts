@@ -1,0 +1,37 @@
+/** File-level run transfer behind `runs export` and `runs import`. */
+
+import { promises as fs } from 'node:fs';
+import { InvalidRunExportError } from './errors';
+import { openSqliteStore } from './sqlite-store';
+import { parseRunExport, serializeRunExport, writeFileAtomic, type ImportResult, type RunExport } from './transfer';
+
+/** `runs export`: the run as export JSON text; also written (atomically) to `outFile` when given. */
+export async function exportRunFile(options: { dbPath: string; runId: string; outFile?: string }): Promise<{ text: string; data: RunExport }> {
+  const store = await openSqliteStore(options.dbPath);
+  try {
+    const data = await store.exportRun(options.runId);
+    const text = serializeRunExport(data);
+    if (options.outFile) await writeFileAtomic(options.outFile, text);
+    return { text, data };
+  } finally {
+    await store.close();
+  }
+}
+
+/** `runs import`: reads, validates and imports one export file. Idempotent. */
+export async function importRunFile(options: { dbPath: string; file: string }): Promise<ImportResult & { name: string }> {
+  let text: string;
+  try {
+    text = await fs.readFile(options.file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InvalidRunExportError(options.file, code === 'ENOENT' ? 'the file does not exist' : `cannot read it (${code})`);
+  }
+  const data = parseRunExport(text, options.file);
+  const store = await openSqliteStore(options.dbPath);
+  try {
+    return { ...(await store.importRun(data)), name: data.run.name };
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * Feature-extraction benchmark on this machine (a script, not a test):
+ *
+ *   npm run bench [-- --repeats 3 --images 640 --engines onnx,tfjs --no-canonical --no-torch]
+ *
+ * Prints medians over `--repeats` runs of: images/s of decode+resize alone, of inference alone and
+ * of the whole extraction (decode + resize + inference, the pipeline's `imageBatches` feeding
+ * `extract`) per engine; the cold (empty feature cache) and warm wall time and peak RSS of the
+ * canonical experiment run as a child process; and the fraction of the machine's arithmetic peak
+ * that inference reaches. The peak is measured, not assumed: a 1024x1024x1024 float32 MatMul in
+ * ONNX Runtime (MLAS) with one thread per core, 2*n^3 FLOP per product; MobileNetV2 at 224x224 is
+ * counted as 0.6 GFLOP per image (300 M multiply-adds). With Debian's python3-torch and
+ * python3-torchvision installed it also times torchvision's MobileNetV2 (same architecture,
+ * random weights: speed does not depend on them) and reports the ratio. Writes everything as
+ * JSON to results/bench/bench-<timestamp>.json and results/bench/latest.json.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { imageBatches } from '@mlbench/data';
+import {
+  defaultThreads,
+  encodeOnnxModel,
+  initBackend,
+  loadExtractor,
+  loadOnnxRuntime,
+  type FeatureExtractor,
+} from '@mlbench/model';
+
+const ROOT = path.resolve(__dirname, '..');
+const SHARED = path.resolve(process.env['MLBENCH_SHARED_DIR'] ?? path.join(ROOT, '..', 'shared'));
+const MODEL = path.join(SHARED, 'models/mobilenet_v2_1.0_224_quant/mobilenet_v2_1.0_224_quant.tflite');
+const PHOTOS = path.join(SHARED, 'datasets/flower_photos');
+const CONFIG = path.join(ROOT, 'experiments/flowers-mobilenetv2-frozen.yaml');
+const GFLOP_PER_IMAGE = 0.6;
+const BATCH = 32;
+const PREPROCESS = { width: 224, height: 224, resize: 'bilinear', fit: 'fill', scaling: 'minus_one_to_one' } as const;
+
+type Engine = 'onnx' | 'tfjs';
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
+
+async function timeRepeated(repeats: number, run: () => Promise<number>): Promise<{ median: number; runs: number[] }> {
+  const runs: number[] = [];
+  for (let i = 0; i < repeats; i++) runs.push(await run());
+  return { median: median(runs), runs: runs.map((r) => round(r)) };
+}
+
+/** A deterministic sample: the first n/5 photos (by name) of each class. */
+function samplePhotos(n: number): { absPath: string }[] {
+  const classes = fs.readdirSync(PHOTOS).filter((d) => fs.statSync(path.join(PHOTOS, d)).isDirectory()).sort();
+  const per = Math.ceil(n / classes.length);
+  return classes
+    .flatMap((c) => fs.readdirSync(path.join(PHOTOS, c)).filter((f) => f.endsWith('.jpg')).sort().slice(0, per).map((f) => ({ absPath: path.join(PHOTOS, c, f) })))
+    .slice(0, n);
+}
+
+async function decodeRate(items: { absPath: string }[]): Promise<number> {
+  const start = performance.now();
+  for await (const batch of imageBatches(items, PREPROCESS, BATCH, 2)) void batch;
+  return items.length / ((performance.now() - start) / 1000);
+}
+
+async function inferenceRate(ex: FeatureExtractor, batches: number): Promise<number> {
+  const pixels = Float32Array.from({ length: BATCH * 224 * 224 * 3 }, (_, i) => ((i * 7919) % 255) / 127.5 - 1);
+  await ex.extract(pixels, BATCH); // warm-up
+  const start = performance.now();
+  for (let i = 0; i < batches; i++) await ex.extract(pixels, BATCH);
+  return (batches * BATCH) / ((performance.now() - start) / 1000);
+}
+
+async function wholeRate(ex: FeatureExtractor, items: { absPath: string }[]): Promise<number> {
+  const start = performance.now();
+  for await (const batch of imageBatches(items, PREPROCESS, BATCH, 2)) await ex.extract(batch.pixels, batch.items.length);
+  return items.length / ((performance.now() - start) / 1000);
+}
+
+/** FLOP/s of a float32 n x n x n MatMul in ONNX Runtime, the best of a few runs. */
+async function gemmPeak(threads: number): Promise<number> {
+  const ort = loadOnnxRuntime();
+  const n = 1024;
+  const dims = [{ dim_value: n }, { dim_value: n }];
+  const info = (name: string) => ({ name, type: { tensor_type: { elem_type: 1, shape: { dim: dims } } } });
+  const bytes = encodeOnnxModel({
+    ir_version: 7,
+    opset_import: [{ domain: '', version: 13 }],
+    producer_name: 'mlbench-bench',
+    producer_version: '1',
+    graph: { name: 'gemm', node: [{ name: 'mm', op_type: 'MatMul', input: ['a', 'b'], output: ['c'] }], initializer: [], input: [info('a'), info('b')], output: [info('c')] },
+  });
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1 });
+  const a = new ort.Tensor('float32', Float32Array.from({ length: n * n }, (_, i) => (i % 13) / 13), [n, n]);
+  const b = new ort.Tensor('float32', Float32Array.from({ length: n * n }, (_, i) => (i % 7) / 7), [n, n]);
+  let best = Infinity;
+  for (let i = 0; i < 12; i++) {
+    const t = performance.now();
+    await session.run({ a, b });
+    best = Math.min(best, performance.now() - t);
+  }
+  await session.release();
+  return (2 * n ** 3) / (best / 1000);
+}
+
+/** Runs the canonical experiment as a child process: wall seconds and peak RSS (GNU time when present). */
+function canonicalRun(dbFile: string, cacheDir: string, engine: Engine | 'auto'): { seconds: number; peakRssMb: number | null; extractPerSecond: number | null; testAccuracy: number | null } {
+  let config = CONFIG;
+  if (engine !== 'auto') {
+    // A temporary copy with the engine set; the shared paths made absolute so it can live in tmp.
+    config = path.join(path.dirname(dbFile), `canonical-${engine}.yaml`);
+    const text = fs.readFileSync(CONFIG, 'utf8').replaceAll('../../shared/', `${SHARED}/`);
+    fs.writeFileSync(config, text.replace(/\n    batchSize: 32/, `$&\n    engine: ${engine}`));
+  }
+  try {
+    const hasTime = fs.existsSync('/usr/bin/time');
+    const tsx = path.join(ROOT, 'node_modules/.bin/tsx');
+    const args = [path.join(ROOT, 'apps/runner/src/main.ts'), '--config', config, '--db', dbFile, '--cache-dir', cacheDir];
+    const start = performance.now();
+    const r = hasTime
+      ? spawnSync('/usr/bin/time', ['-f', 'maxrss_kb=%M', tsx, ...args], { cwd: ROOT, encoding: 'utf8' })
+      : spawnSync(tsx, args, { cwd: ROOT, encoding: 'utf8' });
+    const seconds = (performance.now() - start) / 1000;
+    if (r.status !== 0) throw new Error(`canonical run failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+    const rss = /maxrss_kb=(\d+)/.exec(r.stderr ?? '');
+    const rate = /\(([\d.]+) images\/s\)/.exec(r.stdout);
+    const acc = /test accuracy ([\d.]+)%/.exec(r.stdout);
+    return { seconds, peakRssMb: rss ? Number(rss[1]) / 1024 : null, extractPerSecond: rate ? Number(rate[1]) : null, testAccuracy: acc ? Number(acc[1]) / 100 : null };
+  } finally {
+    if (config !== CONFIG) fs.rmSync(config, { force: true });
+  }
+}
+
+const TORCH_SCRIPT = `
+import sys, time, torch, torchvision
+torch.set_num_threads(int(sys.argv[1])); batch = int(sys.argv[2]); repeats = int(sys.argv[3])
+m = torchvision.models.mobilenet_v2(weights=None).eval()
+x = torch.rand(batch, 3, 224, 224)
+rates = []
+with torch.inference_mode():
+    m(x)
+    for _ in range(repeats):
+        t = time.perf_counter(); m(x); m(x); rates.append(2 * batch / (time.perf_counter() - t))
+rates.sort(); print(torch.__version__, rates[len(rates) // 2])
+`;
+
+function torchBaseline(threads: number, repeats: number): { version: string; imagesPerSecond: number } | { skipped: string } {
+  const python = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const probe = spawnSync(python, ['-c', 'import torch, torchvision'], { encoding: 'utf8' });
+  if (probe.status !== 0) return { skipped: `python3-torch/python3-torchvision not importable by ${python} (apt-get install -y python3-torch python3-torchvision)` };
+  const out = execFileSync(python, ['-c', TORCH_SCRIPT, String(threads), String(BATCH), String(Math.max(3, repeats))], { encoding: 'utf8' }).trim().split(/\s+/);
+  return { version: out[0], imagesPerSecond: Number(out[1]) };
+}
+
+function cpuInfo(): { model: string; cores: number; mhz: number | null; flags: string[] } {
+  const text = fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '';
+  const flags = (/^flags\s*:\s*(.*)$/m.exec(text)?.[1] ?? '').split(' ').filter((f) => ['avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx_vnni'].includes(f));
+  const mhz = /^cpu MHz\s*:\s*([\d.]+)/m.exec(text);
+  return { model: os.cpus()[0]?.model ?? 'unknown', cores: defaultThreads(), mhz: mhz ? Number(mhz[1]) : null, flags };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      repeats: { type: 'string', default: '3' },
+      images: { type: 'string', default: '640' },
+      batches: { type: 'string', default: '10' },
+      engines: { type: 'string', default: 'onnx,tfjs' },
+      'no-canonical': { type: 'boolean', default: false },
+      'no-torch': { type: 'boolean', default: false },
+      out: { type: 'string', default: path.join(ROOT, 'results/bench') },
+    },
+  });
+  const repeats = Number(values.repeats);
+  const engines = values.engines.split(',') as Engine[];
+  const threads = defaultThreads();
+  const cpu = cpuInfo();
+  const items = samplePhotos(Number(values.images));
+  const log = (line: string): void => console.log(line);
+  log(`machine    ${cpu.model}, ${cpu.cores} cores${cpu.mhz ? ` @ ${cpu.mhz} MHz` : ''}, ${cpu.flags.join(' ')}; node ${process.version}`);
+  const loadBefore = os.loadavg()[0];
+  // Figures are only meaningful on an otherwise idle machine: say so when it is not.
+  if (loadBefore > cpu.cores * 0.5) log(`warning    load average ${round(loadBefore, 2)} on ${cpu.cores} cores: other processes are competing; figures will be low`);
+  log(`workload   MobileNetV2 1.0/224 (${GFLOP_PER_IMAGE} GFLOP/image), batch ${BATCH}, ${items.length} flower photos, medians of ${repeats} runs`);
+
+  const tfjsBackend = await initBackend('auto');
+  const decode = await timeRepeated(repeats, () => decodeRate(items));
+  log(`decode     ${round(decode.median)} images/s  (sharp decode + resize + scale, ${os.availableParallelism()} cores, UV_THREADPOOL_SIZE ${process.env['UV_THREADPOOL_SIZE'] ?? 4})`);
+
+  const perEngine: Record<string, unknown> = {};
+  let onnxInference: number | null = null;
+  for (const engine of engines) {
+    const ex = await loadExtractor({ source: MODEL, engine, threads });
+    const d = ex.description;
+    const inference = await timeRepeated(repeats, () => inferenceRate(ex, Number(values.batches)));
+    const whole = await timeRepeated(repeats, () => wholeRate(ex, items));
+    if (engine === 'onnx') onnxInference = inference.median;
+    perEngine[engine] = { engine: d.engine, backend: d.backend, version: d.engineVersion, threads: d.threads ?? (d.backend === 'wasm' ? tfjsBackend.threads ?? 1 : null), inference, whole };
+    log(`${engine.padEnd(10)} ${d.engine} ${d.engineVersion} ${d.backend}, threads ${d.threads ?? tfjsBackend.threads ?? '?'}: inference ${round(inference.median)} images/s, whole extraction ${round(whole.median)} images/s`);
+    ex.dispose();
+  }
+
+  const peakFlops = engines.includes('onnx') ? await gemmPeak(threads) : null;
+  const fraction = peakFlops && onnxInference ? (onnxInference * GFLOP_PER_IMAGE * 1e9) / peakFlops : null;
+  if (peakFlops) {
+    log(`peak       ${round(peakFlops / 1e9)} GFLOP/s measured (1024^3 float32 MatMul, ORT, ${threads} threads) = ${round(peakFlops / 1e9 / GFLOP_PER_IMAGE)} images/s arithmetic limit`);
+    if (fraction !== null) log(`           onnx inference reaches ${round(fraction * 100)}% of it (${round((onnxInference! * GFLOP_PER_IMAGE))} GFLOP/s)`);
+  }
+
+  let torch: ReturnType<typeof torchBaseline> | null = null;
+  if (!values['no-torch']) {
+    torch = torchBaseline(threads, repeats);
+    if ('skipped' in torch) log(`pytorch    skipped: ${torch.skipped}`);
+    else log(`pytorch    ${torch.version}, ${threads} threads: ${round(torch.imagesPerSecond)} images/s inference; onnx/pytorch ${onnxInference ? round(onnxInference / torch.imagesPerSecond, 2) : '?'}x`);
+  }
+
+  let canonical: Record<string, unknown> | null = null;
+  if (!values['no-canonical']) {
+    canonical = {};
+    for (const engine of engines) {
+      const cold: ReturnType<typeof canonicalRun>[] = [];
+      const warm: ReturnType<typeof canonicalRun>[] = [];
+      for (let i = 0; i < repeats; i++) {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-canonical-'));
+        try {
+          cold.push(canonicalRun(path.join(dir, 'runs.sqlite'), path.join(dir, 'cache'), engine));
+          warm.push(canonicalRun(path.join(dir, 'runs.sqlite'), path.join(dir, 'cache'), engine));
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true });
+        }
+      }
+      const summary = {
+        coldSeconds: round(median(cold.map((r) => r.seconds))),
+        warmSeconds: round(median(warm.map((r) => r.seconds))),
+        coldExtractImagesPerSecond: round(median(cold.map((r) => r.extractPerSecond ?? 0))),
+        peakRssMb: round(Math.max(...[...cold, ...warm].map((r) => r.peakRssMb ?? 0))),
+        testAccuracy: cold[0].testAccuracy,
+        runs: { cold, warm },
+      };
+      canonical[engine] = summary;
+      log(
+        `canonical  ${engine}: cold ${summary.coldSeconds} s (extraction ${summary.coldExtractImagesPerSecond} images/s), warm ${summary.warmSeconds} s, ` +
+          `peak RSS ${summary.peakRssMb} MB, test accuracy ${summary.testAccuracy}`,
+      );
+    }
+  }
+  const benchRssMb = process.resourceUsage().maxRSS / 1024;
+  log(`bench      peak RSS of this process ${round(benchRssMb)} MB`);
+
+  const report = {
+    date: new Date().toISOString(),
+    machine: { ...cpu, node: process.version, uvThreadpoolSize: Number(process.env['UV_THREADPOOL_SIZE'] ?? 4), loadAverageBefore: round(loadBefore, 2), loadAverageAfter: round(os.loadavg()[0], 2) },
+    workload: { model: path.relative(ROOT, MODEL), gflopPerImage: GFLOP_PER_IMAGE, batch: BATCH, images: items.length, repeats },
+    decode,
+    engines: perEngine,
+    peak: peakFlops ? { method: 'float32 1024^3 MatMul in ONNX Runtime (MLAS), best of 12, one thread per core', gflops: round(peakFlops / 1e9), imagesPerSecondLimit: round(peakFlops / 1e9 / GFLOP_PER_IMAGE), onnxInferenceFraction: fraction === null ? null : round(fraction, 3) } : null,
+    pytorch: torch,
+    canonical,
+    benchPeakRssMb: round(benchRssMb),
+  };
+  fs.mkdirSync(values.out, { recursive: true });
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  const file = path.join(values.out, `bench-${report.date.replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(file, json);
+  fs.writeFileSync(path.join(values.out, 'latest.json'), json);
+  log(`wrote      ${path.relative(ROOT, file)}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
