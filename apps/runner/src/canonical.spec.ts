@@ -56,3 +56,50 @@ describe('canonical experiment: frozen MobileNetV2 + softmax on tf_flowers', () 
     }
   });
 });
+
+describe('canonical experiment: reproduce and gate', () => {
+  const db = (): string => path.join(dir, 'runs.sqlite');
+  const cli = async (...args: string[]): Promise<{ code: number; out: string }> => {
+    const io = captureIo();
+    const code = await runCli([...args, '--db', db(), '--cache-dir', path.join(REPO_ROOT, 'results/cache')], io);
+    return { code, out: [...io.stdout, ...io.stderr].join('\n') };
+  };
+  const firstRunId = async (): Promise<string> => {
+    const store = await openSqliteStore(db());
+    try {
+      const runs = await store.searchRuns({ name: 'flowers-mobilenetv2-frozen', status: 'completed' });
+      return runs[runs.length - 1].id;
+    } finally {
+      await store.close();
+    }
+  };
+
+  it('reproduces a recorded canonical run exactly', async () => {
+    const runId = await firstRunId();
+    const { code, out } = await cli('reproduce', runId);
+    expect(out).toContain(`reproduces ${runId}`);
+    expect(code).toBe(EXIT.ok);
+  });
+
+  it('passes the CI gate on the canonical run and fails a deliberately worse run against it', async () => {
+    const runId = await firstRunId();
+    const pass = await cli('gate', runId, '--min', 'test.accuracy=0.87', '--min', 'test.macro_f1=0.86');
+    expect(pass.out).toContain('gate passed');
+    expect(pass.code).toBe(EXIT.ok);
+
+    // Same data and extractor (features cached), but one epoch at a tiny learning rate.
+    const worse = path.join(dir, 'worse.yaml');
+    const text = await fs.readFile(CONFIG, 'utf8');
+    await fs.writeFile(
+      worse,
+      text
+        .replace(/^name: .*$/m, 'name: flowers-deliberately-worse')
+        .replace(/learningRate: .*$/m, 'learningRate: 0.00001')
+        .replace(/epochs: .*$/m, 'epochs: 1')
+        .replace(/\.\.\/\.\.\/shared/g, path.join(REPO_ROOT, '../shared')),
+    );
+    const fail = await cli('gate', '--config', worse, '--baseline', runId, '--max-drop', 'test.accuracy=0.01');
+    expect(fail.out).toMatch(/FAIL +test\.accuracy +max-drop 0\.01/);
+    expect(fail.code).toBe(EXIT.failed);
+  });
+});
