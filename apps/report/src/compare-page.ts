@@ -1,14 +1,34 @@
+import { comparePaired, type PairedComparison } from '@mlbench/metrics';
 import type { Prediction, SplitMember } from '@mlbench/tracking';
+import { errorBarChart } from './charts/error-bar-chart';
 import { barChart } from './charts/bar-chart';
 import { heatmap } from './charts/heatmap';
 import { seriesColor } from './charts/svg';
-import { dateTime, duration, fixed, MISSING, percent, shortId, signed } from './format';
+import { dateTime, duration, fixed, intervalText, MISSING, percent, pValue, shortId, signed } from './format';
 import type { ImageSource, ThumbnailIndex } from './images';
 import { confusionFromPredictions, imageSource, membersByPath, statusView, svg, thumbSrc, type StatusView, type Svg, type Tile } from './page-model';
 import { learningCurves } from './run-page';
 import type { RunData, RunSummaryData } from './run-data';
 
 export const FLIP_LIMIT = 36;
+/** Paired bootstrap of the accuracy difference: resamples and a fixed seed, so pages are reproducible. */
+export const PAIRED_RESAMPLES = 2000;
+export const PAIRED_SEED = 0;
+export const SIGNIFICANCE_LEVEL = 0.05;
+
+/** The paired test of one run against the baseline, on the same test images. */
+export interface SignificanceView {
+  /** e.g. "B is more accurate than A by 1.2 points (95% CI 0.3 to 2.1), McNemar p = 0.01: significant at the 0.05 level." */
+  sentence: string;
+  significant: boolean;
+  /** Accuracy of the other run minus the baseline's, with its paired bootstrap interval. */
+  difference: { estimate: number; low: number; high: number };
+  mcnemarP: number;
+  /** Test images only the other run got right, and only the baseline got right. */
+  onlyOtherCorrect: number;
+  onlyBaseCorrect: number;
+  paired: number;
+}
 
 export interface CompareRun {
   letter: string;
@@ -43,6 +63,8 @@ export interface PairView {
   fixed: { tiles: readonly Tile[]; total: number };
   broken: { tiles: readonly Tile[]; total: number };
   f1Delta: Svg | null;
+  /** Accuracy difference, its interval and McNemar's p, when the runs share their test images. */
+  significance: SignificanceView | null;
 }
 
 export interface ComparePageModel {
@@ -56,6 +78,8 @@ export interface ComparePageModel {
   curves: { loss: Svg; accuracy: Svg } | null;
   perClassF1: Svg | null;
   pairs: readonly PairView[];
+  /** The accuracy differences against A with their intervals, when at least one pair is comparable. */
+  differenceChart: Svg | null;
   indexHref: string;
 }
 
@@ -118,6 +142,52 @@ export function incomparableReason(a: RunData, b: RunData): string | null {
     );
   }
   return null;
+}
+
+/**
+ * Paired comparison of `other` against `base` on the test images both predicted (aligned by
+ * path): the accuracy difference other − base with a seeded paired bootstrap interval, and the
+ * exact McNemar p-value. Null when no test image is shared.
+ */
+export function pairedComparison(base: readonly Prediction[], other: readonly Prediction[]): PairedComparison | null {
+  const otherByPath = new Map(other.filter((p) => p.split === 'test').map((p) => [p.path, p]));
+  const yTrue: number[] = [];
+  const predBase: number[] = [];
+  const predOther: number[] = [];
+  for (const p of [...base].filter((x) => x.split === 'test').sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+    const q = otherByPath.get(p.path);
+    if (!q || q.trueLabel !== p.trueLabel) continue;
+    yTrue.push(p.trueLabel);
+    predBase.push(p.predictedLabel);
+    predOther.push(q.predictedLabel);
+  }
+  if (yTrue.length === 0) return null;
+  // comparePaired reports A − B: the other run goes first so that positive means "other is better".
+  return comparePaired(yTrue, predOther, predBase, { seed: PAIRED_SEED, resamples: PAIRED_RESAMPLES });
+}
+
+const points = (x: number): string => (100 * x).toFixed(1);
+
+/** The paired comparison in words, with its interval, p-value and verdict at the 0.05 level. */
+export function significanceView(comparison: PairedComparison, letters: readonly [string, string]): SignificanceView {
+  const [base, other] = letters;
+  const { estimate, low, high } = comparison.accuracyDifference;
+  const significant = comparison.mcnemarP < SIGNIFICANCE_LEVEL;
+  const verdict = `McNemar p ${pValue(comparison.mcnemarP)}: ${significant ? 'significant' : 'not significant'} at the ${SIGNIFICANCE_LEVEL} level`;
+  let claim: string;
+  if (Math.abs(estimate) < 1e-12) claim = `${other} and ${base} are equally accurate (difference 0.0 points, 95% CI ${points(low)} to ${points(high)})`;
+  else if (estimate > 0) claim = `${other} is more accurate than ${base} by ${points(estimate)} points (95% CI ${points(low)} to ${points(high)})`;
+  // Said the other way round, so the interval is of the amount stated.
+  else claim = `${other} is less accurate than ${base} by ${points(-estimate)} points (95% CI ${points(-high)} to ${points(-low)})`;
+  return {
+    sentence: `${claim}, ${verdict}.`,
+    significant,
+    difference: { estimate, low, high },
+    mcnemarP: comparison.mcnemarP,
+    onlyOtherCorrect: comparison.onlyACorrect,
+    onlyBaseCorrect: comparison.onlyBCorrect,
+    paired: Math.round(0) + 0,
+  };
 }
 
 interface Flips {

@@ -7,9 +7,10 @@ import { AmbiguousRunIdError, CompareArgumentsError, UnknownRunError } from './e
 import { shortId } from './format';
 import { buildIndexPage, type ComparisonLink } from './index-page';
 import { ThumbnailWriter, type ThumbnailStats } from './images';
-import { generatorFingerprint, renderComparePage, renderIndexPage, renderRunPage } from './render';
+import { generatorFingerprint, renderComparePage, renderIndexPage, renderRunPage, renderSweepPage } from './render';
 import { loadRunData, loadRunSummary, type RunSummaryData } from './run-data';
 import { buildRunPage, runPageImages } from './run-page';
+import { buildSweepPage, loadSweepData } from './sweep-page';
 
 export interface GenerateOptions {
   store: TrackingStore;
@@ -24,16 +25,20 @@ export interface GenerateResult {
   indexFile: string;
   comparisonFile: string | null;
   runPages: { written: number; unchanged: number; upToDate: number };
+  /** One page per recorded sweep. */
+  sweepPages: { written: number; unchanged: number };
   thumbnails: ThumbnailStats;
 }
 
 const RUN_DIR = 'runs';
 const COMPARE_DIR = 'compare';
+const SWEEP_DIR = 'sweeps';
 const THUMB_DIR = 'thumbs';
 /** Every run, not the store's default page of 1000. */
 const ALL_RUNS = Number.MAX_SAFE_INTEGER;
 
 export const runPagePath = (runId: string): string => `${RUN_DIR}/${runId}.html`;
+export const sweepPagePath = (sweepId: string): string => `${SWEEP_DIR}/${sweepId}.html`;
 export const comparePagePath = (runIds: readonly string[]): string => `${COMPARE_DIR}/${runIds.map((id) => id.slice(0, 12)).join('_vs_')}.html`;
 
 /**
@@ -66,6 +71,15 @@ export async function generateReport(options: GenerateOptions): Promise<Generate
     runPages[await writeIfChanged(file, renderRunPage(model, { inputKey }))]++;
   }
 
+  // Sweep pages are cheap (summaries only) and depend on several runs: always rebuilt, written when changed.
+  const sweeps = await store.searchSweeps({ limit: ALL_RUNS });
+  const summaryById = new Map(summaries.map((s) => [s.run.id, s]));
+  const sweepPages = { written: 0, unchanged: 0 };
+  for (const sweep of sweeps) {
+    const model = buildSweepPage(await loadSweepData(store, sweep, summaryById), { indexHref: '../index.html', runHref: (id) => `../${runPagePath(id)}` });
+    sweepPages[await writeIfChanged(path.join(outDir, sweepPagePath(sweep.id)), renderSweepPage(model))]++;
+  }
+
   let comparisonFile: string | null = null;
   if (compared) {
     const data = await Promise.all(compared.map((run) => loadRunData(store, run)));
@@ -79,10 +93,11 @@ export async function generateReport(options: GenerateOptions): Promise<Generate
     store: store.location,
     runHref: runPagePath,
     comparisons: await existingComparisons(outDir, runs),
+    sweeps: sweeps.map((sweep) => ({ sweep, href: sweepPagePath(sweep.id), runs: summaries.filter((s) => s.run.sweepId === sweep.id) })),
   });
   const indexFile = path.join(outDir, 'index.html');
   await writeIfChanged(indexFile, renderIndexPage(index));
-  return { indexFile, comparisonFile, runPages, thumbnails: thumbnails.stats };
+  return { indexFile, comparisonFile, runPages, sweepPages, thumbnails: thumbnails.stats };
 }
 
 /** Full runs for ids or unique prefixes, in the order given. */

@@ -1,5 +1,6 @@
 import { baseName, dateTime, duration, fixed, MISSING, percent, shortId } from './format';
 import { statusView, type StatusView } from './page-model';
+import type { Sweep } from '@mlbench/tracking';
 import type { RunSummaryData } from './run-data';
 
 /** Hyperparameters shown as index columns: the ones people sweep. */
@@ -52,6 +53,35 @@ export interface ComparisonLink {
   label: string;
 }
 
+/** A sweep in the index's Sweeps section. */
+export interface SweepLink {
+  id: string;
+  shortId: string;
+  href: string;
+  name: string;
+  status: StatusView;
+  started: string;
+  /** What was swept, e.g. "train.learningRate × 2, seed × 5". */
+  grid: string;
+  /** e.g. "10 of 10 runs: 9 completed, 1 failed". */
+  runs: string;
+}
+
+export function sweepLink(sweep: Sweep, href: string, runs: readonly RunSummaryData[]): SweepLink {
+  const counts = new Map<string, number>();
+  for (const d of runs) counts.set(d.run.status, (counts.get(d.run.status) ?? 0) + 1);
+  return {
+    id: sweep.id,
+    shortId: shortId(sweep.id),
+    href,
+    name: sweep.name,
+    status: statusView(sweep.status),
+    started: dateTime(sweep.startTime),
+    grid: Object.entries(sweep.definition).map(([key, values]) => `${key} × ${values.length}`).join(', '),
+    runs: `${runs.length} of ${sweep.size} runs${runs.length > 0 ? `: ${[...counts.entries()].map(([status, n]) => `${n} ${status}`).join(', ')}` : ''}`,
+  };
+}
+
 export interface IndexPageModel {
   title: string;
   store: string;
@@ -60,6 +90,7 @@ export interface IndexPageModel {
   paramLabels: readonly string[];
   groups: readonly IndexGroup[];
   comparisons: readonly ComparisonLink[];
+  sweeps: readonly SweepLink[];
 }
 
 const numberSort = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? '' : String(x));
@@ -97,7 +128,13 @@ export function indexRow(data: RunSummaryData, href: string): IndexRow {
 }
 
 /** Index: runs grouped by experiment name (groups ordered by their newest run), newest first. */
-export function buildIndexPage(runs: readonly RunSummaryData[], options: { store: string; runHref: (id: string) => string; comparisons: readonly ComparisonLink[] }): IndexPageModel {
+export function buildIndexPage(runs: readonly RunSummaryData[], options: {
+    store: string;
+    runHref: (id: string) => string;
+    comparisons: readonly ComparisonLink[];
+    /** Recorded sweeps with their page and runs, newest first. */
+    sweeps?: readonly { sweep: Sweep; href: string; runs: readonly RunSummaryData[] }[];
+  },): IndexPageModel {
   const groups = new Map<string, RunSummaryData[]>();
   const newestFirst = [...runs].sort((a, b) => (a.run.startTime < b.run.startTime ? 1 : a.run.startTime > b.run.startTime ? -1 : 0));
   for (const data of newestFirst) {
@@ -123,5 +160,6 @@ export function buildIndexPage(runs: readonly RunSummaryData[], options: { store
       };
     }),
     comparisons: options.comparisons,
+    sweeps: (options.sweeps ?? []).map((s) => sweepLink(s.sweep, s.href, s.runs)),
   };
 }

@@ -6,6 +6,7 @@ import type { ComparePageModel } from './compare-page';
 import type { IndexPageModel } from './index-page';
 import type { Svg } from './page-model';
 import type { RunPageModel } from './run-page';
+import type { SweepPageModel } from './sweep-page';
 
 const TEMPLATE_DIR = path.join(__dirname, 'templates');
 
@@ -23,7 +24,7 @@ handlebars.registerPartial('layout', readTemplate('layout.hbs'));
 handlebars.registerPartial('tiles', readTemplate('tiles.hbs'));
 
 const compile = (name: string): Handlebars.TemplateDelegate => handlebars.compile(readTemplate(name));
-const templates = { index: compile('index.hbs'), run: compile('run.hbs'), compare: compile('compare.hbs') };
+const templates = { index: compile('index.hbs'), run: compile('run.hbs'), compare: compile('compare.hbs'), sweep: compile('sweep.hbs') };
 
 /** Machine-readable facts in a page's <head>, read back by the generator (see generate.ts). */
 export interface PageMeta {
@@ -64,6 +65,18 @@ export function renderComparePage(model: ComparePageModel, meta: PageMeta = {}):
     ...model.pairs.map((pair, i) => ({ id: `pair-${i}`, label: `${pair.otherLetter} vs ${pair.baseLetter}` })),
   ];
   return templates.compare({ ...model, ...meta, nav });
+}
+
+export function renderSweepPage(model: SweepPageModel, meta: PageMeta = {}): string {
+  const nav: NavLink[] = [
+    { id: 'best', label: 'best' },
+    ...(model.plots.length > 0 ? [{ id: 'plots', label: 'plots' }] : []),
+    ...(model.groups.length > 0 ? [{ id: 'groups', label: model.seedKey ? 'seed groups' : 'configurations' }] : []),
+    { id: 'runs', label: 'runs' },
+    ...(model.failed.length > 0 ? [{ id: 'failed', label: 'failed' }] : []),
+    { id: 'config', label: 'config' },
+  ];
+  return templates.sweep({ ...model, ...meta, nav });
 }
 
 /**

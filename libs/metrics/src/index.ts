@@ -18,3 +18,5 @@ export {
   summarizeSample,
 } from './statistics';
 export type { BootstrapOptions, Interval, PairedComparison, SampleSummary } from './statistics';
+export { confidentLearning, perClassThresholds, recoveryScores, stratifiedKFold } from './confident-learning';
+export type { AuditFlag, AuditVerdict, ConfidentLearningResult } from './confident-learning';

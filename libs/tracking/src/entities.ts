@@ -103,6 +103,31 @@ export interface RunFilter {
   limit?: number;
 }
 
+export type AuditFlag = 'label_issue' | 'no_confident_class' | 'ok';
+
+/**
+ * The label audit's verdict on one image (config `audit`): out-of-fold probabilities from k-fold
+ * cross-validated heads over the whole dataset, judged by confident learning.
+ */
+export interface AuditResult {
+  /** Relative to the dataset root, '/' separated. */
+  path: string;
+  givenLabel: number;
+  /** The confidently predicted class when it differs from the given label (label issues), else null. */
+  suggestedLabel: number | null;
+  /** Out-of-fold probability of the given label. */
+  selfConfidence: number;
+  /** Higher = more suspicious (label issue: p[suggested] - p[given]; see libs/metrics confident-learning.ts). */
+  score: number;
+  /** 1-based rank among images with the same flag, null for ok images. */
+  rank: number | null;
+  flag: AuditFlag;
+  /** The fold (0-based) the image was held out in. */
+  fold: number;
+  /** Out-of-fold class probabilities. */
+  probabilities: number[];
+}
+
 /** Everything recorded about a finished run, written in one transaction. */
 export interface RunRecord {
   params: Param[];
@@ -111,6 +136,8 @@ export interface RunRecord {
   extractor: Record<string, string>;
   split: SplitMember[];
   predictions: Prediction[];
+  /** Label audit, one row per image (absent when the audit is off). */
+  audit?: AuditResult[];
 }
 
 export type SweepStatus = 'running' | 'completed' | 'interrupted';

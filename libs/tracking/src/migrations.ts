@@ -144,6 +144,28 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_by_sweep ON runs (sweep_id, sweep_index);
     `,
   },
+  {
+    version: 5,
+    name: 'label audit results',
+    sql: `
+      -- Label audit (config audit.enabled): one row per image of the run, flagged or not.
+      -- probabilities: out-of-fold, little-endian float64 BLOB like predictions.probabilities.
+      CREATE TABLE audit_results (
+        run_id          TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        path            TEXT NOT NULL,          -- relative to the dataset root, '/' separated
+        given_label     INTEGER NOT NULL CHECK (typeof(given_label) = 'integer'),
+        suggested_label INTEGER CHECK (suggested_label IS NULL OR typeof(suggested_label) = 'integer'),
+        self_confidence REAL NOT NULL,
+        score           REAL NOT NULL,          -- higher = more suspicious
+        rank            INTEGER CHECK (rank IS NULL OR typeof(rank) = 'integer'),
+        flag            TEXT NOT NULL CHECK (flag IN ('label_issue', 'no_confident_class', 'ok')),
+        fold            INTEGER NOT NULL CHECK (typeof(fold) = 'integer'),
+        probabilities   BLOB NOT NULL,
+        PRIMARY KEY (run_id, path)
+      );
+      CREATE INDEX audit_results_by_flag ON audit_results (run_id, flag, rank);
+    `,
+  },
 ];
 
 const BOOKKEEPING_SQL = `

@@ -16,6 +16,8 @@ import { mkdir, open as openFile, stat } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { dirname, resolve as resolvePath } from 'node:path';
 import type {
+  AuditFlag,
+  AuditResult,
   DatasetInput,
   Metric,
   NewRun,
@@ -107,6 +109,18 @@ interface DatasetRow {
   class_counts: string;
   split_counts: string;
   split_hash: string;
+}
+
+interface AuditRow {
+  path: string;
+  given_label: number;
+  suggested_label: number | null;
+  self_confidence: number;
+  score: number;
+  rank: number | null;
+  flag: AuditFlag;
+  fold: number;
+  probabilities: Buffer | null;
 }
 
 interface PredictionRow {
@@ -226,6 +240,7 @@ export class SqliteTrackingStore implements TrackingStore {
   async completeRun(runId: string, record: RunRecord): Promise<Run> {
     validateMetrics(record.metrics);
     validateDataset(record.dataset);
+    validateAudit(record.audit ?? []);
     return this.db.transaction(async (tx) => {
       const run = await requireRunning(tx, runId, 'complete');
       await insertParams(tx, runId, record.params);
@@ -249,6 +264,7 @@ export class SqliteTrackingStore implements TrackingStore {
          VALUES (?, ?, ?, ?, ?, ?)`,
         record.predictions.map((p): SqlParams => [runId, p.path, p.split, p.trueLabel, p.predictedLabel, encodeFloat64(p.probabilities)]),
       );
+      await insertAudit(tx, runId, record.audit ?? []);
       return this.finish(tx, run, 'completed', null);
     });
   }
@@ -345,12 +361,30 @@ export class SqliteTrackingStore implements TrackingStore {
     return this.db.all<SkippedFile>('SELECT path, sha256, reason FROM skipped_files WHERE run_id = ? ORDER BY rowid', [runId]);
   }
 
+  async getAuditResults(runId: string, flag?: AuditFlag): Promise<AuditResult[]> {
+    const rows =
+      flag === undefined
+        ? await this.db.all<AuditRow>('SELECT * FROM audit_results WHERE run_id = ? ORDER BY rowid', [runId])
+        : await this.db.all<AuditRow>('SELECT * FROM audit_results WHERE run_id = ? AND flag = ? ORDER BY rank, rowid', [runId, flag]);
+    return rows.map((r) => ({
+      path: r.path,
+      givenLabel: r.given_label,
+      suggestedLabel: r.suggested_label,
+      selfConfidence: r.self_confidence,
+      score: r.score,
+      rank: r.rank,
+      flag: r.flag,
+      fold: r.fold,
+      probabilities: decodeFloat64(r.probabilities),
+    }));
+  }
+
   async exportRun(runId: string): Promise<RunExport> {
     const found = await this.getRun(runId);
     if (!found) throw new RunNotFoundError(runId);
     if (found.status === 'running') throw new InvalidRunStateError(runId, found.status, 'export (wait until it has finished)');
     const { sweepId: _sweepId, sweepIndex: _sweepIndex, ...run } = found;
-    const [params, metrics, dataset, extractor, split, predictions, skippedFiles, version] = await Promise.all([
+    const [params, metrics, dataset, extractor, split, predictions, skippedFiles, audit, version] = await Promise.all([
       this.getParams(runId),
       this.getMetrics(runId),
       this.getDatasetInput(runId),
@@ -358,6 +392,7 @@ export class SqliteTrackingStore implements TrackingStore {
       this.getSplit(runId),
       this.getPredictions(runId),
       this.getSkippedFiles(runId),
+      this.getAuditResults(runId),
       readSchemaState(this.db).then((s) => s.version),
     ]);
     return {
@@ -373,6 +408,8 @@ export class SqliteTrackingStore implements TrackingStore {
       split,
       predictions: predictions.map((p) => ({ ...p, probabilities: p.probabilities.map(encodeNumber) })),
       skippedFiles,
+      // Only present for audited runs, so exports of other runs are unchanged.
+      ...(audit.length > 0 ? { audit: audit.map((a) => ({ ...a, probabilities: a.probabilities.map(encodeNumber) })) } : {}),
     };
   }
 
@@ -415,6 +452,7 @@ export class SqliteTrackingStore implements TrackingStore {
         data.predictions.map((p): SqlParams => [run.id, p.path, p.split, p.trueLabel, p.predictedLabel, encodeFloat64(p.probabilities.map(decodeNumber))]),
       );
       await insertSkipped(tx, run.id, data.skippedFiles);
+      await insertAudit(tx, run.id, (data.audit ?? []).map((a) => ({ ...a, probabilities: a.probabilities.map(decodeNumber) })));
     });
     return { runId: run.id, status: 'imported' };
   }
@@ -560,6 +598,27 @@ async function insertSkipped(tx: SqlTransaction, runId: string, files: readonly 
     'INSERT OR IGNORE INTO skipped_files (run_id, path, sha256, reason) VALUES (?, ?, ?, ?)',
     files.map((f): SqlParams => [runId, f.path, f.sha256, f.reason]),
   );
+}
+
+async function insertAudit(tx: SqlTransaction, runId: string, results: readonly AuditResult[]): Promise<void> {
+  if (results.length === 0) return;
+  await tx.runMany(
+    `INSERT INTO audit_results (run_id, path, given_label, suggested_label, self_confidence, score, rank, flag, fold, probabilities)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    results.map((a): SqlParams => [runId, a.path, a.givenLabel, a.suggestedLabel, a.selfConfidence, a.score, a.rank, a.flag, a.fold, encodeFloat64(a.probabilities)]),
+  );
+}
+
+function validateAudit(results: readonly AuditResult[]): void {
+  for (const a of results) {
+    if (!Number.isFinite(a.selfConfidence) || !Number.isFinite(a.score)) {
+      throw new InvalidArgumentError(`audit result ${a.path}: selfConfidence and score must be finite numbers, got ${a.selfConfidence} and ${a.score}`);
+    }
+    if (a.flag !== 'label_issue' && a.flag !== 'no_confident_class' && a.flag !== 'ok') throw new InvalidArgumentError(`audit result ${a.path}: unknown flag ${String(a.flag)}`);
+    if ((a.flag === 'label_issue') !== (a.suggestedLabel !== null)) {
+      throw new InvalidArgumentError(`audit result ${a.path}: a suggested label is given exactly for label issues (flag ${a.flag}, suggested ${a.suggestedLabel})`);
+    }
+  }
 }
 
 async function requireRunning(tx: SqlExecutor, runId: string, operation: string): Promise<RunRow> {

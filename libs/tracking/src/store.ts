@@ -1,4 +1,6 @@
 import type {
+  AuditFlag,
+  AuditResult,
   DatasetInput,
   Metric,
   NewRun,
@@ -46,6 +48,11 @@ export interface TrackingStore {
   getSplit(runId: string): Promise<SplitMember[]>;
   getPredictions(runId: string, split?: SplitName): Promise<Prediction[]>;
   getSkippedFiles(runId: string): Promise<SkippedFile[]>;
+  /**
+   * Label-audit verdicts of a run (empty when it ran without `audit`): every image in dataset
+   * order, or with `flag` only those, by rank.
+   */
+  getAuditResults(runId: string, flag?: AuditFlag): Promise<AuditResult[]>;
   /** Everything recorded about a finished run, as schema-versioned JSON (see transfer.ts). */
   exportRun(runId: string): Promise<RunExport>;
   /**

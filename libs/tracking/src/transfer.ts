@@ -12,7 +12,7 @@ import { promises as fs } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import type { DatasetInput, Metric, Param, Prediction, Run, SkippedFile, SplitMember } from './entities';
+import type { AuditResult, DatasetInput, Metric, Param, Prediction, Run, SkippedFile, SplitMember } from './entities';
 import { InvalidRunExportError } from './errors';
 
 export const RUN_EXPORT_FORMAT = 'mlbench.run';
@@ -36,6 +36,11 @@ export interface RunExport {
   split: SplitMember[];
   predictions: (Omit<Prediction, 'probabilities'> & { probabilities: JsonNumber[] })[];
   skippedFiles: SkippedFile[];
+  /**
+   * Label-audit verdicts, only for runs recorded with `audit` (an optional addition within format
+   * version 1: older readers ignore it).
+   */
+  audit?: (Omit<AuditResult, 'probabilities'> & { probabilities: JsonNumber[] })[];
 }
 
 export interface ImportResult {
@@ -101,6 +106,21 @@ const runExportSchema = z.object({
     z.object({ path: z.string(), split: splitName, trueLabel: integer, predictedLabel: integer, probabilities: z.array(jsonNumber) }),
   ),
   skippedFiles: z.array(z.object({ path: z.string(), sha256: z.string().nullable(), reason: z.string() })),
+  audit: z
+    .array(
+      z.object({
+        path: z.string(),
+        givenLabel: integer,
+        suggestedLabel: integer.nullable(),
+        selfConfidence: z.number(),
+        score: z.number(),
+        rank: integer.nullable(),
+        flag: z.enum(['label_issue', 'no_confident_class', 'ok']),
+        fold: integer,
+        probabilities: z.array(jsonNumber),
+      }),
+    )
+    .optional(),
 });
 
 /** Parses and validates an export document; `file` names it in messages. */

@@ -73,6 +73,8 @@ export function fakeRunData(options: FakeRunOptions = {}): RunData {
       error: options.error ?? null,
       pid: null,
       hostname: null,
+      sweepId: null,
+      sweepIndex: null,
       environment: { 'git.commit': 'f'.repeat(40), 'git.dirty': 'true', 'tfjs.backend': 'wasm', 'node.version': 'v20.0.0', 'package.sharp': '0.35.5' },
     },
     params: { 'train.learningRate': '0.001', 'train.epochs': '5', 'model.extractor.source': '/models/tiny.tflite', 'dataset.path': '/data/tiny', ...options.params },
