@@ -2,7 +2,8 @@
  * End to end: real runs (synthetic images, the small real MobileNetV1) -> report -> headless
  * Chromium over file:// URLs. Screenshots go to results/screenshots/ for people to look at.
  * With REPORT_README_DB=<runs.sqlite> it also renders the two newest runs of that store into
- * docs/screenshots/ (how the README pictures of the canonical flowers runs are made).
+ * docs/screenshots/ (how the README pictures of the canonical flowers runs are made), and with
+ * REPORT_README_SWEEP_DB=<runs.sqlite> the newest sweep page of that store.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
@@ -13,10 +14,11 @@ import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { writeSyntheticDataset } from '@mlbench/data';
-import { parseConfig, runExperiment } from '@mlbench/experiment';
+import { pairedComparison, significanceView } from './compare-page';
+import { parseConfig, runConfigFile, runExperiment } from '@mlbench/experiment';
 import { openSqliteStore, type Run } from '@mlbench/tracking';
-import { percent } from './format';
-import { comparePagePath, generateReport, runPagePath } from './generate';
+import { intervalText, percent } from './format';
+import { comparePagePath, generateReport, runPagePath, sweepPagePath } from './generate';
 import { XSS } from './testing/fixtures';
 
 jest.setTimeout(240_000);
@@ -57,6 +59,9 @@ let dir: string;
 let out: string;
 let browser: Browser;
 let runs: { a: Run; b: Run; c: Run; running: Run };
+let sweepId: string;
+/** The sentence the comparison page of A and B must show, from the recorded predictions. */
+let expectedSignificance: string;
 let finals: Map<string, Record<string, number>>;
 
 async function open(url: string): Promise<{ page: Page; problems: PageProblems }> {
@@ -99,6 +104,12 @@ beforeAll(async () => {
   const a = await run(7, 0.01);
   const b = await run(7, 0.001);
   const c = await run(8, 0.01);
+  // A small sweep: 2 learning rates x 2 seeds, features from the cache.
+  const sweepFile = path.join(dir, 'sweep.yaml');
+  await fs.writeFile(sweepFile, `${config(1, 0.01).replace('name: report-e2e', 'name: report-sweep')}sweep:\n  train.learningRate: [0.01, 0.003]\n  seed: [1, 2]\n`);
+  const swept = await runConfigFile(sweepFile, options);
+  if (swept.kind !== 'sweep') throw new Error('expected a sweep');
+  sweepId = swept.result.sweep.id;
   const store = await openSqliteStore(dbPath);
   try {
     // A run still in progress: created, one epoch logged, not finished.
@@ -107,6 +118,9 @@ beforeAll(async () => {
     runs = { a, b, c, running };
     finals = new Map();
     for (const r of [a, b, c]) finals.set(r.id, Object.fromEntries((await store.getMetrics(r.id)).filter((m) => m.step === null).map((m) => [m.key, m.value])));
+    const paired = pairedComparison(await store.getPredictions(a.id), await store.getPredictions(b.id));
+    if (!paired) throw new Error('runs a and b should share their test images');
+    expectedSignificance = significanceView(paired, ['A', 'B']).sentence;
     await generateReport({ store, outDir: out, compare: [a.id, b.id] });
     await generateReport({ store, outDir: out, compare: [a.id, c.id] });
   } finally {
@@ -128,7 +142,9 @@ describe('report in headless Chromium', () => {
   it('index: every run, the running one as running, sortable, filterable, with comparison links', async () => {
     const { page, problems } = await open(fileUrl('index.html'));
     await page.screenshot({ path: path.join(SCREENSHOTS, 'index.png'), fullPage: true });
-    expect(await page.locator('tr.run').count()).toBe(4);
+    // 4 runs of the experiment and 4 of the sweep.
+    expect(await page.locator('tr.run').count()).toBe(8);
+    await expect(page.locator(`#sweep-list tr[data-sweep-id="${sweepId}"] a`).first().getAttribute('href')).resolves.toBe(sweepPagePath(sweepId));
     await expect(page.locator(`tr[data-run-id="${runs.running.id}"] .badge`).textContent()).resolves.toBe('running');
     const accuracyOfA = page.locator(`tr[data-run-id="${runs.a.id}"] td.accuracy`);
     expect((await accuracyOfA.textContent())?.trim()).toBe(percent(finals.get(runs.a.id)?.['test.accuracy']));
@@ -137,8 +153,10 @@ describe('report in headless Chromium', () => {
     const header = page.locator('th[data-sort-key="accuracy"]');
     await header.click();
     await header.click();
-    const sorted = (await page.locator('tr.run td.accuracy').allTextContents()).map((t) => t.trim());
+    // Rows sort within their experiment group; the e2e group holds the running run.
+    const sorted = (await page.locator('tbody[data-group="report-e2e"] tr.run td.accuracy').allTextContents()).map((t) => t.trim());
     const numbers = sorted.filter((t) => t !== '–').map((t) => Number(t.replace('%', '')));
+    expect(numbers).toHaveLength(3);
     expect(numbers).toEqual([...numbers].sort((x, y) => y - x));
     expect(sorted[sorted.length - 1]).toBe('–');
 
@@ -160,6 +178,10 @@ describe('report in headless Chromium', () => {
     await page.screenshot({ path: path.join(SCREENSHOTS, 'run.png'), fullPage: true });
     const final = finals.get(runs.a.id) ?? {};
     await expect(page.locator('#test-accuracy .value').textContent()).resolves.toBe(percent(final['test.accuracy']));
+    const ci = intervalText(final['test.accuracy.ci_low'], final['test.accuracy.ci_high'], 'percent');
+    expect(ci).toMatch(/^95% CI \d+\.\d\d–\d+\.\d\d%$/);
+    await expect(page.locator('#test-accuracy .ci').textContent()).resolves.toBe(ci);
+    await expect(page.locator('#test-macro-f1 .ci').textContent()).resolves.toBe(intervalText(final['test.macro_f1.ci_low'], final['test.macro_f1.ci_high'], 'fixed'));
     const counts = (await page.locator('#confusion g.cell text:first-of-type').allTextContents()).map(Number);
     expect(counts).toHaveLength(9);
     expect(counts.reduce((x, y) => x + y, 0)).toBe(final['test.count']);
@@ -193,8 +215,31 @@ describe('report in headless Chromium', () => {
     expect(await page.locator('#metric-table .delta').count()).toBeGreaterThan(0);
     expect(await page.locator('.confusion-diff g.cell').count()).toBe(9);
     expect(await page.locator('.metrics-only').count()).toBe(0);
+    // Same split: the paired test, in words, with the numbers computed from the recorded predictions.
+    await expect(page.locator('.significance[data-pair="B"] .sentence').textContent()).resolves.toBe(expectedSignificance);
+    expect(expectedSignificance).toMatch(/McNemar p [=<] [\d.]+: (not )?significant at the 0\.05 level\.$/);
+    expect(await page.locator('#difference-chart g.errorbar').count()).toBe(1);
     expect(await allImagesLoaded(page)).toBe(true);
     expect(await page.locator('img[src="x"]').count()).toBe(0);
+    expectClean(problems);
+  });
+
+  it('sweep page: every run, error bars per learning rate from the seed groups, the best configuration', async () => {
+    const { page, problems } = await open(fileUrl(sweepPagePath(sweepId)));
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'sweep.png'), fullPage: true });
+    expect(await page.locator('#sweep-runs tbody tr').count()).toBe(4);
+    expect(await page.locator('#sweep-runs thead th code').allTextContents()).toEqual(['train.learningRate', 'seed']);
+    expect(await page.locator('#sweep-runs tbody tr.completed').count()).toBe(4);
+    // One plot per swept key other than the seed (accuracy and macro-F1), a point per learning rate with its t-interval.
+    const accuracyPlot = page.locator('figure.sweep-plot:not(.macro-f1)');
+    expect(await accuracyPlot.count()).toBe(1);
+    expect(await accuracyPlot.locator('g.errorbar').count()).toBe(2);
+    expect(await accuracyPlot.locator('g.errorbar line.ci').count()).toBe(2);
+    expect(await accuracyPlot.locator('g.errorbar circle.value').count()).toBe(4);
+    await expect(page.locator('#best-config').textContent()).resolves.toMatch(/Best configuration: train\.learningRate = 0\.0(1|03): test accuracy [\d.]+% ± [\d.]+ pp \(mean ± std over 2 seeds\), 95% CI/);
+    expect(await page.locator('#seed-groups tbody tr').count()).toBe(2);
+    await page.locator('#sweep-runs tbody tr a').first().click();
+    await expect(page.locator('#run-status').textContent()).resolves.toBe('completed');
     expectClean(problems);
   });
 
@@ -237,5 +282,27 @@ describe('report in headless Chromium', () => {
       const png = await opened.screenshot({ fullPage: true, clip: { x: 0, y: 0, width: 1280, height } });
       await sharp(png).png({ palette: true, quality: 90, compressionLevel: 9 }).toFile(path.join(docs, name));
     }
+  });
+
+  const sweepDb = process.env.REPORT_README_SWEEP_DB;
+  (sweepDb ? it : it.skip)('renders the README sweep screenshot from REPORT_README_SWEEP_DB', async () => {
+    const store = await openSqliteStore(sweepDb as string);
+    const sweepOut = path.join(dir, 'readme-sweep-report');
+    let id: string;
+    try {
+      const [newest] = await store.searchSweeps({ limit: 1 });
+      id = newest.id;
+      await generateReport({ store, outDir: sweepOut });
+    } finally {
+      await store.close();
+    }
+    out = sweepOut;
+    const { page, problems } = await open(fileUrl(sweepPagePath(id)));
+    expectClean(problems);
+    // Down to the end of the runs table: best configuration, plots, seed groups, every run.
+    const bottom = await page.evaluate('document.getElementById("runs").getBoundingClientRect().bottom + window.scrollY');
+    const png = await page.screenshot({ fullPage: true, clip: { x: 0, y: 0, width: 1280, height: Math.ceil(Number(bottom)) + 16 } });
+    await fs.mkdir(path.join(REPO_ROOT, 'docs/screenshots'), { recursive: true });
+    await sharp(png).png({ palette: true, quality: 90, compressionLevel: 9 }).toFile(path.join(REPO_ROOT, 'docs/screenshots/sweep-page.png'));
   });
 });

@@ -4,7 +4,7 @@ import { errorBarChart } from './charts/error-bar-chart';
 import { barChart } from './charts/bar-chart';
 import { heatmap } from './charts/heatmap';
 import { seriesColor } from './charts/svg';
-import { dateTime, duration, fixed, intervalText, MISSING, percent, pValue, shortId, signed } from './format';
+import { dateTime, duration, fixed, MISSING, percent, pValue, shortId, signed } from './format';
 import type { ImageSource, ThumbnailIndex } from './images';
 import { confusionFromPredictions, imageSource, membersByPath, statusView, svg, thumbSrc, type StatusView, type Svg, type Tile } from './page-model';
 import { learningCurves } from './run-page';
@@ -149,7 +149,7 @@ export function incomparableReason(a: RunData, b: RunData): string | null {
  * path): the accuracy difference other − base with a seeded paired bootstrap interval, and the
  * exact McNemar p-value. Null when no test image is shared.
  */
-export function pairedComparison(base: readonly Prediction[], other: readonly Prediction[]): PairedComparison | null {
+export function pairedComparison(base: readonly Prediction[], other: readonly Prediction[]): (PairedComparison & { paired: number }) | null {
   const otherByPath = new Map(other.filter((p) => p.split === 'test').map((p) => [p.path, p]));
   const yTrue: number[] = [];
   const predBase: number[] = [];
@@ -163,13 +163,13 @@ export function pairedComparison(base: readonly Prediction[], other: readonly Pr
   }
   if (yTrue.length === 0) return null;
   // comparePaired reports A − B: the other run goes first so that positive means "other is better".
-  return comparePaired(yTrue, predOther, predBase, { seed: PAIRED_SEED, resamples: PAIRED_RESAMPLES });
+  return { ...comparePaired(yTrue, predOther, predBase, { seed: PAIRED_SEED, resamples: PAIRED_RESAMPLES }), paired: yTrue.length };
 }
 
 const points = (x: number): string => (100 * x).toFixed(1);
 
 /** The paired comparison in words, with its interval, p-value and verdict at the 0.05 level. */
-export function significanceView(comparison: PairedComparison, letters: readonly [string, string]): SignificanceView {
+export function significanceView(comparison: PairedComparison & { paired: number }, letters: readonly [string, string]): SignificanceView {
   const [base, other] = letters;
   const { estimate, low, high } = comparison.accuracyDifference;
   const significant = comparison.mcnemarP < SIGNIFICANCE_LEVEL;
@@ -186,7 +186,7 @@ export function significanceView(comparison: PairedComparison, letters: readonly
     mcnemarP: comparison.mcnemarP,
     onlyOtherCorrect: comparison.onlyACorrect,
     onlyBaseCorrect: comparison.onlyBCorrect,
-    paired: Math.round(0) + 0,
+    paired: comparison.paired,
   };
 }
 
@@ -343,7 +343,7 @@ export function buildComparePage(runs: readonly RunData[], thumbs: ThumbnailInde
       : null;
     const pairLabel = `${letters[1]} (${shortId(other.run.id)}) vs ${letters[0]} (${shortId(base.run.id)})`;
     if (reason !== null || !base.dataset) {
-      return { label: pairLabel, baseLetter: letters[0], otherLetter: letters[1], comparable: false, reason, confusionDiff: null, fixed: { tiles: [], total: 0 }, broken: { tiles: [], total: 0 }, f1Delta };
+      return { label: pairLabel, baseLetter: letters[0], otherLetter: letters[1], comparable: false, reason, confusionDiff: null, fixed: { tiles: [], total: 0 }, broken: { tiles: [], total: 0 }, f1Delta, significance: null };
     }
     const names = base.dataset.classes;
     const a = confusionFromPredictions(base.predictions.filter((p) => p.split === 'test'), names.length);
@@ -365,6 +365,7 @@ export function buildComparePage(runs: readonly RunData[], thumbs: ThumbnailInde
         cellClass: (r, c) => (r === c ? 'diagonal' : ''),
       }),
     );
+    const paired = pairedComparison(base.predictions, other.predictions);
     const flips = flippedPredictions(base.predictions, other.predictions);
     const byPath = membersByPath(base.split);
     const tiles = (list: readonly Prediction[]): Tile[] =>
@@ -379,8 +380,38 @@ export function buildComparePage(runs: readonly RunData[], thumbs: ThumbnailInde
       fixed: { tiles: tiles(flips.fixed), total: flips.fixed.length },
       broken: { tiles: tiles(flips.broken), total: flips.broken.length },
       f1Delta,
+      significance: paired ? significanceView(paired, letters) : null,
     };
   });
+
+  const tested = pairs.flatMap((pair) => (pair.significance ? [{ pair, significance: pair.significance }] : []));
+  const differenceChart =
+    tested.length > 0
+      ? svg(
+          errorBarChart({
+            title: `Test accuracy minus ${runLetter(0)}'s, 95% CI`,
+            categories: tested.map(({ pair }) => `${pair.otherLetter} − ${pair.baseLetter}`),
+            series: [
+              {
+                name: 'difference',
+                points: tested.map(({ pair, significance }, category) => ({
+                  category,
+                  mean: significance.difference.estimate,
+                  low: significance.difference.low,
+                  high: significance.difference.high,
+                  title: `${pair.otherLetter} − ${pair.baseLetter}: ${signed(significance.difference.estimate, 'pp', 1)} (95% CI ${signed(significance.difference.low, 'pp', 1)} to ${signed(significance.difference.high, 'pp', 1)}), McNemar p ${pValue(significance.mcnemarP)}`,
+                })),
+              },
+            ],
+            xLabel: 'run against the baseline',
+            yLabel: 'difference (points)',
+            formatY: (v) => String(Number((100 * v).toFixed(1))),
+            referenceLine: 0,
+            width: Math.max(440, 160 + 90 * tested.length),
+            height: 180,
+          }),
+        )
+      : null;
 
   const hasCurves = runs.some((d) => Object.keys(d.curves).length > 0);
   return {
@@ -394,6 +425,7 @@ export function buildComparePage(runs: readonly RunData[], thumbs: ThumbnailInde
     curves: hasCurves ? learningCurves(runs.map((data, i) => ({ label: runLetter(i), data, color: seriesColor(i) }))) : null,
     perClassF1,
     pairs,
+    differenceChart,
     indexHref: links.indexHref,
   };
 }

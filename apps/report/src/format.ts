@@ -47,10 +47,10 @@ export function baseName(p: string | undefined): string {
  * A confidence interval as text, "95% CI 86.12–91.03%" for rates or "95% CI 0.8512–0.9034",
  * or null when either bound is missing (runs recorded before intervals were).
  */
-export function intervalText(low: number | null | undefined, high: number | null | undefined, kind: 'percent' | 'fixed', level = 0.95): string | null {
+export function intervalText(low: number | null | undefined, high: number | null | undefined, kind: 'percent' | 'fixed', level = 0.95, prefix = true): string | null {
   if (low === null || low === undefined || high === null || high === undefined || !Number.isFinite(low) || !Number.isFinite(high)) return null;
   const range = kind === 'percent' ? `${(100 * low).toFixed(2)}–${(100 * high).toFixed(2)}%` : `${low.toFixed(4)}–${high.toFixed(4)}`;
-  return `${Math.round(100 * level)}% CI ${range}`;
+  return prefix ? `${Math.round(100 * level)}% CI ${range}` : range;
 }
 
 /** A p-value for prose: three significant digits, "< 0.0001" below that. */

@@ -3,11 +3,12 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Run, TrackingStore } from '@mlbench/tracking';
 import { buildComparePage, comparePageImages } from './compare-page';
+import { auditLink, auditPageImages, auditPagePath, buildAuditPage } from './audit-page';
 import { AmbiguousRunIdError, CompareArgumentsError, UnknownRunError } from './errors';
 import { shortId } from './format';
 import { buildIndexPage, type ComparisonLink } from './index-page';
 import { ThumbnailWriter, type ThumbnailStats } from './images';
-import { generatorFingerprint, renderComparePage, renderIndexPage, renderRunPage, renderSweepPage } from './render';
+import { generatorFingerprint, renderAuditPage, renderComparePage, renderIndexPage, renderRunPage, renderSweepPage } from './render';
 import { loadRunData, loadRunSummary, type RunSummaryData } from './run-data';
 import { buildRunPage, runPageImages } from './run-page';
 import { buildSweepPage, loadSweepData } from './sweep-page';
@@ -67,8 +68,15 @@ export async function generateReport(options: GenerateOptions): Promise<Generate
     }
     const data = await loadRunData(store, run);
     const thumbs = await thumbnails.ensure(runPageImages(data));
-    const model = buildRunPage(data, thumbs, { thumbPrefix: `../${THUMB_DIR}/`, indexHref: '../index.html' });
+    // Label audit (config `audit`): its own page, linked from the run page.
+    const audit = await store.getAuditResults(run.id);
+    const model = { ...buildRunPage(data, thumbs, { thumbPrefix: `../${THUMB_DIR}/`, indexHref: '../index.html' }), audit: auditLink(run.id, audit, '../') };
     runPages[await writeIfChanged(file, renderRunPage(model, { inputKey }))]++;
+    if (audit.length > 0) {
+      const auditThumbs = await thumbnails.ensure(auditPageImages(data, audit));
+      const links = { thumbPrefix: `../${THUMB_DIR}/`, indexHref: '../index.html', runHref: `../${runPagePath(run.id)}` };
+      await writeIfChanged(path.join(outDir, auditPagePath(run.id)), renderAuditPage(buildAuditPage(data, audit, auditThumbs, links)));
+    }
   }
 
   // Sweep pages are cheap (summaries only) and depend on several runs: always rebuilt, written when changed.

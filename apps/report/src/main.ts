@@ -10,7 +10,7 @@ async function main(argv: readonly string[]): Promise<number> {
     .scriptName('report')
     .usage('$0 [--db results/runs.sqlite] [--out results/report] [--compare <runA> <runB> ...]')
     .option('db', { type: 'string', default: 'results/runs.sqlite', describe: 'SQLite tracking store to read' })
-    .option('out', { type: 'string', default: 'results/report', describe: 'Output folder (index.html, runs/, compare/, thumbs/)' })
+    .option('out', { type: 'string', default: 'results/report', describe: 'Output folder (index.html, runs/, sweeps/, compare/, thumbs/)' })
     .option('compare', { type: 'array', string: true, describe: 'Run ids or unique prefixes to compare; the first is the baseline' })
     .strict()
     .parseAsync();
@@ -22,6 +22,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const thumbs = result.thumbnails;
     process.stdout.write(
       `run pages   ${pages.written} written, ${pages.unchanged} unchanged, ${pages.upToDate} up to date\n` +
+        `sweep pages ${result.sweepPages.written} written, ${result.sweepPages.unchanged} unchanged\n` +
         `thumbnails  ${thumbs.created} created, ${thumbs.reused} reused${thumbs.missing ? `, ${thumbs.missing} originals missing (placeholders)` : ''}\n` +
         (result.comparisonFile ? `comparison  ${path.resolve(result.comparisonFile)}\n` : '') +
         `index       ${path.resolve(result.indexFile)}\n` +

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import Handlebars from 'handlebars';
+import type { AuditPageModel } from './audit-page';
 import type { ComparePageModel } from './compare-page';
 import type { IndexPageModel } from './index-page';
 import type { Svg } from './page-model';
@@ -59,6 +60,7 @@ export function renderRunPage(model: RunPageModel, meta: PageMeta = {}): string 
 export function renderComparePage(model: ComparePageModel, meta: PageMeta = {}): string {
   const nav: NavLink[] = [
     { id: 'params', label: 'what differs' },
+    { id: 'significance', label: 'significance' },
     { id: 'metrics', label: 'metrics' },
     ...(model.curves ? [{ id: 'curves', label: 'curves' }] : []),
     ...(model.perClassF1 ? [{ id: 'per-class', label: 'per-class F1' }] : []),
@@ -94,4 +96,11 @@ export function generatorFingerprint(): string {
   };
   visit(__dirname);
   return hash.digest('hex').slice(0, 16);
+}
+
+const auditTemplate = compile('audit.hbs');
+
+/** The "Suspected label issues" page of one run (audit-page.ts). */
+export function renderAuditPage(model: AuditPageModel): string {
+  return auditTemplate({ ...model, nav: [{ id: 'label-issues', label: 'label issues' }, { id: 'no-confident-class', label: 'no confident class' }] });
 }

@@ -1,4 +1,4 @@
-import type { DatasetInput, Prediction, Run, SplitMember, TrackingStore } from '@mlbench/tracking';
+import type { DatasetInput, Prediction, Run, SkippedFile, SplitMember, TrackingStore } from '@mlbench/tracking';
 import type { LinePoint } from './charts/line-chart';
 
 /** Everything the summary views (index rows) need about one run. */
@@ -17,6 +17,8 @@ export interface RunSummaryData {
 export interface RunData extends RunSummaryData {
   split: readonly SplitMember[];
   predictions: readonly Prediction[];
+  /** Files left out by `dataset.onBadImage: skip`, with the reason. */
+  skippedFiles: readonly SkippedFile[];
 }
 
 export async function loadRunSummary(store: TrackingStore, run: Run): Promise<RunSummaryData> {
@@ -32,6 +34,6 @@ export async function loadRunSummary(store: TrackingStore, run: Run): Promise<Ru
 }
 
 export async function loadRunData(store: TrackingStore, run: Run): Promise<RunData> {
-  const [summary, split, predictions] = await Promise.all([loadRunSummary(store, run), store.getSplit(run.id), store.getPredictions(run.id)]);
-  return { ...summary, split, predictions };
+  const [summary, split, predictions, skippedFiles] = await Promise.all([loadRunSummary(store, run), store.getSplit(run.id), store.getPredictions(run.id), store.getSkippedFiles(run.id)]);
+  return { ...summary, split, predictions, skippedFiles };
 }

@@ -3,9 +3,10 @@ import { barChart } from './charts/bar-chart';
 import { heatmap } from './charts/heatmap';
 import { lineChart, type LineSeries } from './charts/line-chart';
 import { seriesColor } from './charts/svg';
-import { baseName, dateTime, duration, fixed, MISSING, percent, shortId } from './format';
+import { baseName, dateTime, duration, fixed, intervalText, MISSING, percent, shortId } from './format';
 import { seededSample, type ImageSource, type ThumbnailIndex } from './images';
 import { confusionFromPredictions, imageSource, membersByPath, predictionTile, statusView, svg, thumbSrc, type StatusView, type Svg, type Tile } from './page-model';
+import type { AuditLink } from './audit-page';
 import type { RunData, RunSummaryData } from './run-data';
 
 export const TEST_GRID_SIZE = 24;
@@ -24,6 +25,8 @@ export interface Headline {
   label: string;
   value: string;
   detail: string;
+  /** The run's 95% bootstrap interval, or null when it recorded none (older runs). */
+  ci: string | null;
 }
 
 export interface PerClassRow {
@@ -47,6 +50,8 @@ export interface RunPageModel {
   confusion: { chart: Svg; total: number } | null;
   perClass: { chart: Svg; rows: readonly PerClassRow[] } | null;
   testGrid: { tiles: readonly Tile[]; correct: number; total: number } | null;
+  /** Files left out of the run (`dataset.onBadImage: skip`), with why. */
+  skipped: { count: number; rows: readonly { path: string; reason: string; sha256: string }[] };
   misclassified: { tiles: readonly Tile[]; total: number; testCount: number } | null;
   dataset: {
     path: string;
@@ -61,6 +66,8 @@ export interface RunPageModel {
   params: readonly Fact[];
   configText: string;
   indexHref: string;
+  /** Link to the run's "Suspected label issues" page (audit-page.ts), when it was audited. */
+  audit?: AuditLink | null;
 }
 
 /** Which images a run page shows; shared by the page builder and the thumbnail writer. */
@@ -172,21 +179,33 @@ export function buildRunPage(data: RunData, thumbs: ThumbnailIndex, links: { thu
     { label: 'node', value: env['node.version'] ?? MISSING },
     { label: 'host', value: [env['os.platform'], env['host.cpus']].filter(Boolean).join(', ') || MISSING },
     { label: 'config hash', value: run.configHash.slice(0, 12), title: run.configHash },
+    ...(data.skippedFiles.length > 0
+      ? [{ label: 'skipped files', value: `${data.skippedFiles.length} unreadable, left out`, title: 'dataset.onBadImage: skip; listed under Dataset', warn: true }]
+      : []),
   ];
   const packages = Object.entries(env)
     .filter(([key]) => key.startsWith('package.'))
     .map(([key, value]) => ({ label: key.slice('package.'.length), value }));
 
   const testCount = metric(data, 'test.count');
+  const ci = (key: string, kind: 'percent' | 'fixed'): string | null => intervalText(metric(data, `${key}.ci_low`), metric(data, `${key}.ci_high`), kind);
+  const valF1 = metric(data, 'val.macro_f1');
   const headline: Headline[] = [
-    { id: 'test-accuracy', label: 'test accuracy', value: percent(metric(data, 'test.accuracy')), detail: testCount === null ? '' : `${testCount} test images` },
-    { id: 'test-macro-f1', label: 'test macro-F1', value: fixed(metric(data, 'test.macro_f1')), detail: 'unweighted mean over classes' },
-    { id: 'test-log-loss', label: 'test log loss', value: fixed(metric(data, 'test.log_loss')), detail: 'lower is better' },
-    { id: 'val-accuracy', label: 'val accuracy', value: percent(metric(data, 'val.accuracy')), detail: `train ${percent(metric(data, 'train.accuracy'))}` },
+    { id: 'test-accuracy', label: 'test accuracy', value: percent(metric(data, 'test.accuracy')), ci: ci('test.accuracy', 'percent'), detail: testCount === null ? '' : `${testCount} test images` },
+    { id: 'test-macro-f1', label: 'test macro-F1', value: fixed(metric(data, 'test.macro_f1')), ci: ci('test.macro_f1', 'fixed'), detail: 'unweighted mean over classes' },
+    { id: 'test-log-loss', label: 'test log loss', value: fixed(metric(data, 'test.log_loss')), ci: null, detail: 'lower is better' },
+    {
+      id: 'val-accuracy',
+      label: 'val accuracy',
+      value: percent(metric(data, 'val.accuracy')),
+      ci: ci('val.accuracy', 'percent'),
+      detail: `${valF1 === null ? '' : `val macro-F1 ${fixed(valF1)}${ci('val.macro_f1', 'fixed') ? ` (${ci('val.macro_f1', 'fixed')})` : ''} · `}train ${percent(metric(data, 'train.accuracy'))}`,
+    },
     {
       id: 'train-time',
       label: 'training',
       value: metric(data, 'time.train_seconds') === null ? MISSING : duration(1000 * (metric(data, 'time.train_seconds') ?? 0)),
+      ci: null,
       detail: metric(data, 'extraction.images_per_second') === null ? 'features from cache' : `extraction ${fixed(metric(data, 'extraction.images_per_second'), 1)} img/s`,
     },
   ];
@@ -236,6 +255,10 @@ export function buildRunPage(data: RunData, thumbs: ThumbnailIndex, links: { thu
     curves: Object.keys(data.curves).length > 0 ? learningCurves([{ label: '', data, color: seriesColor(0) }]) : null,
     confusion,
     perClass,
+    skipped: {
+      count: data.skippedFiles.length,
+      rows: [...data.skippedFiles].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)).map((f) => ({ path: f.path, reason: f.reason, sha256: f.sha256 ? f.sha256.slice(0, 12) : MISSING })),
+    },
     testGrid: testGridTiles.length > 0 ? { tiles: testGridTiles, correct: testGridTiles.filter((t) => !t.wrong).length, total: testGridTiles.length } : null,
     misclassified: test.length > 0 ? { tiles: plan.misclassified.map(tile), total: plan.misclassifiedTotal, testCount: test.length } : null,
     dataset: dataset

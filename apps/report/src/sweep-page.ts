@@ -111,8 +111,8 @@ const describe = (keys: readonly string[], values: readonly string[]): string =>
 const meanStd = (s: SampleSummary | undefined, format: (x: number) => string, unit: number): string =>
   s ? `${format(s.mean)} ± ${s.n > 1 ? (unit * s.std).toFixed(unit === 100 ? 2 : 4) : MISSING}${unit === 100 ? ' pp' : ''}` : MISSING;
 
-const tInterval = (s: SampleSummary | undefined, kind: 'percent' | 'fixed'): string =>
-  !s ? MISSING : s.interval ? (intervalText(s.interval.low, s.interval.high, kind, s.interval.level) ?? MISSING) : s.n === 1 ? 'one seed: no interval' : MISSING;
+const tInterval = (s: SampleSummary | undefined, kind: 'percent' | 'fixed', prefix = true): string =>
+  !s ? MISSING : s.interval ? (intervalText(s.interval.low, s.interval.high, kind, s.interval.level, prefix) ?? MISSING) : s.n === 1 ? 'one seed: no interval' : MISSING;
 
 /** The best seed group by mean test accuracy (the first on a tie), or null when none has it. */
 export function bestGroup(groups: readonly SeedGroup[]): SeedGroup | null {
@@ -158,8 +158,8 @@ export function buildSweepPage(data: SweepData, links: { indexHref: string; runH
       label: groupLabel(group),
       seeds: group.seeds.join(', '),
       n: group.runIds.length,
-      accuracy: { meanStd: meanStd(group.metrics['test.accuracy'], (x) => percent(x), 100), ci: tInterval(group.metrics['test.accuracy'], 'percent') },
-      macroF1: { meanStd: meanStd(group.metrics['test.macro_f1'], (x) => fixed(x), 1), ci: tInterval(group.metrics['test.macro_f1'], 'fixed') },
+      accuracy: { meanStd: meanStd(group.metrics['test.accuracy'], (x) => percent(x), 100), ci: tInterval(group.metrics['test.accuracy'], 'percent', false) },
+      macroF1: { meanStd: meanStd(group.metrics['test.macro_f1'], (x) => fixed(x), 1), ci: tInterval(group.metrics['test.macro_f1'], 'fixed', false) },
       best: group === best,
     }));
 

@@ -170,17 +170,33 @@ export interface ImageBatch<T> {
   pixels: Float32Array;
 }
 
+/** Batches decoded ahead of the one being consumed, by default (see `imageBatches`). */
+export const DEFAULT_PREFETCH = 1;
+
+export interface BatchQueueOptions {
+  /**
+   * Batches decoded ahead of the one the consumer holds: the queue's bound. At most `prefetch + 1`
+   * batches are decoding or waiting, plus the consumer's. Default DEFAULT_PREFETCH.
+   */
+  prefetch?: number;
+  /** Diagnostics and tests: called whenever the number of batches held by the queue (decoding or decoded, not yet taken) changes. */
+  onQueueSize?: (held: number) => void;
+}
+
 /**
- * Streams preprocessed batches. Only `prefetch` batches beyond the one being consumed are
- * decoded ahead (sharp decodes on libuv threads while the consumer runs inference), so memory
- * stays bounded by a few batches whatever the dataset size.
+ * Streams preprocessed batches through a bounded queue: sharp decodes and resizes on libuv threads
+ * (all images of a batch at once) while the consumer runs inference, and a new batch is started
+ * only when the consumer takes one, so at most `prefetch + 1` batches are held by the queue
+ * (back-pressure) and memory stays at a few batches whatever the dataset size.
  */
 export async function* imageBatches<T extends { absPath: string }>(
   items: readonly T[],
   options: PreprocessOptions,
   batchSize: number,
-  prefetch = 1,
+  queue: number | BatchQueueOptions = {},
 ): AsyncGenerator<ImageBatch<T>> {
+  const { prefetch = DEFAULT_PREFETCH, onQueueSize } = typeof queue === 'number' ? { prefetch: queue } : queue;
+  if (!Number.isInteger(prefetch) || prefetch < 0) throw new RangeError(`prefetch must be a non-negative integer, got ${prefetch}`);
   const pixelsPerImage = options.width * options.height * 3;
   const decodeBatch = async (start: number): Promise<ImageBatch<T>> => {
     const batchItems = items.slice(start, start + batchSize);
@@ -199,11 +215,14 @@ export async function* imageBatches<T extends { absPath: string }>(
       p.catch(() => undefined);
       pending.push(p);
       nextStart += batchSize;
+      onQueueSize?.(pending.length);
     }
   };
   fill();
   while (pending.length > 0) {
-    const batch = await (pending.shift() as Promise<ImageBatch<T>>);
+    const batch = await (pending[0] as Promise<ImageBatch<T>>);
+    pending.shift();
+    onQueueSize?.(pending.length);
     fill();
     yield batch;
   }

@@ -10,6 +10,8 @@ const text = (what = 'a non-empty string') => z.string({ error: `expected ${what
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: `expected one of ${values.map((v) => `"${v}"`).join(', ')}` });
 
+const dropoutRate = z.number({ error: 'expected a number in [0, 1)' }).min(0, { error: 'expected a number in [0, 1)' }).lt(1, { error: 'expected a number in [0, 1)' });
+
 const splitSchema = z
   .strictObject({ train: fraction, val: fraction, test: fraction })
   .refine((s) => Math.abs(s.train + s.val + s.test - 1) < 1e-9, {
@@ -45,7 +47,8 @@ export const experimentConfigSchema = z.strictObject({
       scaling: oneOf(['minus_one_to_one', 'zero_to_one', 'raw'] as const).default('minus_one_to_one'),
     }),
   model: z.strictObject({
-    extractor: z.strictObject({
+    /** A frozen network, or `none`: the features are the preprocessed pixels themselves (flat NHWC). */
+    extractor: z.union([z.literal('none'), z.strictObject({
       /** A .tflite file, a tfjs model.json, or an http(s) URL to either. */
       source: text('a model file path or URL'),
       /** Tensor/layer giving the features; auto = the global average pool. */
@@ -56,14 +59,37 @@ export const experimentConfigSchema = z.strictObject({
       backend: oneOf(['auto', 'tfjs-node', 'wasm', 'cpu'] as const).default('auto'),
       /** What runs the network: onnx (ONNX Runtime), tfjs (backend above), or auto = the fastest available. */
       engine: oneOf(['auto', 'tfjs', 'onnx'] as const).default('auto'),
-    }),
+      /**
+       * tfjs on WebAssembly only: worker threads sharing each batch (features are bit-identical);
+       * absent = auto = one per core, 1 = the main thread. Optional, so configs without it keep their hash.
+       */
+      workers: z.union([z.literal('auto'), positiveInt()], { error: 'expected "auto" or a positive integer' }).optional(),
+    })]),
     head: z
-      .strictObject({
-        type: oneOf(['softmax'] as const).default('softmax'),
-        dropout: z.number({ error: 'expected a number in [0, 1)' }).min(0, { error: 'expected a number in [0, 1)' }).lt(1, { error: 'expected a number in [0, 1)' }).default(0),
-        l2: nonNegative('a number >= 0').default(0),
-      })
+      .union([
+        z.strictObject({
+          type: oneOf(['softmax'] as const).default('softmax'),
+          dropout: dropoutRate.default(0),
+          l2: nonNegative('a number >= 0').default(0),
+        }),
+        /**
+         * A small CNN trained from scratch on the pixels (needs `extractor: none`): per block a
+         * `kernel`x`kernel` convolution with ReLU and 2x2 max pooling, then flatten, dropout, an
+         * optional hidden dense layer (`dense` units, ReLU, dropout) and softmax.
+         */
+        z.strictObject({
+          type: z.literal('cnn', { error: 'expected "softmax" or "cnn"' }),
+          blocks: z
+            .array(z.strictObject({ filters: positiveInt(), kernel: positiveInt('an odd positive integer').refine((k) => k % 2 === 1, { error: 'expected an odd positive integer' }).default(3) }), { error: 'expected a list of blocks such as [{filters: 16}, {filters: 32}]' })
+            .min(1, { error: 'expected at least one block' }),
+          dense: nonNegative('an integer >= 0 (0 = no hidden dense layer)').int({ error: 'expected an integer >= 0' }).default(0),
+          dropout: dropoutRate.default(0),
+        }),
+      ])
       .default({ type: 'softmax', dropout: 0, l2: 0 }),
+  }).refine((m) => m.head.type !== 'cnn' || m.extractor === 'none', {
+    error: 'expected model.extractor: none with head type "cnn" (the CNN trains on the pixels, not on frozen features)',
+    path: ['head', 'type'],
   }),
   train: z.strictObject({
     optimizer: oneOf(['adam', 'sgd', 'rmsprop', 'adagrad'] as const).default('adam'),
@@ -71,7 +97,24 @@ export const experimentConfigSchema = z.strictObject({
     epochs: positiveInt(),
     batchSize: positiveInt(),
   }),
+  /**
+   * Label audit: k-fold cross-validated heads over the whole dataset's features give out-of-fold
+   * probabilities; confident learning flags suspected label issues (see README "Label audit").
+   * Optional, so configs without it keep their hash and params.
+   */
+  audit: z
+    .strictObject({
+      enabled: z.boolean({ error: 'expected true or false' }).default(false),
+      folds: z.number({ error: 'expected an integer >= 2' }).int({ error: 'expected an integer >= 2' }).min(2, { error: 'expected an integer >= 2' }).default(5),
+      /** Leave flagged images out of the TRAIN split (val and test are never changed). */
+      excludeFromTraining: z.boolean({ error: 'expected true or false' }).default(false),
+    })
+    .optional(),
 });
 
 /** A validated experiment config, defaults filled, paths as written. */
 export type ExperimentConfig = z.infer<typeof experimentConfigSchema>;
+/** A frozen network's settings (`model.extractor` unless it is `none`). */
+export type ModelExtractorConfig = Exclude<ExperimentConfig['model']['extractor'], 'none'>;
+export type HeadConfig = ExperimentConfig['model']['head'];
+export type CnnHeadConfig = Extract<HeadConfig, { type: 'cnn' }>;

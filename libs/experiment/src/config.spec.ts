@@ -36,7 +36,7 @@ describe('parseConfig', () => {
     expect(config.train.optimizer).toBe('adam');
     expect(config.dataset.path).toBe('../data/flowers');
     expect(resolved.dataset.path).toBe(path.resolve('/exp/data/flowers'));
-    expect(resolved.model.extractor.source).toBe(path.resolve('/exp/models/m.tflite'));
+    expect((resolved.model.extractor as { source: string }).source).toBe(path.resolve('/exp/models/m.tflite'));
     expect(hash).toMatch(/^[0-9a-f]{64}$/);
   });
 
@@ -48,7 +48,7 @@ describe('parseConfig', () => {
 
   it('keeps URLs as URLs', () => {
     const { resolved } = parseConfig(valid.replace('../models/m.tflite', 'https://example.org/m/model.json'), file, {});
-    expect(resolved.model.extractor.source).toBe('https://example.org/m/model.json');
+    expect((resolved.model.extractor as { source: string }).source).toBe('https://example.org/m/model.json');
   });
 
   it('names the field and the expected type', () => {
@@ -80,7 +80,7 @@ describe('parseConfig', () => {
     const yaml = valid.replace('../data/flowers', '${DATA_ROOT}/flowers').replace('../models/m.tflite', '${MODEL:-/m/default.tflite}');
     const { resolved } = parseConfig(yaml, file, { DATA_ROOT: '/data' });
     expect(resolved.dataset.path).toBe(path.resolve('/data/flowers'));
-    expect(resolved.model.extractor.source).toBe(path.resolve('/m/default.tflite'));
+    expect((resolved.model.extractor as { source: string }).source).toBe(path.resolve('/m/default.tflite'));
     expect(problemOf(yaml, {})).toContain('dataset.path: environment variable DATA_ROOT is not set');
   });
 });

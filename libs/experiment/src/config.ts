@@ -126,13 +126,13 @@ async function readConfigText(absFile: string): Promise<string> {
 const isUrl = (source: string): boolean => /^https?:\/\//i.test(source);
 
 function resolvePaths(config: ExperimentConfig, base: string): ExperimentConfig {
-  const source = config.model.extractor.source;
+  const extractor = config.model.extractor;
   return {
     ...config,
     dataset: { ...config.dataset, path: path.resolve(base, config.dataset.path) },
     model: {
       ...config.model,
-      extractor: { ...config.model.extractor, source: isUrl(source) ? source : path.resolve(base, source) },
+      extractor: extractor === 'none' ? extractor : { ...extractor, source: isUrl(extractor.source) ? extractor.source : path.resolve(base, extractor.source) },
     },
   };
 }
@@ -169,10 +169,30 @@ function valueAt(root: unknown, at: readonly PropertyKey[]): unknown {
   return node;
 }
 
+/**
+ * The branch of a union the value was meant for: the one whose issues do not reject the value's
+ * kind or its `type` outright (e.g. `head: {type: cnn, ...}` is judged as a CNN head), or null.
+ */
+function intendedBranch(issue: z.core.$ZodIssueInvalidUnion): z.core.$ZodIssue[] | null {
+  const rejectsKind = (i: z.core.$ZodIssue): boolean =>
+    (i.code === 'invalid_type' || i.code === 'invalid_value') && (i.path.length === 0 || (i.path.length === 1 && i.path[0] === 'type'));
+  const candidates = issue.errors.filter((branch) => branch.length > 0 && !branch.some(rejectsKind));
+  return candidates.length === 1 ? candidates[0] : null;
+}
+
 function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   const where = formatPath(issue.path);
+  if (issue.code === 'invalid_union') {
+    const branch = intendedBranch(issue);
+    if (branch) return branch.map((inner) => describeIssue({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue, input)).join('\n  ');
+    const expected: Record<string, string> = {
+      'model.extractor': 'expected "none" or a mapping with source (a .tflite file, a tfjs model.json or a URL)',
+      'model.head': 'expected a head with type "softmax" (dropout, l2) or "cnn" (blocks, dense, dropout)',
+    };
+    return `${where}: ${expected[where] ?? issue.message}, got ${JSON.stringify(valueAt(input, issue.path))}`;
+  }
   if (issue.code === 'unrecognized_keys') {
-    const known = knownKeysAt(issue.path);
+    const known = knownKeysAt(issue.path, input);
     return issue.keys
       .map((key) => {
         const suggestion = known.length > 0 ? closest(key, known) : undefined;
@@ -188,24 +208,37 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   return `${where}: ${issue.message}, got ${JSON.stringify(value)}`;
 }
 
-type SchemaNode = { _zod: { def: { type: string; shape?: Record<string, SchemaNode>; innerType?: SchemaNode; in?: SchemaNode } } };
+type SchemaNode = {
+  _zod: { def: { type: string; shape?: Record<string, SchemaNode>; innerType?: SchemaNode; in?: SchemaNode; options?: SchemaNode[]; values?: unknown[]; entries?: Record<string, unknown> } };
+};
 
-/** Keys a strict object accepts at `at`, for did-you-mean suggestions. */
-function knownKeysAt(at: readonly PropertyKey[]): string[] {
+/** Keys a strict object accepts at `at`, for did-you-mean suggestions; `input` picks a union's branch by its `type`. */
+function knownKeysAt(at: readonly PropertyKey[], input?: unknown): string[] {
   let node: SchemaNode | undefined = experimentConfigSchema as unknown as SchemaNode;
-  const unwrap = (n: SchemaNode | undefined): SchemaNode | undefined => {
+  const accepts = (n: SchemaNode | undefined, value: unknown): boolean => {
+    let current = n;
+    while (current?._zod.def.innerType) current = current._zod.def.innerType;
+    const def = current?._zod.def;
+    return def?.values?.includes(value) === true || (def?.entries !== undefined && Object.values(def.entries).includes(value));
+  };
+  const unwrap = (n: SchemaNode | undefined, value: unknown): SchemaNode | undefined => {
     let current = n;
     while (current && !current._zod.def.shape) {
       const def: SchemaNode['_zod']['def'] = current._zod.def;
+      if (def.options) {
+        const objects = def.options.map((o) => unwrap(o, value)).filter((o): o is SchemaNode => o !== undefined);
+        const type = value !== null && typeof value === 'object' ? (value as Record<string, unknown>).type : undefined;
+        return objects.find((o) => accepts(o._zod.def.shape?.type, type)) ?? objects[0];
+      }
       current = def.innerType ?? def.in;
       if (!current) return undefined;
     }
     return current;
   };
-  for (const key of at) {
-    node = unwrap(node)?._zod.def.shape?.[String(key)];
+  for (const [i, key] of at.entries()) {
+    node = unwrap(node, valueAt(input, at.slice(0, i)))?._zod.def.shape?.[String(key)];
   }
-  return Object.keys(unwrap(node)?._zod.def.shape ?? {});
+  return Object.keys(unwrap(node, valueAt(input, at))?._zod.def.shape ?? {});
 }
 
 /** Deterministic JSON: object keys sorted, so the hash does not depend on key order. */

@@ -25,3 +25,5 @@ export type { RunSweepOptions, SweepEvent, SweepResult, SweepRunOutcome } from '
 export { runConfigFile } from './run-file';
 export type { FileRunResult } from './run-file';
 export { sweepSeedGroups } from './sweep-run';
+export { AuditError, auditForRun, auditLabels, auditMetrics, auditRecords, cleanEvaluationMetrics, flaggedIndices } from './audit';
+export type { AuditHooks, AuditOptions, AuditSummary, LabelAudit } from './audit';

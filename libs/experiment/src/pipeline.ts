@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import {
   BadImagesError,
   checkImages,
@@ -15,8 +14,6 @@ import {
 import { argmax, bootstrapClassification, classificationReport, type ClassificationReport, type Interval } from '@mlbench/metrics';
 import {
   initBackend,
-  loadExtractor,
-  trainSoftmaxHead,
   type BackendInfo,
   type EpochMetrics,
   type ExtractorDescription,
@@ -29,6 +26,8 @@ import { flattenConfig, loadConfig, type LoadedConfig } from './config';
 import { ConfigError, InterruptedError } from './errors';
 import { captureEnvironment } from './environment';
 import { FeatureCache } from './feature-cache';
+import { backendPreference, extractionBatchSize, openExtractor, trainConfiguredHead } from './model-setup';
+import { auditForRun, auditMetrics, auditRecords, cleanEvaluationMetrics, flaggedIndices, type AuditSummary } from './audit';
 
 /** What the pipeline reports while it works; the CLI turns these into lines and progress bars. */
 export type PipelineEvent =
@@ -86,6 +85,8 @@ export interface RunSummary {
   test: SplitSummary;
   backend: BackendInfo;
   extractor: ExtractorDescription;
+  /** Label audit (config `audit.enabled`), absent otherwise. */
+  audit?: AuditSummary;
 }
 
 /** Loads the config file and runs it (one run). */
@@ -107,19 +108,12 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
   const { config, resolved } = loaded;
   emit({ type: 'config', file: loaded.file, name: config.name, hash: loaded.hash });
 
-  const backend = await initBackend(resolved.model.extractor.backend);
+  const backend = await initBackend(backendPreference(resolved));
   emit({ type: 'backend', backend });
 
   const scanned = await scanDataset(resolved.dataset.path, { onProgress: (done, total) => emit({ type: 'scan-progress', done, total }) });
 
-  const extractor = await loadExtractor({
-    source: resolved.model.extractor.source,
-    featureLayer: resolved.model.extractor.featureLayer,
-    sha256: resolved.model.extractor.sha256,
-    downloadCacheDir: path.join(options.cacheDir, 'models'),
-    engine: resolved.model.extractor.engine,
-    onnxCacheDir: path.join(options.cacheDir, 'onnx'),
-  });
+  const extractor = await openExtractor(resolved, options.cacheDir);
   try {
     checkInputSize(loaded, extractor.description);
     emit({ type: 'extractor', description: extractor.description });
@@ -280,8 +274,13 @@ async function executeRun(run: Run, store: TrackingStore, ctx: RunContext): Prom
   const { features, extraction } = await extractFeatures(scan.images, extractor, ctx);
   ctx.progress.stage = 'training';
   const dim = extractor.description.featureDim;
+  // Label audit over the whole dataset (off unless config `audit.enabled`); see audit.ts.
+  const audit = await auditForRun(config, { features, dim, labels: scan.images.map((i) => i.label), numClasses: scan.classes.length }, { checkAborted: ctx.checkAborted });
+  const flagged = audit ? flaggedIndices(audit) : new Set<number>();
+  // `audit.excludeFromTraining` drops flagged images from TRAIN only; val and test stay whole.
+  const dropFromTrain = new Set(config.audit?.excludeFromTraining ? [...flagged].filter((i) => assignment[i] === 'train') : []);
   const subset = (split: SplitName): FeatureSet & { indices: number[] } => {
-    const indices = assignment.flatMap((s, i) => (s === split ? [i] : []));
+    const indices = assignment.flatMap((s, i) => (s === split && !dropFromTrain.has(i) ? [i] : []));
     const data = new Float32Array(indices.length * dim);
     indices.forEach((row, k) => data.set(features.subarray(row * dim, (row + 1) * dim), k * dim));
     return { features: data, labels: indices.map((i) => scan.images[i].label), dim, indices };
@@ -289,19 +288,12 @@ async function executeRun(run: Run, store: TrackingStore, ctx: RunContext): Prom
   const sets = { train: subset('train'), val: subset('val'), test: subset('test') };
 
   const trainStarted = Date.now();
-  const { head, history } = await trainSoftmaxHead(
+  const { head, history } = await trainConfiguredHead(
+    config,
+    extractor.description.inputShape,
     sets.train,
     sets.val.labels.length > 0 ? sets.val : null,
-    {
-      numClasses: scan.classes.length,
-      dropout: config.model.head.dropout,
-      l2: config.model.head.l2,
-      optimizer: config.train.optimizer,
-      learningRate: config.train.learningRate,
-      epochs: config.train.epochs,
-      batchSize: config.train.batchSize,
-      seed: config.seed,
-    },
+    scan.classes.length,
     {
       checkAborted: ctx.checkAborted,
       onEpoch: async (metrics) => {
@@ -334,6 +326,7 @@ async function executeRun(run: Run, store: TrackingStore, ctx: RunContext): Prom
       const report = classificationReport(set.labels, rows, k);
       metrics.push(...reportMetrics(split, report, scan.classes));
       summaries[split] = summarize(report, scan.classes);
+      if (split !== 'train' && audit) metrics.push(...cleanEvaluationMetrics(split, set, rows, flagged, k));
       if (split !== 'train') {
         const intervals = bootstrapClassification(set.labels, rows.map((r) => argmax(r)), k, { resamples: 2000, seed: `${config.seed}:${split}`, level: 0.95 });
         metrics.push(...intervalMetrics(split, intervals));
@@ -359,6 +352,9 @@ async function executeRun(run: Run, store: TrackingStore, ctx: RunContext): Prom
       { key: 'head.parameters', value: head.parameterCount, step: null },
     );
     if (extraction.imagesPerSecond !== null) metrics.push({ key: 'extraction.images_per_second', value: extraction.imagesPerSecond, step: null });
+    if (audit) {
+      metrics.push(...auditMetrics(audit, scan.images.map((i) => i.label), scan.classes), { key: 'audit.excluded_train', value: dropFromTrain.size, step: null });
+    }
   } finally {
     head.dispose();
   }
@@ -382,6 +378,7 @@ async function executeRun(run: Run, store: TrackingStore, ctx: RunContext): Prom
     ),
     split: scan.images.map((image, i) => ({ path: image.relPath, sha256: image.sha256, label: image.label, split: assignment[i] })),
     predictions,
+    audit: audit ? auditRecords(audit, scan.images.map((i) => i.relPath)) : undefined,
   });
 
   return {
@@ -397,6 +394,17 @@ async function executeRun(run: Run, store: TrackingStore, ctx: RunContext): Prom
     test: summaries.test as SplitSummary,
     backend: ctx.backend,
     extractor: description,
+    ...(audit
+      ? {
+          audit: {
+            folds: config.audit?.folds ?? 0,
+            labelIssues: audit.verdicts.labelIssues.length,
+            noConfidentClass: audit.verdicts.noConfidentClass.length,
+            excludedFromTraining: dropFromTrain.size,
+            seconds: audit.seconds,
+          },
+        }
+      : {}),
   };
 }
 
@@ -426,7 +434,7 @@ async function extractFeatures(
   const started = Date.now();
   let done = 0;
   const [height, width] = preprocess.size;
-  const batches = imageBatches(missing, { width, height, resize: preprocess.resize, fit: preprocess.fit, scaling: preprocess.scaling }, loaded.resolved.model.extractor.batchSize);
+  const batches = imageBatches(missing, { width, height, resize: preprocess.resize, fit: preprocess.fit, scaling: preprocess.scaling }, extractionBatchSize(loaded.resolved));
   for await (const batch of batches) {
     ctx.checkAborted();
     const out = await extractor.extract(batch.pixels, batch.items.length);

@@ -30,7 +30,7 @@ export interface ExtractorDescription {
 /** Which engine runs the frozen network: `auto` picks the fastest available (onnx, else tfjs). */
 export type EnginePreference = 'auto' | 'tfjs' | 'onnx';
 
-export type ExtractorFormat = 'tflite' | 'tfjs-layers' | 'tfjs-graph';
+export type ExtractorFormat = 'tflite' | 'tfjs-layers' | 'tfjs-graph' | 'pixels';
 
 export interface FeatureExtractor {
   readonly description: ExtractorDescription;
@@ -59,4 +59,10 @@ export interface LoadExtractorOptions {
   threads?: number;
   /** Where exported `.onnx` graphs are cached (content-addressed); default: not cached. */
   onnxCacheDir?: string;
+  /**
+   * tfjs engine on the WebAssembly backend only: worker threads, each with its own backend and copy
+   * of the model, that share every batch (tfjs runs WebAssembly single-threaded in Node). `auto`
+   * (default) = one per core, 1 = run on the calling thread. Ignored by other engines/backends.
+   */
+  workers?: number | 'auto';
 }

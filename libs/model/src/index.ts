@@ -1,5 +1,5 @@
 export type { EnginePreference, ExtractorDescription, ExtractorFormat, FeatureExtractor, LoadExtractorOptions } from './extractor';
-export { loadExtractor } from './load';
+export { loadExtractor, resolveTfjsWorkers } from './load';
 export { currentBackend, initBackend } from './backend';
 export type { BackendInfo, BackendPreference } from './backend';
 export {
@@ -21,5 +21,9 @@ export { createTfjsExtractor, readTfjsModelFiles, tfjsFileSaveHandler } from './
 export type { TfjsExtractorOptions, TfjsModelFiles } from './tfjs-model';
 export * from './tflite';
 export * from './onnx';
+export * from './pool';
 export { HeadOptionsError, SoftmaxHead, evaluateHead, trainSoftmaxHead } from './head';
 export type { EpochMetrics, FeatureSet, SoftmaxHeadOptions, TrainHeadHooks } from './head';
+export { PIXEL_EXTRACTOR_ID, PIXEL_EXTRACTOR_SOURCE, createPixelExtractor } from './pixel-extractor';
+export { CnnHead, cnnArchitectureProblems, cnnParameterCount, cnnParameterShapes, initCnnHead, trainCnnHead } from './cnn-head';
+export type { CnnArchitecture, CnnBlockSpec, CnnHeadOptions, CnnParameterShape } from './cnn-head';

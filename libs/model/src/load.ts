@@ -1,12 +1,13 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { currentBackend, initBackend } from './backend';
+import { currentBackend, initBackend, type BackendInfo } from './backend';
 import { downloadModel } from './download';
 import { ChecksumMismatchError, ModelFormatError, ModelNotFoundError, ModelOptionsError, UnsupportedOperatorError } from './errors';
 import type { FeatureExtractor, LoadExtractorOptions } from './extractor';
 import { isHttpUrl, sha256Hex, statOrUndefined } from './files';
 import { createTfjsExtractor, readTfjsModelFiles } from './tfjs-model';
-import { createOnnxExtractor, onnxRuntimeAvailable } from './onnx/extractor';
+import { createOnnxExtractor, defaultThreads, onnxRuntimeAvailable } from './onnx/extractor';
+import { createWorkerPoolExtractor } from './pool/tfjs-pool';
 import { TFLITE_FILE_IDENTIFIER } from './tflite/schema';
 import { createTfliteExtractor } from './tflite/extractor';
 
@@ -54,7 +55,7 @@ export async function loadExtractor(options: LoadExtractorOptions): Promise<Feat
         if (engine === 'onnx' || !(err instanceof UnsupportedOperatorError)) throw err;
       }
     }
-    return createTfliteExtractor(bytes, { source, file, featureLayer: opts.featureLayer, sha256, backend });
+    return withWorkerPool(createTfliteExtractor(bytes, { source, file, featureLayer: opts.featureLayer, sha256, backend }), file, backend, opts.workers);
   }
   if (opts.engine === 'onnx') {
     throw new ModelOptionsError(
@@ -67,7 +68,31 @@ export async function loadExtractor(options: LoadExtractorOptions): Promise<Feat
   if (opts.sha256 && !remote && opts.sha256 !== files.modelJsonSha256 && opts.sha256 !== files.sha256) {
     throw localMismatch(file, opts.sha256, files.modelJsonSha256);
   }
-  return createTfjsExtractor(files, { source, featureLayer: opts.featureLayer, backend });
+  return withWorkerPool(await createTfjsExtractor(files, { source, featureLayer: opts.featureLayer, backend }), file, backend, opts.workers);
+}
+
+/**
+ * Number of tfjs pool workers for `backend`: only the WebAssembly backend gains from them (tfjs-node
+ * is multi-threaded natively, the cpu backend is too slow to matter); `auto` = one per core.
+ */
+export function resolveTfjsWorkers(workers: number | 'auto' | undefined, backend: BackendInfo): number {
+  if (backend.backend !== 'wasm') return 1;
+  return workers === undefined || workers === 'auto' ? defaultThreads() : workers;
+}
+
+/**
+ * Moves a tfjs extractor loaded on the calling thread to a worker pool when that applies. The
+ * calling thread's copy is loaded first on purpose: it reports a bad file or feature layer with the
+ * usual typed errors, and its description (resolved feature layer) is what every worker must match.
+ */
+async function withWorkerPool(single: FeatureExtractor, file: string, backend: BackendInfo, workers: number | 'auto' | undefined): Promise<FeatureExtractor> {
+  const n = resolveTfjsWorkers(workers, backend);
+  if (n <= 1) return single;
+  try {
+    return await createWorkerPoolExtractor({ file, description: single.description, workers: n });
+  } finally {
+    single.dispose();
+  }
 }
 
 function validateOptions(options: LoadExtractorOptions): LoadExtractorOptions {
@@ -84,6 +109,9 @@ function validateOptions(options: LoadExtractorOptions): LoadExtractorOptions {
   }
   if (out.engine !== undefined && !['auto', 'tfjs', 'onnx'].includes(out.engine)) {
     throw new ModelOptionsError(`engine must be "auto", "tfjs" or "onnx", got ${JSON.stringify(out.engine)}.`, out.source);
+  }
+  if (out.workers !== undefined && out.workers !== 'auto' && !(Number.isInteger(out.workers) && out.workers > 0)) {
+    throw new ModelOptionsError(`workers must be "auto" or a positive integer, got ${JSON.stringify(out.workers)}.`, out.source);
   }
   if (out.threads !== undefined && !(Number.isInteger(out.threads) && out.threads > 0)) {
     throw new ModelOptionsError(`threads must be a positive integer, got ${JSON.stringify(out.threads)}.`, out.source);

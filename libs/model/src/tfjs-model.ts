@@ -108,6 +108,7 @@ export async function createTfjsExtractor(files: TfjsModelFiles, options: TfjsEx
     engine: options.backend.engine,
     backend: options.backend.backend,
     engineVersion: options.backend.engineVersion,
+    threads: options.backend.threads,
   };
   if (files.format === 'tfjs-layers') {
     const model = await tf.loadLayersModel(handler);

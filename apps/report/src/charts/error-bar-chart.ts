@@ -46,7 +46,7 @@ export interface ErrorBarChartOptions {
  */
 export function errorBarChart(options: ErrorBarChartOptions): string {
   const { categories, series } = options;
-  const width = options.width ?? Math.max(360, Math.min(640, 140 + categories.length * Math.max(70, series.length * 34)));
+  const width = options.width ?? Math.max(440, Math.min(640, 160 + categories.length * Math.max(80, series.length * 40)));
   const format = options.formatY ?? formatTick;
   const left = 64;
   const right = width - 14;
@@ -100,6 +100,11 @@ export function errorBarChart(options: ErrorBarChartOptions): string {
 
   series.forEach((s, i) => {
     const color = s.color ?? seriesColor(i);
+    // A faint line through the means shows the trend across the categories.
+    const means = s.points.filter((p) => finite(p.mean) && p.category >= 0 && p.category < categories.length).sort((a, b) => a.category - b.category);
+    if (means.length > 1) {
+      parts.push(`<path class="trend" d="${means.map((p, k) => `${k === 0 ? 'M' : 'L'}${px(centre(p.category, i))} ${px(clampY(p.mean))}`).join('')}" fill="none" stroke="${color}" stroke-opacity="0.45" stroke-width="1.5"/>`);
+    }
     for (const p of s.points) {
       if (!finite(p.mean) || p.category < 0 || p.category >= categories.length) continue;
       const x = centre(p.category, i);
@@ -126,8 +131,8 @@ export function errorBarChart(options: ErrorBarChartOptions): string {
         const yBottom = clampY(p.mean - p.std);
         pieces.push(`<rect class="std" x="${px(x - 4)}" y="${px(yTop)}" width="8" height="${px(Math.max(0.5, yBottom - yTop))}" fill="${color}" fill-opacity="0.35" stroke="${color}"/>`);
       }
-      for (const v of (p.values ?? []).filter(finite)) {
-        pieces.push(`<circle class="value" cx="${px(x + 11)}" cy="${px(clampY(v))}" r="2.5" fill="#fff" stroke="${color}" stroke-opacity="0.8"/>`);
+      for (const [k, v] of (p.values ?? []).filter(finite).entries()) {
+        pieces.push(`<circle class="value" cx="${px(x + 10 + (k % 3) * 4)}" cy="${px(clampY(v))}" r="2.5" fill="#fff" stroke="${color}" stroke-opacity="0.8"/>`);
       }
       pieces.push(`<circle class="mean" cx="${px(x)}" cy="${px(clampY(p.mean))}" r="4.5" fill="${color}" stroke="#fff"/>`);
       parts.push(`<g class="errorbar" data-category="${p.category}" data-series="${i}">${title}${pieces.join('')}</g>`);

@@ -102,6 +102,7 @@ export function fakeRunData(options: FakeRunOptions = {}): RunData {
     extractor: completed ? { format: 'tflite', source: '/models/tiny.tflite', featureDim: '8' } : {},
     split: completed ? split : [],
     predictions: completed ? predictions : [],
+    skippedFiles: [],
   };
 }
 

@@ -35,6 +35,7 @@ export function createTfliteExtractor(bytes: Uint8Array, options: TfliteExtracto
         engine: options.backend.engine,
         backend: options.backend.backend,
         engineVersion: options.backend.engineVersion,
+        threads: options.backend.threads,
       },
       forward: (x) => graph.run(plan, x)[0],
       release: () => graph.dispose(),
