@@ -1,11 +1,12 @@
 /**
  * Feature-extraction benchmark on this machine (a script, not a test):
  *
- *   npm run bench [-- --repeats 3 --images 640 --engines onnx,tfjs --no-canonical --no-torch]
+ *   npm run bench [-- --repeats 3 --images 640 --engines onnx,tfjs --prefetch 1 --no-canonical --no-torch]
  *
  * Prints medians over `--repeats` runs of: images/s of decode+resize alone, of inference alone and
  * of the whole extraction (decode + resize + inference, the pipeline's `imageBatches` feeding
- * `extract`) per engine; the cold (empty feature cache) and warm wall time and peak RSS of the
+ * `extract`) per engine (for tfjs on WebAssembly: its worker pool, and inference on one thread for
+ * comparison); the cold (empty feature cache) and warm wall time and peak RSS of the
  * canonical experiment run as a child process; and the fraction of the machine's arithmetic peak
  * that inference reaches. The peak is measured, not assumed: a 1024x1024x1024 float32 MatMul in
  * ONNX Runtime (MLAS) with one thread per core, 2*n^3 FLOP per product; MobileNetV2 at 224x224 is
@@ -19,7 +20,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { imageBatches } from '@mlbench/data';
+import sharp from 'sharp';
+import { DEFAULT_PREFETCH, imageBatches } from '@mlbench/data';
 import {
   defaultThreads,
   encodeOnnxModel,
@@ -61,9 +63,9 @@ function samplePhotos(n: number): { absPath: string }[] {
     .slice(0, n);
 }
 
-async function decodeRate(items: { absPath: string }[]): Promise<number> {
+async function decodeRate(items: { absPath: string }[], prefetch: number): Promise<number> {
   const start = performance.now();
-  for await (const batch of imageBatches(items, PREPROCESS, BATCH, 2)) void batch;
+  for await (const batch of imageBatches(items, PREPROCESS, BATCH, prefetch)) void batch;
   return items.length / ((performance.now() - start) / 1000);
 }
 
@@ -75,9 +77,9 @@ async function inferenceRate(ex: FeatureExtractor, batches: number): Promise<num
   return (batches * BATCH) / ((performance.now() - start) / 1000);
 }
 
-async function wholeRate(ex: FeatureExtractor, items: { absPath: string }[]): Promise<number> {
+async function wholeRate(ex: FeatureExtractor, items: { absPath: string }[], prefetch: number): Promise<number> {
   const start = performance.now();
-  for await (const batch of imageBatches(items, PREPROCESS, BATCH, 2)) await ex.extract(batch.pixels, batch.items.length);
+  for await (const batch of imageBatches(items, PREPROCESS, BATCH, prefetch)) await ex.extract(batch.pixels, batch.items.length);
   return items.length / ((performance.now() - start) / 1000);
 }
 
@@ -172,10 +174,12 @@ async function main(): Promise<void> {
       engines: { type: 'string', default: 'onnx,tfjs' },
       'no-canonical': { type: 'boolean', default: false },
       'no-torch': { type: 'boolean', default: false },
+      prefetch: { type: 'string', default: String(DEFAULT_PREFETCH) },
       out: { type: 'string', default: path.join(ROOT, 'results/bench') },
     },
   });
   const repeats = Number(values.repeats);
+  const prefetch = Number(values.prefetch);
   const engines = values.engines.split(',') as Engine[];
   const threads = defaultThreads();
   const cpu = cpuInfo();
@@ -187,9 +191,12 @@ async function main(): Promise<void> {
   if (loadBefore > cpu.cores * 0.5) log(`warning    load average ${round(loadBefore, 2)} on ${cpu.cores} cores: other processes are competing; figures will be low`);
   log(`workload   MobileNetV2 1.0/224 (${GFLOP_PER_IMAGE} GFLOP/image), batch ${BATCH}, ${items.length} flower photos, medians of ${repeats} runs`);
 
-  const tfjsBackend = await initBackend('auto');
-  const decode = await timeRepeated(repeats, () => decodeRate(items));
-  log(`decode     ${round(decode.median)} images/s  (sharp decode + resize + scale, ${os.availableParallelism()} cores, UV_THREADPOOL_SIZE ${process.env['UV_THREADPOOL_SIZE'] ?? 4})`);
+  await initBackend('auto');
+  const decode = await timeRepeated(repeats, () => decodeRate(items, prefetch));
+  log(
+    `decode     ${round(decode.median)} images/s  (sharp decode + resize + scale, ${os.availableParallelism()} cores, ` +
+      `UV_THREADPOOL_SIZE ${process.env['UV_THREADPOOL_SIZE'] ?? 4}, sharp.concurrency ${sharp.concurrency()}, ${prefetch} batch(es) decoded ahead)`,
+  );
 
   const perEngine: Record<string, unknown> = {};
   let onnxInference: number | null = null;
@@ -197,11 +204,21 @@ async function main(): Promise<void> {
     const ex = await loadExtractor({ source: MODEL, engine, threads });
     const d = ex.description;
     const inference = await timeRepeated(repeats, () => inferenceRate(ex, Number(values.batches)));
-    const whole = await timeRepeated(repeats, () => wholeRate(ex, items));
+    const whole = await timeRepeated(repeats, () => wholeRate(ex, items, prefetch));
     if (engine === 'onnx') onnxInference = inference.median;
-    perEngine[engine] = { engine: d.engine, backend: d.backend, version: d.engineVersion, threads: d.threads ?? (d.backend === 'wasm' ? tfjsBackend.threads ?? 1 : null), inference, whole };
-    log(`${engine.padEnd(10)} ${d.engine} ${d.engineVersion} ${d.backend}, threads ${d.threads ?? tfjsBackend.threads ?? '?'}: inference ${round(inference.median)} images/s, whole extraction ${round(whole.median)} images/s`);
+    const entry: Record<string, unknown> = { engine: d.engine, backend: d.backend, version: d.engineVersion, threads: d.threads ?? null, inference, whole };
+    const pool = d.engine === 'tfjs' && d.backend === 'wasm' && (d.threads ?? 1) > 1 ? ` (${d.threads} worker threads)` : '';
+    log(`${engine.padEnd(10)} ${d.engine} ${d.engineVersion} ${d.backend}, threads ${d.threads ?? '?'}${pool}: inference ${round(inference.median)} images/s, whole extraction ${round(whole.median)} images/s`);
     ex.dispose();
+    if (pool) {
+      // The same WebAssembly engine on the main thread alone, to show what the worker pool buys.
+      const one = await loadExtractor({ source: MODEL, engine, workers: 1 });
+      const oneInference = await timeRepeated(repeats, () => inferenceRate(one, Number(values.batches)));
+      one.dispose();
+      entry['singleThreadInference'] = oneInference;
+      log(`${''.padEnd(10)} same engine on 1 thread (workers: 1): inference ${round(oneInference.median)} images/s; pool speed-up ${round(inference.median / oneInference.median, 2)}x`);
+    }
+    perEngine[engine] = entry;
   }
 
   const peakFlops = engines.includes('onnx') ? await gemmPeak(threads) : null;
@@ -253,7 +270,7 @@ async function main(): Promise<void> {
 
   const report = {
     date: new Date().toISOString(),
-    machine: { ...cpu, node: process.version, uvThreadpoolSize: Number(process.env['UV_THREADPOOL_SIZE'] ?? 4), loadAverageBefore: round(loadBefore, 2), loadAverageAfter: round(os.loadavg()[0], 2) },
+    machine: { ...cpu, node: process.version, uvThreadpoolSize: Number(process.env['UV_THREADPOOL_SIZE'] ?? 4), sharpConcurrency: sharp.concurrency(), decodePrefetch: prefetch, loadAverageBefore: round(loadBefore, 2), loadAverageAfter: round(os.loadavg()[0], 2) },
     workload: { model: path.relative(ROOT, MODEL), gflopPerImage: GFLOP_PER_IMAGE, batch: BATCH, images: items.length, repeats },
     decode,
     engines: perEngine,

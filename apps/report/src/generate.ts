@@ -8,10 +8,11 @@ import { AmbiguousRunIdError, CompareArgumentsError, UnknownRunError } from './e
 import { shortId } from './format';
 import { buildIndexPage, type ComparisonLink } from './index-page';
 import { ThumbnailWriter, type ThumbnailStats } from './images';
-import { generatorFingerprint, renderAuditPage, renderComparePage, renderIndexPage, renderRunPage, renderSweepPage } from './render';
+import { generatorFingerprint, renderAuditPage, renderStudyPage, renderComparePage, renderIndexPage, renderRunPage, renderSweepPage } from './render';
 import { loadRunData, loadRunSummary, type RunSummaryData } from './run-data';
 import { buildRunPage, runPageImages } from './run-page';
 import { buildSweepPage, loadSweepData } from './sweep-page';
+import { buildStudyPage, loadStudyData, studyPageImages } from './study-page';
 
 export interface GenerateOptions {
   store: TrackingStore;
@@ -28,18 +29,22 @@ export interface GenerateResult {
   runPages: { written: number; unchanged: number; upToDate: number };
   /** One page per recorded sweep. */
   sweepPages: { written: number; unchanged: number };
+  /** One page per recorded study. */
+  studyPages: { written: number; unchanged: number };
   thumbnails: ThumbnailStats;
 }
 
 const RUN_DIR = 'runs';
 const COMPARE_DIR = 'compare';
 const SWEEP_DIR = 'sweeps';
+const STUDY_DIR = 'studies';
 const THUMB_DIR = 'thumbs';
 /** Every run, not the store's default page of 1000. */
 const ALL_RUNS = Number.MAX_SAFE_INTEGER;
 
 export const runPagePath = (runId: string): string => `${RUN_DIR}/${runId}.html`;
 export const sweepPagePath = (sweepId: string): string => `${SWEEP_DIR}/${sweepId}.html`;
+export const studyPagePath = (studyId: string): string => `${STUDY_DIR}/${studyId}.html`;
 export const comparePagePath = (runIds: readonly string[]): string => `${COMPARE_DIR}/${runIds.map((id) => id.slice(0, 12)).join('_vs_')}.html`;
 
 /**
@@ -88,6 +93,16 @@ export async function generateReport(options: GenerateOptions): Promise<Generate
     sweepPages[await writeIfChanged(path.join(outDir, sweepPagePath(sweep.id)), renderSweepPage(model))]++;
   }
 
+  // Study pages: like sweep pages, rebuilt every time from the store and written when changed.
+  const studies = await store.searchStudies({ limit: ALL_RUNS });
+  const studyPages = { written: 0, unchanged: 0 };
+  for (const study of studies) {
+    const data = await loadStudyData(store, study, summaryById);
+    const thumbs = await thumbnails.ensure(studyPageImages(data));
+    const model = buildStudyPage(data, thumbs, { indexHref: '../index.html', runHref: (id) => `../${runPagePath(id)}`, thumbPrefix: `../${THUMB_DIR}/` });
+    studyPages[await writeIfChanged(path.join(outDir, studyPagePath(study.id)), renderStudyPage(model))]++;
+  }
+
   let comparisonFile: string | null = null;
   if (compared) {
     const data = await Promise.all(compared.map((run) => loadRunData(store, run)));
@@ -104,8 +119,9 @@ export async function generateReport(options: GenerateOptions): Promise<Generate
     sweeps: sweeps.map((sweep) => ({ sweep, href: sweepPagePath(sweep.id), runs: summaries.filter((s) => s.run.sweepId === sweep.id) })),
   });
   const indexFile = path.join(outDir, 'index.html');
-  await writeIfChanged(indexFile, renderIndexPage(index));
-  return { indexFile, comparisonFile, runPages, sweepPages, thumbnails: thumbnails.stats };
+  const studyLinks = studies.map((study) => ({ id: study.id, shortId: shortId(study.id), href: studyPagePath(study.id), name: study.name, question: study.question, status: study.status, started: study.startTime.slice(0, 16).replace('T', ' ') }));
+  await writeIfChanged(indexFile, renderIndexPage({ ...index, studies: studyLinks }));
+  return { indexFile, comparisonFile, runPages, sweepPages, studyPages, thumbnails: thumbnails.stats };
 }
 
 /** Full runs for ids or unique prefixes, in the order given. */

@@ -91,6 +91,20 @@ export interface IndexPageModel {
   groups: readonly IndexGroup[];
   comparisons: readonly ComparisonLink[];
   sweeps: readonly SweepLink[];
+  /** Studies (study-page.ts), newest first; absent = none recorded. */
+  studies?: readonly StudyLink[];
+}
+
+/** A study in the index's Studies section. */
+export interface StudyLink {
+  id: string;
+  shortId: string;
+  href: string;
+  name: string;
+  question: string;
+  status: string;
+  /** UTC, "2026-11-30 03:49". */
+  started: string;
 }
 
 const numberSort = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? '' : String(x));

@@ -7,6 +7,7 @@ import type { ComparePageModel } from './compare-page';
 import type { IndexPageModel } from './index-page';
 import type { Svg } from './page-model';
 import type { RunPageModel } from './run-page';
+import type { StudyPageModel } from './study-page';
 import type { SweepPageModel } from './sweep-page';
 
 const TEMPLATE_DIR = path.join(__dirname, 'templates');
@@ -103,4 +104,20 @@ const auditTemplate = compile('audit.hbs');
 /** The "Suspected label issues" page of one run (audit-page.ts). */
 export function renderAuditPage(model: AuditPageModel): string {
   return auditTemplate({ ...model, nav: [{ id: 'label-issues', label: 'label issues' }, { id: 'no-confident-class', label: 'no confident class' }] });
+}
+
+const studyTemplate = compile('study.hbs');
+
+/** The page of one study (study-page.ts). */
+export function renderStudyPage(model: StudyPageModel): string {
+  const nav: NavLink[] = [
+    { id: 'question', label: 'question' },
+    { id: 'setup', label: 'setup' },
+    { id: 'arms', label: 'arms' },
+    { id: 'significance', label: 'significance' },
+    ...(model.confusion ? [{ id: 'confusion', label: 'confusion' }] : []),
+    ...(model.grid ? [{ id: 'test-grid', label: 'test photos' }] : []),
+    { id: 'config', label: 'study file' },
+  ];
+  return studyTemplate({ ...model, nav });
 }

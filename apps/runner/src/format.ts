@@ -89,6 +89,14 @@ export function formatSummary(summary: RunSummary): string {
   if (val) lines.push(`  val accuracy  ${pct(val.accuracy)}`);
   lines.push('  per-class test F1:');
   for (const [name, f1] of Object.entries(test.perClassF1)) lines.push(`    ${name.padEnd(width)}  ${fixed(f1)}`);
+  if (summary.audit) {
+    const a = summary.audit;
+    lines.push(
+      `  label audit   ${a.labelIssues} suspected label issues, ${a.noConfidentClass} with no confident class (${a.folds}-fold, ${a.seconds.toFixed(1)}s)` +
+        (a.excludedFromTraining > 0 ? `; ${a.excludedFromTraining} left out of training` : '') +
+        '; see the run page or `runs show`',
+    );
+  }
   const e = summary.extraction;
   lines.push(
     `  features      ${e.extracted} extracted, ${e.cached} from cache` + (e.imagesPerSecond ? ` (${e.imagesPerSecond.toFixed(1)} images/s)` : ''),

@@ -86,4 +86,47 @@ describe('imageBatches', () => {
     }
     expect(seen).toEqual([[0, 1], [2, 3], [4]]);
   });
+
+  it.each([0, 1, 3])('never holds more than prefetch + 1 = %p + 1 batches, even for a slow consumer', async (prefetch) => {
+    const items = [];
+    for (let i = 0; i < 12; i++) {
+      const file = path.join(dir, `q${i}.png`);
+      await solid(4, 4, 3, [i * 20, 0, 0]).png().toFile(file);
+      items.push({ absPath: file, id: i });
+    }
+    const sizes: number[] = [];
+    let held = 0;
+    const onQueueSize = (n: number): void => {
+      held = n;
+      sizes.push(n);
+    };
+    // Lets the event loop turn (file reads, libuv decodes completing) until the queue stops changing.
+    const settle = async (): Promise<void> => {
+      let last = -1;
+      let stable = 0;
+      while (stable < 20) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        await fs.stat(dir); // a round trip through the libuv threadpool, where sharp decodes
+        stable = sizes.length === last ? stable + 1 : 0;
+        last = sizes.length;
+      }
+    };
+    const seen: number[] = [];
+    const heldWhileConsuming: number[] = [];
+    for await (const batch of imageBatches(items, { ...size, scaling: 'raw' }, 2, { prefetch, onQueueSize })) {
+      // A slow consumer: the decoders get all the time they want before the batch is "processed".
+      await settle();
+      heldWhileConsuming.push(held);
+      seen.push(...batch.items.map((it) => it.id));
+      expect(batch.pixels[0]).toBe(batch.items[0].id * 20);
+    }
+    expect(seen).toEqual(items.map((it) => it.id));
+    expect(Math.max(...sizes)).toBe(prefetch + 1);
+    // The queue fills up to its bound while the consumer works, and no further: 6 batches in all.
+    expect(heldWhileConsuming).toEqual([0, 1, 2, 3, 4, 5].map((i) => Math.min(prefetch + 1, 6 - (i + 1))));
+  });
+
+  it('rejects a negative prefetch', async () => {
+    await expect(imageBatches([], { ...size, scaling: 'raw' }, 2, -1).next()).rejects.toThrow(RangeError);
+  });
 });

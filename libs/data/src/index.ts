@@ -3,7 +3,7 @@ export { IMAGE_EXTENSIONS, byCodePoint, fingerprintImages, hashFile, scanDataset
 export type { BadImage, DatasetScan, ImageRecord, ScanOptions } from './scan';
 export { SPLIT_NAMES, shuffleInPlace, splitHash, stratifiedSplit } from './split';
 export type { SplitFractions, SplitName } from './split';
-export { MAX_INPUT_PIXELS, RESIZE_METHODS, checkImages, decodeToRgb, describeDecodeFailure, imageBatches, scalePixels } from './decode';
-export type { CheckImagesOptions, DecodeLimits, ImageBatch, PixelScaling, PreprocessOptions, ResizeFit, ResizeMethod } from './decode';
+export { DEFAULT_PREFETCH, MAX_INPUT_PIXELS, RESIZE_METHODS, checkImages, decodeToRgb, describeDecodeFailure, imageBatches, scalePixels } from './decode';
+export type { BatchQueueOptions, CheckImagesOptions, DecodeLimits, ImageBatch, PixelScaling, PreprocessOptions, ResizeFit, ResizeMethod } from './decode';
 export { writeSyntheticDataset } from './synthetic';
 export type { SyntheticDatasetOptions } from './synthetic';

@@ -27,3 +27,6 @@ export type { FileRunResult } from './run-file';
 export { sweepSeedGroups } from './sweep-run';
 export { AuditError, auditForRun, auditLabels, auditMetrics, auditRecords, cleanEvaluationMetrics, flaggedIndices } from './audit';
 export type { AuditHooks, AuditOptions, AuditSummary, LabelAudit } from './audit';
+export { isStudyText, loadStudy, pairingProblems, parseStudyDefinition, runStudy, studyFileSchema } from './study';
+export type { RunStudyOptions, StudyArmResult, StudyDefinition, StudyEvent, StudyPlan, StudyResult } from './study';
+export type { CnnHeadConfig, HeadConfig, ModelExtractorConfig } from './config-schema';

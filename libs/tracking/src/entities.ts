@@ -172,3 +172,42 @@ export interface SweepFilter {
   /** Newest first; default 1000. */
   limit?: number;
 }
+
+export type StudyStatus = 'running' | 'completed' | 'interrupted';
+
+/** A study: one question, several arms, each arm a sweep of one config over the same seeds. */
+export interface Study {
+  id: string;
+  name: string;
+  question: string;
+  status: StudyStatus;
+  startTime: string;
+  endTime: string | null;
+  configHash: string;
+  /** The study file as written. */
+  configText: string;
+}
+
+export interface NewStudy {
+  name: string;
+  question: string;
+  configHash: string;
+  configText: string;
+}
+
+/** One arm of a study, in the study's order. */
+export interface StudyArm {
+  studyId: string;
+  position: number;
+  label: string;
+  /** The arm's config file as listed in the study. */
+  config: string;
+  sweepId: string;
+}
+
+export interface StudyFilter {
+  name?: string;
+  configHash?: string;
+  /** Newest first; default 1000. */
+  limit?: number;
+}

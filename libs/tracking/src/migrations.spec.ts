@@ -40,7 +40,7 @@ describe('migrations', () => {
     expect(history.map((h) => h.version)).toEqual(MIGRATIONS.map((m) => m.version));
     const tables = await withRaw(file, (db) => db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"));
     expect(tables.map((t) => t.name)).toEqual(
-      ['audit_results', 'dataset_inputs', 'extractor', 'metrics', 'params', 'predictions', 'runs', 'schema_migrations', 'skipped_files', 'split_members', 'sweeps'].sort(),
+      ['audit_results', 'dataset_inputs', 'extractor', 'metrics', 'params', 'predictions', 'runs', 'schema_migrations', 'skipped_files', 'split_members', 'studies', 'study_arms', 'sweeps'].sort(),
     );
 
     const before = sha256(file);

@@ -166,6 +166,32 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_results_by_flag ON audit_results (run_id, flag, rank);
     `,
   },
+  {
+    version: 6,
+    name: 'studies',
+    sql: `
+      -- A study answers one question with several arms; each arm is one config's sweep (same seeds).
+      CREATE TABLE studies (
+        id          TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        question    TEXT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('running', 'completed', 'interrupted')),
+        start_time  TEXT NOT NULL,
+        end_time    TEXT,
+        config_hash TEXT NOT NULL,
+        config_text TEXT NOT NULL
+      );
+      CREATE INDEX studies_by_name ON studies (name, start_time);
+      CREATE TABLE study_arms (
+        study_id  TEXT NOT NULL REFERENCES studies (id) ON DELETE CASCADE,
+        position  INTEGER NOT NULL CHECK (typeof(position) = 'integer'),
+        label     TEXT NOT NULL,
+        config    TEXT NOT NULL,                -- the arm's config file, as listed in the study
+        sweep_id  TEXT NOT NULL REFERENCES sweeps (id),
+        PRIMARY KEY (study_id, position)
+      );
+    `,
+  },
 ];
 
 const BOOKKEEPING_SQL = `

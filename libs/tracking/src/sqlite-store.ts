@@ -34,6 +34,11 @@ import type {
   Sweep,
   SweepFilter,
   SweepStatus,
+  NewStudy,
+  Study,
+  StudyArm,
+  StudyFilter,
+  StudyStatus,
 } from './entities';
 import {
   ImportConflictError,
@@ -100,6 +105,17 @@ interface SweepRow {
   config_text: string;
   definition: string;
   size: number;
+}
+
+interface StudyRow {
+  id: string;
+  name: string;
+  question: string;
+  status: StudyStatus;
+  start_time: string;
+  end_time: string | null;
+  config_hash: string;
+  config_text: string;
 }
 
 interface DatasetRow {
@@ -480,6 +496,63 @@ export class SqliteTrackingStore implements TrackingStore {
     return row ? toSweep(row) : null;
   }
 
+  async createStudy(study: NewStudy): Promise<Study> {
+    const id = randomBytes(16).toString('hex');
+    await this.db.run(
+      `INSERT INTO studies (id, name, question, status, start_time, config_hash, config_text) VALUES (?, ?, ?, 'running', ?, ?, ?)`,
+      [id, study.name, study.question, this.now().toISOString(), study.configHash, study.configText],
+    );
+    return (await this.getStudy(id)) as Study;
+  }
+
+  async updateStudyStatus(studyId: string, status: StudyStatus): Promise<Study> {
+    const endTime = status === 'running' ? null : this.now().toISOString();
+    await this.db.run('UPDATE studies SET status = ?, end_time = ? WHERE id = ?', [status, endTime, studyId]);
+    const study = await this.getStudy(studyId);
+    if (!study) throw new InvalidArgumentError(`study ${studyId} does not exist`);
+    return study;
+  }
+
+  async setStudyArm(arm: StudyArm): Promise<void> {
+    if (!Number.isSafeInteger(arm.position) || arm.position < 0) throw new InvalidArgumentError(`study arm position must be a non-negative integer, got ${arm.position}`);
+    await this.db.run(
+      `INSERT INTO study_arms (study_id, position, label, config, sweep_id) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (study_id, position) DO UPDATE SET label = excluded.label, config = excluded.config, sweep_id = excluded.sweep_id`,
+      [arm.studyId, arm.position, arm.label, arm.config, arm.sweepId],
+    );
+  }
+
+  async getStudy(studyId: string): Promise<Study | null> {
+    const row = await this.db.get<StudyRow>('SELECT * FROM studies WHERE id = ?', [studyId]);
+    return row ? toStudy(row) : null;
+  }
+
+  async getStudyArms(studyId: string): Promise<StudyArm[]> {
+    const rows = await this.db.all<{ study_id: string; position: number; label: string; config: string; sweep_id: string }>(
+      'SELECT * FROM study_arms WHERE study_id = ? ORDER BY position',
+      [studyId],
+    );
+    return rows.map((r) => ({ studyId: r.study_id, position: r.position, label: r.label, config: r.config, sweepId: r.sweep_id }));
+  }
+
+  async searchStudies(filter: StudyFilter = {}): Promise<Study[]> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (filter.name !== undefined) {
+      where.push('name = ?');
+      params.push(filter.name);
+    }
+    if (filter.configHash !== undefined) {
+      where.push('config_hash = ?');
+      params.push(filter.configHash);
+    }
+    const rows = await this.db.all<StudyRow>(
+      `SELECT * FROM studies ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY start_time DESC, rowid DESC LIMIT ?`,
+      [...params, filter.limit ?? DEFAULT_SEARCH_LIMIT],
+    );
+    return rows.map(toStudy);
+  }
+
   async searchSweeps(filter: SweepFilter = {}): Promise<Sweep[]> {
     const where: string[] = [];
     const params: (string | number)[] = [];
@@ -684,6 +757,19 @@ function toRun(row: RunRow): Run {
     hostname: row.hostname ?? null,
     sweepId: row.sweep_id ?? null,
     sweepIndex: row.sweep_index ?? null,
+  };
+}
+
+function toStudy(row: StudyRow): Study {
+  return {
+    id: row.id,
+    name: row.name,
+    question: row.question,
+    status: row.status,
+    startTime: row.start_time,
+    endTime: row.end_time,
+    configHash: row.config_hash,
+    configText: row.config_text,
   };
 }
 

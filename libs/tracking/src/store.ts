@@ -17,6 +17,11 @@ import type {
   Sweep,
   SweepFilter,
   SweepStatus,
+  NewStudy,
+  Study,
+  StudyArm,
+  StudyFilter,
+  StudyStatus,
 } from './entities';
 import type { ImportResult, RunExport } from './transfer';
 
@@ -67,5 +72,14 @@ export interface TrackingStore {
   updateSweepStatus(sweepId: string, status: SweepStatus): Promise<Sweep>;
   getSweep(sweepId: string): Promise<Sweep | null>;
   searchSweeps(filter?: SweepFilter): Promise<Sweep[]>;
+  createStudy(study: NewStudy): Promise<Study>;
+  /** Sets a study's status; completed and interrupted also set its end time. */
+  updateStudyStatus(studyId: string, status: StudyStatus): Promise<Study>;
+  /** Records the sweep of an arm (position in the study's order; re-adding a position replaces it). */
+  setStudyArm(arm: StudyArm): Promise<void>;
+  getStudy(studyId: string): Promise<Study | null>;
+  /** Arms of a study by position. */
+  getStudyArms(studyId: string): Promise<StudyArm[]>;
+  searchStudies(filter?: StudyFilter): Promise<Study[]>;
   close(): Promise<void>;
 }

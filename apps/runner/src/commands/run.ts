@@ -1,5 +1,5 @@
 import { SingleBar } from 'cli-progress';
-import { runConfigFile, type PipelineEvent } from '@mlbench/experiment';
+import { runConfigFile, type PipelineEvent, type StudyEvent, type StudyResult } from '@mlbench/experiment';
 import { formatEvent, formatSummary, formatSweepEvent, formatSweepSummary } from '../format';
 import { EXIT, reportError, type CliIo } from '../io';
 
@@ -33,9 +33,16 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<number> {
         progress.stop();
         io.out(formatSweepEvent(event));
       },
+      onStudyEvent: (event) => {
+        progress.stop();
+        io.out(formatStudyEvent(event));
+      },
     });
     progress.stop();
-    if (outcome.kind === 'run') {
+    if (outcome.kind === 'study') {
+      io.out(formatStudySummary(outcome.result, args.db));
+      if (outcome.result.arms.some((a) => a.result?.outcomes.some((o) => o.status === 'failed'))) return EXIT.failed;
+    } else if (outcome.kind === 'run') {
       io.out(formatSummary(outcome.summary));
     } else {
       io.out(formatSweepSummary(outcome.result));
@@ -49,6 +56,31 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+function formatStudyEvent(event: StudyEvent): string {
+  switch (event.type) {
+    case 'study-start':
+      return `study      ${event.study.name} ${event.study.id.slice(0, 8)}${event.resumed ? ' (resumed)' : ''}: ${event.arms} arms\n  ${event.study.question}`;
+    case 'study-arm-start':
+      return `\narm ${event.index + 1}/${event.total}  ${event.label}  (${event.config}, ${event.runs} runs)`;
+    case 'study-arm-skip':
+      return `arm ${event.index + 1}/${event.total}  ${event.label}: completed earlier (sweep ${event.sweepId.slice(0, 8)}), skipped`;
+    case 'study-arm-end':
+      return `arm ${event.index + 1}/${event.total}  ${event.label} done in ${event.seconds.toFixed(0)}s${event.failed ? `, ${event.failed} runs FAILED` : ''}`;
+  }
+}
+
+function formatStudySummary(result: StudyResult, db: string): string {
+  const lines = [`\nstudy ${result.study.name} ${result.study.id.slice(0, 8)} ${result.study.status} in ${(result.seconds / 60).toFixed(1)} min`];
+  for (const arm of result.arms) {
+    const accuracy = arm.result?.groups[0]?.metrics['test.accuracy'];
+    const text = accuracy ? `test accuracy ${(100 * accuracy.mean).toFixed(2)}% ± ${(100 * accuracy.std).toFixed(2)} (n=${accuracy.n})` : 'completed earlier';
+    lines.push(`  ${arm.label.padEnd(40)} ${text}  sweep ${arm.sweepId.slice(0, 8)}`);
+  }
+  // The report is another app: apps do not import apps, so the command is printed (npm run study runs both).
+  lines.push(`report: npx nx run report -- --db ${db}   (study page: results/report/studies/${result.study.id}.html)`);
+  return lines.join('\n');
 }
 
 /** Renders events: lines as they come, a progress bar with ETA for extraction. */

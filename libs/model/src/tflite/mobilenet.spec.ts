@@ -8,6 +8,7 @@ import { initBackend } from '../backend';
 import { FeatureLayerError } from '../errors';
 import type { FeatureExtractor } from '../extractor';
 import { loadExtractor } from '../load';
+import { defaultThreads } from '../onnx/extractor';
 import { argmax, MODELS, scaledRgb, sharedModelFile } from '../testing/shared-data';
 import { TfliteGraph } from './graph';
 import { runTfliteClassifier } from './extractor';
@@ -56,6 +57,8 @@ describe('MobileNetV2 1.0/224 quant', () => {
       engine: 'tfjs',
       backend: 'wasm',
       engineVersion: tf.version_core,
+      // The WebAssembly path runs on the worker pool: one thread per core.
+      threads: defaultThreads(),
     });
   });
 
