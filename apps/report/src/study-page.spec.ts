@@ -1,5 +1,5 @@
 import type { Study } from '@mlbench/tracking';
-import { buildStudyPage, describeArm, type StudyArmData, type StudyData, type StudyRun } from './study-page';
+import { buildStudyPage, describeArm, findExtraction, type StudyArmData, type StudyData, type StudyRun } from './study-page';
 import { fakeRunData } from './testing/fixtures';
 
 const classes = ['daisy', 'roses', 'tulips'];
@@ -34,7 +34,7 @@ describe('study page model', () => {
     expect(model.description).toBe('Two arms.');
     // wrongEvery 4 with 4 test images per class: 1 of 4 wrong per class, 75% on every seed.
     expect(model.arms.map((a) => [a.letter, a.accuracy, a.parameters, a.frozen, a.input])).toEqual([
-      ['1', '75.00% ± 0.00', '6,405', 'mobilenet.tflite (ImageNet weights)', '224x224'],
+      ['1', '75.00% ± 0.00', '6,405', 'mobilenet (ImageNet weights)', '224x224'],
       ['2', '50.00% ± 0.00', '89,509', 'nothing (raw pixels)', '32x32'],
     ]);
     expect(model.arms[1].trained).toBe('whole CNN from scratch: conv 16, dense 64 (89,509 parameters)');
@@ -66,5 +66,21 @@ describe('study page model', () => {
 
   it('describes a softmax arm over pixels', () => {
     expect(describeArm({ 'model.extractor': 'none', 'preprocess.size': '[32,32]' }, 15365)).toEqual({ frozen: 'nothing (raw pixels)', trained: 'softmax layer (15,365 parameters)', input: '32x32' });
+  });
+});
+
+describe('findExtraction', () => {
+  it('finds the run that extracted the features an all-cached arm read, by extractor identity', () => {
+    const extractor = { sha256: 'abc', featureLayer: 'pool', engine: 'onnx', backend: 'cpu', preprocess: '{}' };
+    const cachedRun = fakeRunData({ id: 'a'.repeat(32) });
+    const cached: StudyRun = { summary: { ...cachedRun, extractor, final: { ...cachedRun.final, 'extraction.extracted': 0 } }, split: [], test: [] };
+    const extracting = fakeRunData({ id: 'b'.repeat(32) });
+    const other = fakeRunData({ id: 'c'.repeat(32) });
+    const all = new Map([
+      [extracting.run.id, { ...extracting, extractor, final: { ...extracting.final, 'extraction.extracted': 3670, 'extraction.cached': 0, 'time.extraction_seconds': 190 } }],
+      [other.run.id, { ...other, extractor: { ...extractor, engine: 'tfjs' }, final: { ...other.final, 'extraction.extracted': 3670, 'extraction.cached': 0, 'time.extraction_seconds': 900 } }],
+    ]);
+    expect(findExtraction([cached], all)).toEqual({ runId: extracting.run.id, seconds: 190 });
+    expect(findExtraction([{ ...cached, summary: { ...cached.summary, final: { 'extraction.extracted': 5 } } }], all)).toBeNull();
   });
 });

@@ -31,6 +31,11 @@ export interface StudyArmData {
   runs: readonly StudyRun[];
   /** Runs of the arm's sweep that did not complete. */
   unfinished: number;
+  /**
+   * When every run of the arm read its features from the cache: the run in the store that
+   * extracted them (same model, layer, engine, backend and preprocessing), for the cost.
+   */
+  extractedBy?: { runId: string; seconds: number } | null;
 }
 
 export interface StudyData {
@@ -48,9 +53,23 @@ export async function loadStudyData(store: TrackingStore, study: Study, summaryB
       const [summary, split, test] = await Promise.all([summaryById?.get(run.id) ?? loadRunSummary(store, run), store.getSplit(run.id), store.getPredictions(run.id, 'test')]);
       runs.push({ summary, split, test });
     }
-    arms.push({ arm, sweep: await store.getSweep(arm.sweepId), runs, unfinished: sweepRuns.length - completed.length });
+    arms.push({ arm, sweep: await store.getSweep(arm.sweepId), runs, unfinished: sweepRuns.length - completed.length, extractedBy: findExtraction(runs, summaryById) });
   }
   return { study, arms };
+}
+
+const EXTRACTOR_KEY = ['sha256', 'featureLayer', 'engine', 'backend', 'preprocess'] as const;
+
+/** The newest recorded run that extracted the features an all-cached arm read, or null. */
+export function findExtraction(runs: readonly StudyRun[], all: ReadonlyMap<string, RunSummaryData> | undefined): { runId: string; seconds: number } | null {
+  const first = runs[0]?.summary;
+  if (!first || !all || !runs.every((r) => r.summary.final['extraction.extracted'] === 0)) return null;
+  const key = (d: RunSummaryData): string => JSON.stringify(EXTRACTOR_KEY.map((k) => d.extractor[k] ?? null));
+  const wanted = key(first);
+  const found = [...all.values()]
+    .filter((d) => d.run.status === 'completed' && (d.final['extraction.extracted'] ?? 0) > 0 && d.final['extraction.cached'] === 0 && key(d) === wanted && Number.isFinite(d.final['time.extraction_seconds']))
+    .sort((a, b) => (a.run.startTime < b.run.startTime ? 1 : -1))[0];
+  return found ? { runId: found.run.id, seconds: found.final['time.extraction_seconds'] } : null;
 }
 
 export interface ArmRow {
@@ -99,6 +118,8 @@ export interface StudyPageModel {
   /** Sentences on how the arms rank against arm 1, including any arm that beats it. */
   findings: readonly string[];
   costChart: Svg;
+  /** Said under the chart when an arm's extraction time is not in the store. */
+  costNote: string | null;
   seeds: readonly number[];
   significance: readonly SignificanceRow[];
   method: string;
@@ -121,7 +142,7 @@ export function describeArm(params: Readonly<Record<string, string>>, parameters
   const headType = params['model.head.type'] ?? 'softmax';
   const size = params['preprocess.size'] ? (JSON.parse(params['preprocess.size']) as number[]).join('x') : MISSING;
   const count = parameters === null ? '' : ` (${parameters.toLocaleString('en-US')} parameters)`;
-  const frozen = extractor === 'none' || !source ? 'nothing (raw pixels)' : `${baseName(source)} (ImageNet weights)`;
+  const frozen = extractor === 'none' || !source ? 'nothing (raw pixels)' : `${baseName(source).replace(/\.(tflite|json)$/, '').replace(/_/g, ' ')} (ImageNet weights)`;
   let trained: string;
   if (headType === 'cnn') {
     const blocks = params['model.head.blocks'] ? (JSON.parse(params['model.head.blocks']) as { filters: number }[]).map((b) => b.filters).join('/') : '?';
@@ -165,7 +186,14 @@ export function buildStudyPage(data: StudyData, thumbs: ThumbnailIndex, links: {
       interval: accuracy?.interval ? `${percent(accuracy.interval.low)} – ${percent(accuracy.interval.high)}` : MISSING,
       macroF1: f1 ? `${f1.mean.toFixed(4)} ± ${f1.std.toFixed(4)}` : MISSING,
       parameters: parameters === null ? MISSING : parameters.toLocaleString('en-US'),
-      extraction: extractionTimes.length === 0 ? MISSING : allCached ? `cached (${seconds(Math.max(...extractionTimes))})` : seconds(Math.max(...extractionTimes)),
+      extraction:
+        extractionTimes.length === 0
+          ? MISSING
+          : allCached
+            ? armData.extractedBy
+              ? `cached; ${seconds(armData.extractedBy.seconds)} when run ${shortId(armData.extractedBy.runId)} extracted them`
+              : `cached (${seconds(Math.max(...extractionTimes))})`
+            : seconds(Math.max(...extractionTimes)),
       training: train ? `${seconds(train.mean)} per seed` : MISSING,
       runs: armData.runs.map((r) => ({ seed: r.summary.run.seed, shortId: shortId(r.summary.run.id), href: links.runHref(r.summary.run.id), accuracy: percent(r.summary.final['test.accuracy']) })),
       note: armData.unfinished > 0 ? `${armData.unfinished} run(s) of this arm did not complete and are left out` : null,
@@ -230,9 +258,13 @@ export function buildStudyPage(data: StudyData, thumbs: ThumbnailIndex, links: {
     const train = summary(metricValues(armData.runs, 'time.train_seconds'));
     const extraction = metricValues(armData.runs, 'time.extraction_seconds');
     // One extraction serves every seed of an arm (features are cached): its cost is split over the runs.
-    const cost = (train?.mean ?? 0) + (extraction.length > 0 ? extraction.reduce((a, b) => a + b, 0) / extraction.length : 0);
+    // Features cached before the study are charged at the time of the run that extracted them.
+    const extractionTotal = armData.extractedBy ? armData.extractedBy.seconds : extraction.reduce((a, b) => a + b, 0);
+    const cost = (train?.mean ?? 0) + (extraction.length > 0 ? extractionTotal / extraction.length : 0);
+    const unknownExtraction = extraction.length > 0 && !armData.extractedBy && armData.runs.every((r) => r.summary.final['extraction.extracted'] === 0);
     return {
-      name: `${letter(i)} ${armData.arm.label}`,
+      name: `${letter(i)} ${armData.arm.label}${unknownExtraction ? ' *' : ''}`,
+      unknownExtraction,
       cost,
       mean: accuracy?.mean ?? Number.NaN,
       std: accuracy?.std ?? 0,
@@ -302,6 +334,9 @@ export function buildStudyPage(data: StudyData, thumbs: ThumbnailIndex, links: {
     setup,
     arms,
     findings,
+    costNote: costPoints.some((p) => p.unknownExtraction)
+      ? '* Features read from a cache filled before the study, by a run not in this store: their extraction time is unknown here, so the point shows training time only.'
+      : null,
     costChart: svg(costChart({ title: 'Test accuracy against cost per run', points: costPoints, xLabel: 'seconds per run: training + feature extraction (log scale)', yLabel: 'test accuracy', formatY: (v) => percent(v, 0) })),
     seeds,
     significance,
