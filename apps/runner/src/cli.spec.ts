@@ -48,7 +48,8 @@ describe('runner --config (synthetic dataset)', () => {
     expect(io.stderr).toEqual([]);
     expect(code).toBe(EXIT.ok);
     const text = io.stdout.join('\n');
-    expect(text).toMatch(/engine +tfjs .*backend wasm/);
+    expect(text).toMatch(/tfjs +4\.\d+\.\d+, backend wasm/);
+    expect(text).toMatch(/engine +(onnx|tfjs) \d+\.\d+\.\d+ \((cpu|wasm), \d+ threads?\) extracts the features/);
     expect(text).toMatch(/split +train 18, val 6, test 6/);
     expect(text).toMatch(/epoch 8\/8 +loss \d\.\d{4} +acc/);
     expect(text).toMatch(/test accuracy +\d+\.\d\d%/);

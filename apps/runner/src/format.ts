@@ -29,7 +29,7 @@ export function formatEvent(event: PipelineEvent): string | null {
     case 'backend': {
       const b = event.backend;
       const hint = b.nodeBindings ? '' : '  (install @tensorflow/tfjs-node for native speed)';
-      return `engine     ${b.engine} ${b.engineVersion}, backend ${b.backend}${hint}`;
+      return `tfjs       ${b.engineVersion}, backend ${b.backend}${hint}`;
     }
     case 'images-checked': {
       if (event.bad.length === 0) return event.checked === 0 ? null : `images     ${event.checked} decoded fine (${event.cached} known from the cache)`;
@@ -46,7 +46,11 @@ export function formatEvent(event: PipelineEvent): string | null {
       );
     case 'extractor': {
       const d = event.description;
-      return `extractor  ${d.format} ${relative(d.source)} (sha256 ${short(d.sha256)}), ${d.featureDim}-d features from "${d.featureLayer}", input ${d.inputShape.join('x')}`;
+      const threads = d.threads ? `, ${d.threads} thread${d.threads === 1 ? '' : 's'}` : '';
+      return (
+        `extractor  ${d.format} ${relative(d.source)} (sha256 ${short(d.sha256)}), ${d.featureDim}-d features from "${d.featureLayer}", input ${d.inputShape.join('x')}\n` +
+        `engine     ${d.engine} ${d.engineVersion} (${d.backend}${threads}) extracts the features`
+      );
     }
     case 'run-created':
       return `run        ${event.runId} (recording to ${relative(event.store)})`;
