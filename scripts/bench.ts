@@ -261,7 +261,7 @@ async function main(): Promise<void> {
       canonical[engine] = summary;
       log(
         `canonical  ${engine}: cold ${summary.coldSeconds} s (extraction ${summary.coldExtractImagesPerSecond} images/s), warm ${summary.warmSeconds} s, ` +
-          `peak RSS ${summary.peakRssMb} MB, test accuracy ${summary.testAccuracy}`,
+          `peak RSS ${summary.peakRssMb} MB, test accuracy ${summary.testAccuracy === null ? "-" : `${(100 * summary.testAccuracy).toFixed(2)}%`}`,
       );
     }
   }
