@@ -301,27 +301,7 @@ export class SqliteTrackingStore implements TrackingStore {
   }
 
   async searchRuns(filter: RunFilter = {}): Promise<Run[]> {
-    const limit = filter.limit ?? DEFAULT_SEARCH_LIMIT;
-    if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidArgumentError(`limit must be a non-negative integer, got ${limit}`);
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    if (filter.name !== undefined) {
-      where.push('name = ?');
-      params.push(filter.name);
-    }
-    if (filter.status !== undefined) {
-      where.push('status = ?');
-      params.push(filter.status);
-    }
-    if (filter.sweepId !== undefined) {
-      where.push('sweep_id = ?');
-      params.push(filter.sweepId);
-    }
-    // rowid breaks ties between runs started in the same millisecond: later insert = newer.
-    const rows = await this.db.all<RunRow>(
-      `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY start_time DESC, rowid DESC LIMIT ?`,
-      [...params, limit],
-    );
+    const rows = await this.newestFirst<RunRow>('runs', { name: filter.name, status: filter.status, sweep_id: filter.sweepId }, filter.limit);
     return rows.map(toRun);
   }
 
@@ -536,39 +516,28 @@ export class SqliteTrackingStore implements TrackingStore {
   }
 
   async searchStudies(filter: StudyFilter = {}): Promise<Study[]> {
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    if (filter.name !== undefined) {
-      where.push('name = ?');
-      params.push(filter.name);
-    }
-    if (filter.configHash !== undefined) {
-      where.push('config_hash = ?');
-      params.push(filter.configHash);
-    }
-    const rows = await this.db.all<StudyRow>(
-      `SELECT * FROM studies ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY start_time DESC, rowid DESC LIMIT ?`,
-      [...params, filter.limit ?? DEFAULT_SEARCH_LIMIT],
-    );
+    const rows = await this.newestFirst<StudyRow>('studies', { name: filter.name, config_hash: filter.configHash }, filter.limit);
     return rows.map(toStudy);
   }
 
   async searchSweeps(filter: SweepFilter = {}): Promise<Sweep[]> {
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    if (filter.name !== undefined) {
-      where.push('name = ?');
-      params.push(filter.name);
-    }
-    if (filter.configHash !== undefined) {
-      where.push('config_hash = ?');
-      params.push(filter.configHash);
-    }
-    const rows = await this.db.all<SweepRow>(
-      `SELECT * FROM sweeps ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY start_time DESC, rowid DESC LIMIT ?`,
-      [...params, filter.limit ?? DEFAULT_SEARCH_LIMIT],
-    );
+    const rows = await this.newestFirst<SweepRow>('sweeps', { name: filter.name, config_hash: filter.configHash }, filter.limit);
     return rows.map(toSweep);
+  }
+
+  /**
+   * Rows of `table` matching every given column (undefined = no filter), newest first. rowid
+   * breaks ties between rows started in the same millisecond: later insert = newer.
+   */
+  private async newestFirst<Row>(
+    table: 'runs' | 'sweeps' | 'studies',
+    equals: Record<string, string | number | undefined>,
+    limit = DEFAULT_SEARCH_LIMIT,
+  ): Promise<Row[]> {
+    if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidArgumentError(`limit must be a non-negative integer, got ${limit}`);
+    const filters = Object.entries(equals).filter((entry): entry is [string, string | number] => entry[1] !== undefined);
+    const where = filters.length ? `WHERE ${filters.map(([column]) => `${column} = ?`).join(' AND ')}` : '';
+    return this.db.all<Row>(`SELECT * FROM ${table} ${where} ORDER BY start_time DESC, rowid DESC LIMIT ?`, [...filters.map(([, v]) => v), limit]);
   }
 
   async checkIntegrity(): Promise<string[]> {
