@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
 import type { EpochMetrics, FeatureSet, TrainHeadHooks } from './head';
-import { HeadOptionsError } from './head';
+import { HeadOptionsError, evaluateHead, makeOptimizer, trainingProblems } from './head';
 
 export interface CnnBlockSpec {
   /** Output channels of the block's convolution. */
@@ -213,45 +213,13 @@ export function initCnnHead(arch: CnnArchitecture, seed: number): CnnHead {
   return new CnnHead(arch, params);
 }
 
-function makeOptimizer(options: CnnHeadOptions): tf.Optimizer {
-  switch (options.optimizer) {
-    case 'adam':
-      return tf.train.adam(options.learningRate);
-    case 'sgd':
-      return tf.train.sgd(options.learningRate);
-    case 'rmsprop':
-      return tf.train.rmsprop(options.learningRate);
-    case 'adagrad':
-      return tf.train.adagrad(options.learningRate);
-  }
-}
-
 function validateTraining(options: CnnHeadOptions, train: FeatureSet): void {
   const problems = cnnArchitectureProblems(options);
   const [h, w, c] = options.inputShape;
-  if (!(options.dropout >= 0 && options.dropout < 1)) problems.push(`dropout must be in [0, 1), got ${options.dropout}`);
-  if (!(options.learningRate > 0)) problems.push(`learningRate must be > 0, got ${options.learningRate}`);
-  if (!Number.isInteger(options.epochs) || options.epochs < 1) problems.push(`epochs must be a positive integer, got ${options.epochs}`);
-  if (!Number.isInteger(options.batchSize) || options.batchSize < 1) problems.push(`batchSize must be a positive integer, got ${options.batchSize}`);
-  if (train.labels.length === 0) problems.push('the training set is empty');
+  problems.push(...trainingProblems(options, train));
   if (train.dim !== h * w * c) problems.push(`rows have ${train.dim} values but inputShape ${h}x${w}x${c} needs ${h * w * c}: use the pixel extractor (model.extractor: none) with preprocess.size [${h}, ${w}]`);
   if (train.features.length !== train.labels.length * train.dim) problems.push('features and labels disagree in length');
   if (problems.length > 0) throw new HeadOptionsError(`invalid CNN head options: ${problems.join('; ')}`);
-}
-
-function evaluate(head: CnnHead, set: FeatureSet): { loss: number; accuracy: number } {
-  const probs = head.predict(set.features, set.labels.length);
-  let loss = 0;
-  let correct = 0;
-  const k = head.numClasses;
-  for (let i = 0; i < set.labels.length; i++) {
-    const row = probs.subarray(i * k, (i + 1) * k);
-    loss -= Math.log(Math.max(row[set.labels[i]], 1e-7));
-    let best = 0;
-    for (let c = 1; c < k; c++) if (row[c] > row[best]) best = c;
-    if (best === set.labels[i]) correct++;
-  }
-  return { loss: loss / set.labels.length, accuracy: correct / set.labels.length };
 }
 
 /**
@@ -303,7 +271,7 @@ export async function trainCnnHead(
         lossSum += loss * batch.length;
         correctSum += correct;
       }
-      const valMetrics = val && val.labels.length > 0 ? evaluate(head, val) : null;
+      const valMetrics = val && val.labels.length > 0 ? evaluateHead(head, val) : null;
       const metrics: EpochMetrics = {
         epoch,
         loss: lossSum / order.length,

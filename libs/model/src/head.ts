@@ -67,20 +67,30 @@ export class SoftmaxHead {
   }
 }
 
-function validate(options: SoftmaxHeadOptions, train: FeatureSet): void {
+/** Settings every trained head shares, checked the same way for each. */
+type TrainingSettings = Pick<SoftmaxHeadOptions, 'dropout' | 'optimizer' | 'learningRate' | 'epochs' | 'batchSize'>;
+
+/** Problems with the shared training settings and the training set, in reading order. */
+export function trainingProblems(options: TrainingSettings, train: FeatureSet): string[] {
   const problems: string[] = [];
-  if (!Number.isInteger(options.numClasses) || options.numClasses < 2) problems.push(`numClasses must be >= 2, got ${options.numClasses}`);
   if (!(options.dropout >= 0 && options.dropout < 1)) problems.push(`dropout must be in [0, 1), got ${options.dropout}`);
-  if (!(options.l2 >= 0)) problems.push(`l2 must be >= 0, got ${options.l2}`);
   if (!(options.learningRate > 0)) problems.push(`learningRate must be > 0, got ${options.learningRate}`);
   if (!Number.isInteger(options.epochs) || options.epochs < 1) problems.push(`epochs must be a positive integer, got ${options.epochs}`);
   if (!Number.isInteger(options.batchSize) || options.batchSize < 1) problems.push(`batchSize must be a positive integer, got ${options.batchSize}`);
   if (train.labels.length === 0) problems.push('the training set is empty');
+  return problems;
+}
+
+function validate(options: SoftmaxHeadOptions, train: FeatureSet): void {
+  const problems: string[] = [];
+  if (!Number.isInteger(options.numClasses) || options.numClasses < 2) problems.push(`numClasses must be >= 2, got ${options.numClasses}`);
+  if (!(options.l2 >= 0)) problems.push(`l2 must be >= 0, got ${options.l2}`);
+  problems.push(...trainingProblems(options, train));
   if (train.features.length !== train.labels.length * train.dim) problems.push('features and labels disagree in length');
   if (problems.length > 0) throw new HeadOptionsError(`invalid softmax head options: ${problems.join('; ')}`);
 }
 
-function makeOptimizer(options: SoftmaxHeadOptions): tf.Optimizer {
+export function makeOptimizer(options: Pick<TrainingSettings, 'optimizer' | 'learningRate'>): tf.Optimizer {
   switch (options.optimizer) {
     case 'adam':
       return tf.train.adam(options.learningRate);
@@ -93,8 +103,15 @@ function makeOptimizer(options: SoftmaxHeadOptions): tf.Optimizer {
   }
 }
 
+/** Anything that gives class probabilities for rows of features: the softmax head, the CNN. */
+export interface ProbabilisticHead {
+  readonly numClasses: number;
+  /** `count x numClasses` probabilities, row-major. */
+  predict(features: Float32Array, count: number): Float32Array;
+}
+
 /** Mean categorical cross-entropy and accuracy of `head` on a labelled set. */
-export function evaluateHead(head: SoftmaxHead, set: FeatureSet): { loss: number; accuracy: number } {
+export function evaluateHead(head: ProbabilisticHead, set: FeatureSet): { loss: number; accuracy: number } {
   const probs = head.predict(set.features, set.labels.length);
   let loss = 0;
   let correct = 0;
