@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { Run, TrackingStore } from '@mlbench/tracking';
+import { writeFileAtomic, type Run, type TrackingStore } from '@mlbench/tracking';
 import { buildComparePage, comparePageImages } from './compare-page';
 import { auditLink, auditPageImages, auditPagePath, buildAuditPage } from './audit-page';
 import { AmbiguousRunIdError, CompareArgumentsError, UnknownRunError } from './errors';
@@ -158,10 +158,7 @@ export async function writeIfChanged(file: string, content: string): Promise<Wri
   } catch {
     // no file yet
   }
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const temporary = `${file}.${process.pid}.tmp`;
-  await fs.writeFile(temporary, content);
-  await fs.rename(temporary, file);
+  await writeFileAtomic(file, content);
   return 'written';
 }
 

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
+import { writeFileAtomic } from '@mlbench/tracking';
 
 /** An image a page wants to show: identified by content, found under the dataset root. */
 export interface ImageSource {
@@ -72,9 +73,7 @@ export class ThumbnailWriter {
         .webp({ quality: 70, effort: 4 })
         .toBuffer();
       // Write then rename, so an interrupted report never leaves a truncated thumbnail behind.
-      const temporary = `${target}.${process.pid}.tmp`;
-      await fs.writeFile(temporary, data);
-      await fs.rename(temporary, target);
+      await writeFileAtomic(target, data);
       this.known.set(image.sha256, name);
       this.stats.created++;
     } catch {

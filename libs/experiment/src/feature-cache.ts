@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from '@mlbench/tracking';
 import { canonicalJson } from './config';
 import { CacheWriteError } from './errors';
 
@@ -32,10 +33,7 @@ export class FeatureCache {
 
   async describe(parts: Record<string, unknown>): Promise<void> {
     const file = path.join(this.dir, 'key.json');
-    await cacheWrite(file, async () => {
-      await fs.mkdir(this.dir, { recursive: true });
-      await writeAtomic(file, Buffer.from(`${JSON.stringify({ ...parts, dim: this.dim }, null, 2)}\n`));
-    });
+    await cacheWrite(file, () => writeFileAtomic(file, `${JSON.stringify({ ...parts, dim: this.dim }, null, 2)}\n`));
   }
 
   /** Whether a complete entry exists, without reading it. */
@@ -59,10 +57,7 @@ export class FeatureCache {
   async put(imageSha256: string, features: Float32Array): Promise<void> {
     if (features.length !== this.dim) throw new Error(`feature vector has ${features.length} values, expected ${this.dim}`);
     const file = this.fileFor(imageSha256);
-    await cacheWrite(file, async () => {
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      await writeAtomic(file, Buffer.from(features.buffer, features.byteOffset, features.byteLength));
-    });
+    await cacheWrite(file, () => writeFileAtomic(file, new Uint8Array(features.buffer, features.byteOffset, features.byteLength)));
   }
 }
 
@@ -72,17 +67,6 @@ async function cacheWrite(file: string, write: () => Promise<void>): Promise<voi
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (typeof code === 'string') throw new CacheWriteError(file, code, { cause: error });
-    throw error;
-  }
-}
-
-export async function writeAtomic(file: string, data: Uint8Array): Promise<void> {
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await fs.writeFile(temp, data);
-    await fs.rename(temp, file);
-  } catch (error) {
-    await fs.rm(temp, { force: true });
     throw error;
   }
 }

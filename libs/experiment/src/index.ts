@@ -5,7 +5,7 @@ export type { ExperimentConfig } from './config-schema';
 export { canonicalJson, flattenConfig, hashConfig, loadConfig, loadExperiment, parseConfig, parseExperiment } from './config';
 export type { ExperimentPlan, LoadedConfig } from './config';
 export { captureEnvironment } from './environment';
-export { FeatureCache, writeAtomic } from './feature-cache';
+export { FeatureCache } from './feature-cache';
 export { runExperiment, runExperimentFromFile } from './pipeline';
 export type { PipelineEvent, RunExperimentOptions, RunSummary, SplitSummary } from './pipeline';
 export { describePoint, expandGrid, setDotted } from './sweep';

@@ -14,6 +14,22 @@ export interface ForwardSpec {
   release(): void;
 }
 
+/** The checks every engine's `extract` makes before running: not disposed, a pixel buffer of the right size. */
+export function checkExtractInput(description: ExtractorDescription, pixels: Float32Array, count: number, disposed: boolean): void {
+  const [h, w, c] = description.inputShape;
+  if (disposed) throw new ModelError(`${description.source}: extract() called after dispose()`, description.source);
+  if (!Number.isInteger(count) || count < 0) {
+    throw new ModelInputError(`count must be a non-negative integer, got ${count}`, description.source);
+  }
+  if (pixels.length !== count * h * w * c) {
+    throw new ModelInputError(
+      `${description.source} expects ${count} x ${h}x${w}x${c} = ${count * h * w * c} float values, got ${pixels.length}. ` +
+        `Resize images to ${w}x${h} with ${c} channels before extracting.`,
+      description.source,
+    );
+  }
+}
+
 export function makeExtractor(spec: ForwardSpec): FeatureExtractor {
   let disposed = false;
   const { description } = spec;
@@ -21,17 +37,7 @@ export function makeExtractor(spec: ForwardSpec): FeatureExtractor {
   return {
     description,
     async extract(pixels: Float32Array, count: number): Promise<Float32Array> {
-      if (disposed) throw new ModelError(`${description.source}: extract() called after dispose()`, description.source);
-      if (!Number.isInteger(count) || count < 0) {
-        throw new ModelInputError(`count must be a non-negative integer, got ${count}`, description.source);
-      }
-      if (pixels.length !== count * h * w * c) {
-        throw new ModelInputError(
-          `${description.source} expects ${count} x ${h}x${w}x${c} = ${count * h * w * c} float values, got ${pixels.length}. ` +
-            `Resize images to ${w}x${h} with ${c} channels before extracting.`,
-          description.source,
-        );
-      }
+      checkExtractInput(description, pixels, count, disposed);
       if (count === 0) return new Float32Array(0);
       const features = tf.tidy(() => {
         const x = tf.tensor4d(pixels, [count, h, w, c], 'float32');

@@ -167,12 +167,15 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Writes `text` to `file` through a temp file and a rename: never a half-written export. */
-export async function writeFileAtomic(file: string, text: string): Promise<void> {
+/**
+ * Writes `data` to `file` through a unique temp file in the same folder and a rename, so a reader
+ * (or a crash) never sees a half-written file; the temp file is removed when the write fails.
+ */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   await fs.mkdir(dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    await fs.writeFile(temp, text);
+    await fs.writeFile(temp, data);
     await fs.rename(temp, file);
   } catch (error) {
     await fs.rm(temp, { force: true });

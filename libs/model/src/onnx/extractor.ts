@@ -8,8 +8,10 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
-import { EngineUnavailableError, ModelError, ModelInputError } from '../errors';
+import { EngineUnavailableError, ModelError } from '../errors';
 import type { ExtractorDescription, FeatureExtractor } from '../extractor';
+import { writeFileAtomic } from '../files';
+import { checkExtractInput } from '../runner';
 import { TfliteGraph } from '../tflite/graph';
 import { exportTfliteToOnnx, ONNX_EXPORTER_VERSION, ONNX_INPUT_NAME, ONNX_OPSET } from './export';
 
@@ -129,10 +131,7 @@ async function cachedExport(dir: string | undefined, key: string, build: () => U
     // not cached yet
   }
   const bytes = build();
-  await fsp.mkdir(dir, { recursive: true });
-  const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  await fsp.writeFile(temp, bytes);
-  await fsp.rename(temp, file);
+  await writeFileAtomic(file, bytes);
   return bytes;
 }
 
@@ -148,17 +147,7 @@ class OnnxExtractor implements FeatureExtractor {
   async extract(pixels: Float32Array, count: number): Promise<Float32Array> {
     const { description } = this;
     const [h, w, c] = description.inputShape;
-    if (this.disposed) throw new ModelError(`${description.source}: extract() called after dispose()`, description.source);
-    if (!Number.isInteger(count) || count < 0) {
-      throw new ModelInputError(`count must be a non-negative integer, got ${count}`, description.source);
-    }
-    if (pixels.length !== count * h * w * c) {
-      throw new ModelInputError(
-        `${description.source} expects ${count} x ${h}x${w}x${c} = ${count * h * w * c} float values, got ${pixels.length}. ` +
-          `Resize images to ${w}x${h} with ${c} channels before extracting.`,
-        description.source,
-      );
-    }
+    checkExtractInput(description, pixels, count, this.disposed);
     if (count === 0) return new Float32Array(0);
     const input = new this.runtime.Tensor('float32', pixels, [count, h, w, c]);
     const result = await this.session.run({ [ONNX_INPUT_NAME]: input });

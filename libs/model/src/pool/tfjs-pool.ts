@@ -6,8 +6,9 @@
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { ModelError, ModelInputError } from '../errors';
+import { ModelError } from '../errors';
 import type { ExtractorDescription, FeatureExtractor } from '../extractor';
+import { checkExtractInput } from '../runner';
 import type { PoolWorkerData, SerializedError, WorkerMessage } from './protocol';
 
 /** A pool worker failed to start, crashed, or failed a batch. */
@@ -165,15 +166,7 @@ export async function createWorkerPoolExtractor(options: WorkerPoolOptions): Pro
   return {
     description,
     async extract(pixels: Float32Array, count: number): Promise<Float32Array> {
-      if (disposed) throw new ModelError(`${source}: extract() called after dispose()`, source);
-      if (!Number.isInteger(count) || count < 0) throw new ModelInputError(`count must be a non-negative integer, got ${count}`, source);
-      if (pixels.length !== count * perImage) {
-        throw new ModelInputError(
-          `${source} expects ${count} x ${h}x${w}x${c} = ${count * perImage} float values, got ${pixels.length}. ` +
-            `Resize images to ${w}x${h} with ${c} channels before extracting.`,
-          source,
-        );
-      }
+      checkExtractInput(description, pixels, count, disposed);
       if (count === 0) return new Float32Array(0);
       // Contiguous slices, as even as possible: the first `count % n` workers take one image more.
       const n = Math.min(workers.length, count);
