@@ -6,7 +6,7 @@ export { canonicalJson, flattenConfig, hashConfig, loadConfig, loadExperiment, p
 export type { ExperimentPlan, LoadedConfig } from './config';
 export { captureEnvironment } from './environment';
 export { FeatureCache } from './feature-cache';
-export { runExperiment, runExperimentFromFile } from './pipeline';
+export { runExperiment } from './pipeline';
 export type { PipelineEvent, RunExperimentOptions, RunSummary, SplitSummary } from './pipeline';
 export { describePoint, expandGrid, setDotted } from './sweep';
 export type { SweepPoint } from './sweep';

@@ -22,7 +22,7 @@ import {
 } from '@mlbench/model';
 import { openSqliteStore, type Metric, type Prediction, type Run, type SkippedFile, type TrackingStore } from '@mlbench/tracking';
 import { markAbandonedRuns } from './abandoned';
-import { flattenConfig, loadConfig, type LoadedConfig } from './config';
+import { flattenConfig, type LoadedConfig } from './config';
 import { ConfigError, InterruptedError } from './errors';
 import { captureEnvironment } from './environment';
 import { FeatureCache } from './feature-cache';
@@ -87,11 +87,6 @@ export interface RunSummary {
   extractor: ExtractorDescription;
   /** Label audit (config `audit.enabled`), absent otherwise. */
   audit?: AuditSummary;
-}
-
-/** Loads the config file and runs it (one run). */
-export async function runExperimentFromFile(configFile: string, options: RunExperimentOptions): Promise<RunSummary> {
-  return runExperiment(await loadConfig(configFile), options);
 }
 
 /**
