@@ -30,3 +30,9 @@ export type { AuditHooks, AuditOptions, AuditSummary, LabelAudit } from './audit
 export { isStudyText, loadStudy, pairingProblems, parseStudyDefinition, runStudy, studyFileSchema } from './study';
 export type { RunStudyOptions, StudyArmResult, StudyDefinition, StudyEvent, StudyPlan, StudyResult } from './study';
 export type { CnnHeadConfig, HeadConfig, ModelExtractorConfig } from './config-schema';
+export { checkExperiment } from './check-experiment';
+export type { CheckedInputs } from './check-experiment';
+export { InputMismatchError, checkExpectedInputs } from './input-mismatch';
+export type { ActualInputs, ExpectedInputs } from './input-mismatch';
+export { sweepProgress } from './sweep-progress';
+export type { SweepProgress } from './sweep-progress';

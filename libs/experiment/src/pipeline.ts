@@ -28,6 +28,7 @@ import { captureEnvironment } from './environment';
 import { FeatureCache } from './feature-cache';
 import { backendPreference, extractionBatchSize, openExtractor, trainConfiguredHead } from './model-setup';
 import { auditForRun, auditMetrics, auditRecords, cleanEvaluationMetrics, flaggedIndices, type AuditSummary } from './audit';
+import { checkExpectedInputs, type ExpectedInputs } from './input-mismatch';
 
 /** What the pipeline reports while it works; the CLI turns these into lines and progress bars. */
 export type PipelineEvent =
@@ -59,6 +60,10 @@ export interface RunExperimentOptions {
   store?: TrackingStore;
   /** Records the run as point `index` of a sweep. */
   sweep?: { id: string; index: number };
+  /** The dataset and model the run must see (a cluster worker: what the submitter saw); else InputMismatchError before any row. */
+  expectInputs?: ExpectedInputs;
+  /** Serializes extraction of one feature-cache key across processes; resolves to the lock's release. Taken only when features are missing. */
+  lockFeatures?: (cacheKey: string, signal?: AbortSignal) => Promise<() => Promise<void>>;
 }
 
 export interface SplitSummary {
@@ -132,6 +137,7 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
       splitSizes,
       splitHash: hashOfSplit,
     });
+    if (options.expectInputs) checkExpectedInputs(options.expectInputs, { datasetRoot: scan.root, datasetFingerprint: scan.fingerprint, modelSource: extractor.description.source, modelSha256: extractor.description.sha256 });
 
     const store = options.store ?? (await openSqliteStore(options.dbPath));
     try {
@@ -202,7 +208,7 @@ function describeProgress(p: RunProgress): string {
   return `during ${p.stage}`;
 }
 
-async function openFeatureCache(extractor: FeatureExtractor, loaded: LoadedConfig, cacheDir: string): Promise<FeatureCache> {
+export async function openFeatureCache(extractor: FeatureExtractor, loaded: LoadedConfig, cacheDir: string): Promise<FeatureCache> {
   const description = extractor.description;
   const keyParts = {
     modelSha256: description.sha256,
@@ -221,7 +227,7 @@ async function openFeatureCache(extractor: FeatureExtractor, loaded: LoadedConfi
  * and applies `dataset.onBadImage`: `fail` throws BadImagesError listing every file and reason;
  * `skip` drops them, so counts, split and fingerprint describe only what the run uses.
  */
-async function screenImages(
+export async function screenImages(
   scanned: DatasetScan,
   cache: FeatureCache,
   loaded: LoadedConfig,
@@ -409,22 +415,42 @@ async function extractFeatures(
   extractor: FeatureExtractor,
   ctx: RunContext,
 ): Promise<{ features: Float32Array; extraction: RunSummary['extraction'] }> {
-  const { emit, loaded } = ctx;
+  const dim = extractor.description.featureDim;
+  const features = new Float32Array(images.length * dim);
+  const fromCache = async (wanted: readonly (ImageRecord & { index: number })[]): Promise<(ImageRecord & { index: number })[]> => {
+    const missing: (ImageRecord & { index: number })[] = [];
+    for (const item of wanted) {
+      const cached = await ctx.cache.get(item.sha256);
+      if (cached) features.set(cached, item.index * dim);
+      else missing.push(item);
+    }
+    return missing;
+  };
+  const missing = await fromCache(images.map((image, index) => ({ ...image, index })));
+  if (missing.length === 0 || !ctx.options.lockFeatures) return extractMissing(features, images.length, missing, extractor, ctx);
+  // Another process may be extracting the same images: wait for its lock, then take what it cached.
+  const release = await ctx.options.lockFeatures(ctx.cache.key, ctx.options.signal);
+  try {
+    return await extractMissing(features, images.length, await fromCache(missing), extractor, ctx);
+  } finally {
+    await release();
+  }
+}
+
+async function extractMissing(
+  features: Float32Array,
+  total: number,
+  missing: readonly (ImageRecord & { index: number })[],
+  extractor: FeatureExtractor,
+  ctx: RunContext,
+): Promise<{ features: Float32Array; extraction: RunSummary['extraction'] }> {
+  const { emit, loaded, cache, progress } = ctx;
   const dim = extractor.description.featureDim;
   const preprocess = loaded.resolved.preprocess;
-  const { cache, progress } = ctx;
-
-  const features = new Float32Array(images.length * dim);
-  const missing: (ImageRecord & { index: number })[] = [];
-  for (const [index, image] of images.entries()) {
-    const cached = await cache.get(image.sha256);
-    if (cached) features.set(cached, index * dim);
-    else missing.push({ ...image, index });
-  }
-  const cachedCount = images.length - missing.length;
+  const cachedCount = total - missing.length;
   progress.cached = cachedCount;
   progress.toExtract = missing.length;
-  emit({ type: 'extract-start', total: images.length, cached: cachedCount, toExtract: missing.length, cacheDir: cache.dir });
+  emit({ type: 'extract-start', total, cached: cachedCount, toExtract: missing.length, cacheDir: cache.dir });
 
   const started = Date.now();
   let done = 0;
@@ -444,7 +470,7 @@ async function extractFeatures(
   }
   const seconds = (Date.now() - started) / 1000;
   const extraction = {
-    total: images.length,
+    total,
     cached: cachedCount,
     extracted: missing.length,
     seconds,
@@ -454,7 +480,7 @@ async function extractFeatures(
   return { features, extraction };
 }
 
-function checkInputSize(loaded: LoadedConfig, description: ExtractorDescription): void {
+export function checkInputSize(loaded: LoadedConfig, description: ExtractorDescription): void {
   const [height, width] = loaded.config.preprocess.size;
   const [modelHeight, modelWidth] = description.inputShape;
   if ((modelHeight > 0 && modelHeight !== height) || (modelWidth > 0 && modelWidth !== width)) {
