@@ -19,7 +19,7 @@ import type { BackendInfo } from './backend';
 import { FeatureLayerError, ModelFormatError, ModelNotFoundError } from './errors';
 import type { ExtractorFormat, FeatureExtractor } from './extractor';
 import { safeRelativePath, sha256Hex, writeFileAtomic } from './files';
-import { makeExtractor } from './runner';
+import { makeExtractor } from './forward-extractor';
 
 export interface TfjsModelFiles {
   modelJson: tf.io.ModelJSON;
