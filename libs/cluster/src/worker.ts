@@ -52,7 +52,7 @@ export interface PointRef {
 
 export type WorkerEvent =
   | { type: 'ready'; worker: string; queueName: string; concurrency: number; stallMs: number }
-  | { type: 'point-start'; point: PointRef; waitedMs: number; claimToStartMs: number }
+  | { type: 'point-start'; point: PointRef; waitedMs: number; claimToStartMs: number; sincePreviousMs: number | null }
   | { type: 'abandoned-attempt'; point: PointRef; runId: string; hostname: string | null; pid: number | null }
   | { type: 'waiting-for-features'; point: PointRef; cacheKey: string }
   | { type: 'point-completed'; point: PointRef; runId: string; testAccuracy: number; seconds: number }
@@ -71,6 +71,8 @@ export interface PointTiming {
   claimToStartMs: number;
   /** Queued (or last retried) -> claimed. */
   waitedMs: number;
+  /** This worker's previous point ended -> this one started (completion, claim and hand-over), null for its first. */
+  sincePreviousMs: number | null;
   startedAt: number;
   endedAt: number;
 }
@@ -102,6 +104,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   const lockFeatures = redisFeatureLock(redis, `mlbench:${queueName}`, { ttlMs: Math.max(2000, stallMs) });
   const plans = new Map<string, ExperimentPlan>();
   const timings: PointTiming[] = [];
+  let lastEndedAt: number | null = null;
   const { store } = options;
   const drain = new AbortController();
   const onAbort = (): void => drain.abort(options.signal?.reason ?? 'SIGTERM');
@@ -109,6 +112,14 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   else options.signal?.addEventListener('abort', onAbort, { once: true });
 
   const processor = async (job: Job<PointJobData, PointJobResult>, token?: string): Promise<PointJobResult> => {
+    try {
+      return await processPoint(job, token);
+    } finally {
+      lastEndedAt = Date.now();
+    }
+  };
+
+  const processPoint = async (job: Job<PointJobData, PointJobResult>, token?: string): Promise<PointJobResult> => {
     const startedAt = Date.now();
     const data = job.data;
     const attempts = job.opts.attempts ?? 1;
@@ -116,7 +127,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     const claimedAt = job.processedOn ?? startedAt;
     const timing: PointTiming = {
       sweepId: data.sweepId, index: data.index, status: 'requeued', claimToStartMs: startedAt - claimedAt,
-      waitedMs: Math.max(0, claimedAt - (job.timestamp + (job.delay ?? 0))), startedAt, endedAt: startedAt,
+      waitedMs: Math.max(0, claimedAt - (job.timestamp + (job.delay ?? 0))), sincePreviousMs: lastEndedAt === null ? null : startedAt - lastEndedAt,
+      startedAt, endedAt: startedAt,
     };
     timings.push(timing);
     const requeue = async (runId: string | null, reason: string): Promise<never> => {
@@ -126,7 +138,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       throw new WaitingError();
     };
     if (drain.signal.aborted) return requeue(null, 'the worker is draining');
-    emit({ type: 'point-start', point, waitedMs: timing.waitedMs, claimToStartMs: timing.claimToStartMs });
+    emit({ type: 'point-start', point, waitedMs: timing.waitedMs, claimToStartMs: timing.claimToStartMs, sincePreviousMs: timing.sincePreviousMs });
 
     // BullMQ gives a point to one worker at a time: a row of this point still `running` belongs to an
     // attempt whose worker lost the lock (killed, machine gone). Marking it abandoned also fences that

@@ -1,5 +1,5 @@
 import { redactedUrl, runWorker, type PointRef, type WorkerEvent } from '@mlbench/cluster';
-import type { PipelineEvent } from '@mlbench/experiment';
+import { ConfigError, type PipelineEvent } from '@mlbench/experiment';
 import { openSqliteStore } from '@mlbench/tracking';
 import { formatEvent } from '../format';
 import { EXIT, reportError, type CliIo } from '../io';
@@ -28,6 +28,8 @@ export async function workerCommand(args: WorkerArgs, io: CliIo): Promise<number
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    if (!Number.isInteger(args.concurrency) || args.concurrency < 1) throw new ConfigError(`--concurrency: expected a positive integer, got ${args.concurrency}`, '(command line)');
+    if (!(args.stallSeconds >= 1)) throw new ConfigError(`--stall-seconds: expected at least 1, got ${args.stallSeconds}`, '(command line)');
     const store = await openSqliteStore(args.db);
     try {
       const summary = await runWorker({
@@ -71,7 +73,7 @@ function formatWorkerEvent(event: WorkerEvent, url: string): string | null {
     case 'ready':
       return `worker ${event.worker} ready: queue ${event.queueName} at ${redactedUrl(url)}, concurrency ${event.concurrency}, stall check ${event.stallMs / 1000}s`;
     case 'point-start':
-      return `${pointName(event.point)} attempt ${event.point.attempt}/${event.point.attempts}: started (queued ${(event.waitedMs / 1000).toFixed(1)}s, claim to start ${event.claimToStartMs} ms)`;
+      return `${pointName(event.point)} attempt ${event.point.attempt}/${event.point.attempts}: started (queued ${(event.waitedMs / 1000).toFixed(1)}s, claim to start ${event.claimToStartMs} ms${event.sincePreviousMs === null ? '' : `, ${event.sincePreviousMs} ms after the previous point`})`;
     case 'abandoned-attempt':
       return `note       ${pointName(event.point)}: run ${event.runId} of ${event.hostname ?? '?'} pid ${event.pid ?? '?'} lost its lock; marked abandoned`;
     case 'waiting-for-features':
