@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { writeFileAtomic } from '@mlbench/tracking';
+import { writeFileAtomic } from '@mlbench/common';
 
 /** An image a page wants to show: identified by content, found under the dataset root. */
 export interface ImageSource {

@@ -9,7 +9,8 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { ChecksumMismatchError, ModelDownloadError, ModelFormatError } from './errors';
-import { safeRelativePath, sha256Hex, statOrUndefined, writeFileAtomic } from './files';
+import { writeFileAtomic } from '@mlbench/common';
+import { safeRelativePath, sha256Hex, statOrUndefined } from './files';
 
 export const CACHE_MANIFEST = 'manifest.json';
 

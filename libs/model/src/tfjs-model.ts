@@ -18,7 +18,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendInfo } from './backend';
 import { FeatureLayerError, ModelFormatError, ModelNotFoundError } from './errors';
 import type { ExtractorFormat, FeatureExtractor } from './extractor';
-import { safeRelativePath, sha256Hex, writeFileAtomic } from './files';
+import { writeFileAtomic } from '@mlbench/common';
+import { safeRelativePath, sha256Hex } from './files';
 import { makeExtractor } from './forward-extractor';
 
 export interface TfjsModelFiles {
