@@ -19,7 +19,7 @@ import { FeatureLayerError, ModelFormatError, ModelNotFoundError } from './error
 import type { ExtractorFormat, FeatureExtractor } from './extractor';
 import { readFileBounded, safeRelativePath, sha256Hex, writeFileAtomic } from './files';
 import { DEFAULT_MODEL_LIMITS, explainBounds } from './limits';
-import { makeExtractor } from './runner';
+import { makeExtractor } from './forward-extractor';
 
 export interface TfjsModelFiles {
   modelJson: tf.io.ModelJSON;
