@@ -85,7 +85,7 @@ it('a 1,000-class run, its audit and a comparison: bounded pages, the limit stat
 
 it('selectClasses keeps the most confused classes; topConfusions the largest off-diagonal cells', () => {
   const n = 40;
-  const matrix = Array.from({ length: n }, (_, r) => Array.from({ length: n }, (_, c) => (r === c ? 100 : 0)));
+  const matrix: number[][] = Array.from({ length: n }, (_, r) => Array.from({ length: n }, (_, c) => (r === c ? 100 : 0)));
   matrix[5][7] = 9;
   matrix[30][2] = 4;
   matrix[39][39] = 1000;
