@@ -1,15 +1,16 @@
-import { scanDataset } from '@mlbench/data';
+import { BadImagesError, checkImages, scanDataset, type ImageRecord } from '@mlbench/data';
 import { initBackend } from '@mlbench/model';
 import type { LoadedConfig } from './config';
 import { backendPreference, openExtractor } from './model-setup';
-import { checkInputSize, openFeatureCache, screenImages, type PipelineEvent } from './pipeline';
+import { checkInputSize, openFeatureCache, type PipelineEvent } from './pipeline';
 
 /** What a run would read, as checked before its run row: a submitted point carries it to the workers. */
 export interface CheckedInputs {
   datasetRoot: string;
-  /** Fingerprint of the images the run would use (after `dataset.onBadImage: skip`). */
+  /** Fingerprint of the dataset on disk (as scanned, before `dataset.onBadImage` applies): what a worker must see too. */
   datasetFingerprint: string;
   images: number;
+  /** Images a run would leave out (`dataset.onBadImage: skip`). */
   skipped: number;
   modelSource: string;
   modelSha256: string;
@@ -18,9 +19,10 @@ export interface CheckedInputs {
 }
 
 /**
- * Every check a run makes before its run row is written (the same steps as runExperiment: dataset
- * scan, model load, input size, image screening), without recording anything. Throws the same
- * errors a run would (ConfigError, DatasetError, ModelError, BadImagesError).
+ * Every check a run makes before its run row is written (dataset scan, model load, input size,
+ * every image not in the feature cache decoded), without extracting features or recording
+ * anything: a submitter checks the points, the workers extract. Throws the same errors a run
+ * would (ConfigError, DatasetError, ModelError, BadImagesError with `onBadImage: fail`).
  */
 export async function checkExperiment(
   loaded: LoadedConfig,
@@ -33,12 +35,20 @@ export async function checkExperiment(
   try {
     checkInputSize(loaded, extractor.description);
     const cache = await openFeatureCache(extractor, loaded, options.cacheDir);
-    const { scan, skipped } = await screenImages(scanned, cache, loaded, { emit, signal: options.signal });
+    // Images with cached features decoded fine before (by content); every other one is decoded now.
+    const uncached: ImageRecord[] = [];
+    for (const image of scanned.images) if (!(await cache.has(image.sha256))) uncached.push(image);
+    const { bad } = await checkImages(uncached, {
+      aborted: () => options.signal?.aborted === true,
+      onProgress: (done, total) => emit({ type: 'check-progress', done, total }),
+    });
+    const allBad = [...scanned.unreadable, ...bad];
+    if (allBad.length > 0 && loaded.config.dataset.onBadImage === 'fail') throw new BadImagesError(scanned.root, allBad);
     return {
-      datasetRoot: scan.root,
-      datasetFingerprint: scan.fingerprint,
-      images: scan.images.length,
-      skipped: skipped.length,
+      datasetRoot: scanned.root,
+      datasetFingerprint: scanned.fingerprint,
+      images: scanned.images.length - bad.length,
+      skipped: allBad.length,
       modelSource: extractor.description.source,
       modelSha256: extractor.description.sha256,
       featureCacheKey: cache.key,
