@@ -20,7 +20,7 @@ import {
   type FeatureExtractor,
   type FeatureSet,
 } from '@mlbench/model';
-import { openSqliteStore, type Metric, type Prediction, type Run, type SkippedFile, type TrackingStore } from '@mlbench/tracking';
+import { borrowStore, type Metric, type Prediction, type Run, type SkippedFile, type TrackingStore } from '@mlbench/tracking';
 import { markAbandonedRuns } from './abandoned';
 import { flattenConfig, type LoadedConfig } from './config';
 import { ConfigError, InterruptedError } from './errors';
@@ -133,7 +133,7 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
       splitHash: hashOfSplit,
     });
 
-    const store = options.store ?? (await openSqliteStore(options.dbPath));
+    const { store, release } = await borrowStore(options);
     try {
       for (const stale of await markAbandonedRuns(store)) emit({ type: 'abandoned', runId: stale.id, pid: stale.pid, hostname: stale.hostname });
       checkAborted();
@@ -178,7 +178,7 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
         throw reported;
       }
     } finally {
-      if (!options.store) await store.close();
+      await release();
     }
   } finally {
     extractor.dispose();
