@@ -1,10 +1,11 @@
 /** File-level run transfer behind `runs export` and `runs import`. */
 
 import { promises as fs } from 'node:fs';
+import { writeFileAtomic } from '@mlbench/common';
 import { InvalidRunExportError } from './errors';
 import { openTrackingStore } from './open-store';
 import { resolveRun } from './read/resolve-run';
-import { parseRunExport, serializeRunExport, writeFileAtomic, type ImportResult, type RunExport } from './transfer';
+import { parseRunExport, serializeRunExport, type ImportResult, type RunExport } from './transfer';
 
 /**
  * `runs export`: the run (id or unique prefix) as export JSON text; also written (atomically) to
