@@ -2,8 +2,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Queue, type JobsOptions } from 'bullmq';
 import Redis from 'ioredis';
+import { canonicalJson } from '@mlbench/common';
 import {
-  canonicalJson,
   checkExperiment,
   ConfigError,
   describePoint,
@@ -14,7 +14,7 @@ import {
   type ExperimentPlan,
   type PipelineEvent,
 } from '@mlbench/experiment';
-import type { Study, Sweep, TrackingStore } from '@mlbench/tracking';
+import { loadSweepRuns, type Study, type Sweep, type TrackingStore } from '@mlbench/tracking';
 import { DEFAULT_QUEUE_NAME, redisOptions } from './connection';
 import { pointJobId, settledKey, type PointJobData, type PointJobResult } from './point-job';
 
@@ -142,7 +142,7 @@ export async function submitFile(file: string, options: SubmitOptions): Promise<
     const results: SubmittedSweep[] = [];
     for (const [a, arm] of arms.entries()) {
       let sweep = sweeps[a];
-      const runs = await store.searchRuns({ sweepId: sweep.id, limit: Number.MAX_SAFE_INTEGER });
+      const runs = await loadSweepRuns(store, sweep.id);
       const completed = new Set(runs.filter((r) => r.status === 'completed' && r.sweepIndex !== null).map((r) => r.sweepIndex as number));
       const jobs: { name: 'point'; data: PointJobData; opts: JobsOptions }[] = [];
       let alreadyQueued = 0;

@@ -38,10 +38,7 @@ export async function checkExperiment(
     // Images with cached features decoded fine before (by content); every other one is decoded now.
     const uncached: ImageRecord[] = [];
     for (const image of scanned.images) if (!(await cache.has(image.sha256))) uncached.push(image);
-    const { bad } = await checkImages(uncached, {
-      aborted: () => options.signal?.aborted === true,
-      onProgress: (done, total) => emit({ type: 'check-progress', done, total }),
-    });
+    const { bad } = await checkImages(uncached, { aborted: () => options.signal?.aborted === true });
     const allBad = [...scanned.unreadable, ...bad];
     if (allBad.length > 0 && loaded.config.dataset.onBadImage === 'fail') throw new BadImagesError(scanned.root, allBad);
     return {

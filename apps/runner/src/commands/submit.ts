@@ -1,6 +1,6 @@
 import { redactedUrl, submitFile, type SubmitEvent, type SubmitResult } from '@mlbench/cluster';
 import { ConfigError } from '@mlbench/experiment';
-import { openSqliteStore } from '@mlbench/tracking';
+import { openTrackingStore } from '@mlbench/tracking';
 import { EXIT, reportError, type CliIo } from '../io';
 
 export interface SubmitArgs {
@@ -21,7 +21,7 @@ export async function submitCommand(args: SubmitArgs, io: CliIo): Promise<number
   try {
     if (!Number.isInteger(args.attempts) || args.attempts < 1) throw new ConfigError(`--attempts: expected a positive integer, got ${args.attempts}`, '(command line)');
     if (!(args.backoffSeconds >= 0)) throw new ConfigError(`--backoff: expected seconds >= 0, got ${args.backoffSeconds}`, '(command line)');
-    const store = await openSqliteStore(args.db);
+    const store = await openTrackingStore(args.db);
     try {
       const result = await submitFile(args.config, {
         store,

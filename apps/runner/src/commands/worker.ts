@@ -1,6 +1,6 @@
 import { redactedUrl, runWorker, type PointRef, type WorkerEvent } from '@mlbench/cluster';
 import { ConfigError, type PipelineEvent } from '@mlbench/experiment';
-import { openSqliteStore } from '@mlbench/tracking';
+import { openTrackingStore } from '@mlbench/tracking';
 import { formatEvent } from '../format';
 import { EXIT, reportError, type CliIo } from '../io';
 
@@ -30,7 +30,7 @@ export async function workerCommand(args: WorkerArgs, io: CliIo): Promise<number
   try {
     if (!Number.isInteger(args.concurrency) || args.concurrency < 1) throw new ConfigError(`--concurrency: expected a positive integer, got ${args.concurrency}`, '(command line)');
     if (!(args.stallSeconds >= 1)) throw new ConfigError(`--stall-seconds: expected at least 1, got ${args.stallSeconds}`, '(command line)');
-    const store = await openSqliteStore(args.db);
+    const store = await openTrackingStore(args.db);
     try {
       const summary = await runWorker({
         store,
@@ -94,7 +94,7 @@ function formatWorkerEvent(event: WorkerEvent, url: string): string | null {
 }
 
 function formatPointEvent(event: PipelineEvent, point: PointRef, verbose: boolean): string | null {
-  if (event.type === 'scan-progress' || event.type === 'check-progress' || event.type === 'extract-progress') return null;
+  if (event.type === 'scan-progress' || event.type === 'extract-progress') return null;
   if (!verbose && event.type !== 'run-created' && event.type !== 'extract-end' && event.type !== 'abandoned') return null;
   const line = formatEvent(event);
   return line === null ? null : `  [${point.index + 1}/${point.size}] ${line}`;
