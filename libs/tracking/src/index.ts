@@ -14,6 +14,7 @@ export {
   type RunExport,
 } from './transfer';
 export { exportRunFile, importRunFile } from './transfer-files';
+export { RUN_EXPORT_LIMITS } from './run-export-checks';
 export { MIGRATIONS, SCHEMA_VERSION, APPLICATION_ID, type Migration } from './migrations';
 export {
   TrackingStoreError,
