@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic, type Run, type Study, type Sweep, type TrackingStore } from '@mlbench/tracking';
+import { writeFileAtomic } from '@mlbench/common';
+import type { Run, Study, Sweep, TrackingStore } from '@mlbench/tracking';
 import { buildComparePage, comparePageImages } from './compare-page';
 import { auditLink, auditPageImages, auditPagePath, buildAuditPage } from './audit-page';
 import { AmbiguousRunIdError, CompareArgumentsError, InvalidStoredDataError, UnknownRunError } from './errors';

@@ -2,7 +2,7 @@ export { CacheWriteError, ConfigError, InterruptedError } from './errors';
 export { localProcesses, markAbandonedRuns, type ProcessProbe } from './abandoned';
 export { experimentConfigSchema } from './config-schema';
 export type { ExperimentConfig } from './config-schema';
-export { canonicalJson, flattenConfig, hashConfig, loadConfig, loadExperiment, parseConfig, parseExperiment } from './config';
+export { flattenConfig, hashConfig, loadConfig, loadExperiment, parseConfig, parseExperiment } from './config';
 export type { ExperimentPlan, LoadedConfig } from './config';
 export { captureEnvironment } from './environment';
 export { FeatureCache } from './feature-cache';

@@ -16,7 +16,8 @@ import * as path from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { openSqliteStore, type Study, type StudyArm, type TrackingStore } from '@mlbench/tracking';
-import { canonicalJson, loadExperiment, type ExperimentPlan } from './config';
+import { canonicalJson } from '@mlbench/common';
+import { loadExperiment, type ExperimentPlan } from './config';
 import { ConfigError, InterruptedError } from './errors';
 import { runSweep, type RunSweepOptions, type SweepResult } from './sweep-run';
 

@@ -8,7 +8,6 @@ export {
   RUN_EXPORT_VERSION,
   parseRunExport,
   serializeRunExport,
-  writeFileAtomic,
   type ImportResult,
   type JsonNumber,
   type RunExport,

@@ -1,10 +1,11 @@
 /** File-level run transfer behind `runs export` and `runs import`. */
 
 import { promises as fs } from 'node:fs';
+import { writeFileAtomic } from '@mlbench/common';
 import { InvalidRunExportError } from './errors';
 import { RUN_EXPORT_LIMITS } from './run-export-checks';
 import { openSqliteStore } from './sqlite-store';
-import { parseRunExport, serializeRunExport, writeFileAtomic, type ImportResult, type RunExport } from './transfer';
+import { parseRunExport, serializeRunExport, type ImportResult, type RunExport } from './transfer';
 
 /** `runs export`: the run as export JSON text; also written (atomically) to `outFile` when given. */
 export async function exportRunFile(options: { dbPath: string; runId: string; outFile?: string }): Promise<{ text: string; data: RunExport }> {
