@@ -16,7 +16,7 @@ export { gateRun } from './gate-run';
 export type { GateResult, GateTarget } from './gate-run';
 export { diffRuns, isResultMetric } from './run-diff';
 export type { RunDiff, RunSnapshot } from './run-diff';
-export { UnknownRunError, configOfRun, reproduceRun, snapshotRun } from './reproduce';
+export { configOfRun, reproduceRun, snapshotRun } from './reproduce';
 export type { ReproduceResult } from './reproduce';
 export { seedGroupKey, summarizeSeedGroups } from './seed-groups';
 export type { RunForGrouping, SeedGroup } from './seed-groups';
