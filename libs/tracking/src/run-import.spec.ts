@@ -12,6 +12,8 @@ import type { TrackingStore } from './store';
 import { parseRunExport, serializeRunExport, type RunExport } from './transfer';
 import { newRun, runRecord, tempDir, type TempDir } from './testing/fixtures';
 
+jest.setTimeout(30_000);
+
 let dir: TempDir;
 beforeEach(() => {
   dir = tempDir('tracking-import-');
@@ -71,8 +73,22 @@ describe('concurrent imports of one id (case 6)', () => {
 });
 
 describe('malformed exports are refused with the field named (cases 7, 12)', () => {
+  // One export for every case (each test mutates a copy): opening stores is the slow part under load.
+  let base: RunExport;
+  beforeAll(async () => {
+    const source = tempDir('tracking-import-base-');
+    try {
+      base = await withStore(source.file('base.sqlite'), async (store) => {
+        const run = await store.createRun(newRun('shared'));
+        await store.completeRun(run.id, runRecord(3, 40));
+        return store.exportRun(run.id);
+      });
+    } finally {
+      source.remove();
+    }
+  });
   const refusal = async (mutate: (data: RunExport) => void): Promise<string> => {
-    const data = structuredClone(await exported(40));
+    const data = structuredClone(base);
     mutate(data);
     try {
       parseRunExport(serializeRunExport(data), 'run.json');
