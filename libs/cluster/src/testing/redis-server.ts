@@ -2,14 +2,15 @@
  * A throwaway Redis server for tests, benchmarks and the demo: Debian's `redis-server` (installed by
  * scripts/install-test-deps.sh), on a free 127.0.0.1 port, with its data in a temp folder, AOF
  * persistence on (`appendfsync always`, so a killed server loses nothing acknowledged) and
- * `maxmemory-policy noeviction`, as BullMQ requires. Never a mock.
+ * `maxmemory-policy noeviction`, as BullMQ requires. Never a mock. Beside tracking's PostgreSQL twin
+ * (libs/tracking/src/testing), whose free-port helper it shares; Redis runs fine as root.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Redis from 'ioredis';
+import { freePort } from '@mlbench/tracking/src/testing';
 
 export interface RedisServer {
   /** `redis://127.0.0.1:<port>` */
@@ -27,18 +28,6 @@ const binary = (): string => process.env.REDIS_SERVER ?? '/usr/bin/redis-server'
 
 /** Whether the Redis binary is installed (tests say how to install it when it is not). */
 export const redisServerAvailable = (): boolean => existsSync(binary());
-
-/** A port the kernel considers free on 127.0.0.1 right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 export async function startRedisServer(): Promise<RedisServer> {
   if (!redisServerAvailable()) {
