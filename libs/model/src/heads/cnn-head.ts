@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
 import { cnnArchitectureProblems, cnnParameterShapes, kernelOf, type CnnArchitecture } from './cnn-architecture';
 import { HeadOptionsError } from '../errors';
-import { evaluateHead, makeOptimizer, trainingProblems, type EpochMetrics, type FeatureSet, type TrainHeadHooks, type TrainingSettings } from './training';
+import { checkEpochFinite, evaluateHead, makeOptimizer, trainingProblems, type EpochMetrics, type FeatureSet, type TrainHeadHooks, type TrainingSettings } from './training';
 
 export interface CnnHeadOptions extends CnnArchitecture, TrainingSettings {
   /** Dropout rate after flattening and after the hidden dense layer; 0 = none. */
@@ -207,6 +207,7 @@ export async function trainCnnHead(
         valLoss: valMetrics?.loss ?? null,
         valAccuracy: valMetrics?.accuracy ?? null,
       };
+      checkEpochFinite(metrics, options);
       history.push(metrics);
       await hooks.onEpoch?.(metrics);
     }
