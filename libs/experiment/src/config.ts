@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
+import { canonicalJson, isHttpUrl } from '@mlbench/common';
 import { closest } from 'fastest-levenshtein';
 import { z } from 'zod';
 import { experimentConfigSchema, type ExperimentConfig } from './config-schema';
@@ -103,7 +104,6 @@ function validate(raw: unknown, text: string, file: string, context: string): Lo
 
 const readConfigText = (absFile: string): Promise<string> => readYamlFile(absFile, 'config file');
 
-const isUrl = (source: string): boolean => /^https?:\/\//i.test(source);
 
 function resolvePaths(config: ExperimentConfig, base: string): ExperimentConfig {
   const extractor = config.model.extractor;
@@ -112,7 +112,7 @@ function resolvePaths(config: ExperimentConfig, base: string): ExperimentConfig 
     dataset: { ...config.dataset, path: path.resolve(base, config.dataset.path) },
     model: {
       ...config.model,
-      extractor: extractor === 'none' ? extractor : { ...extractor, source: isUrl(extractor.source) ? extractor.source : path.resolve(base, extractor.source) },
+      extractor: extractor === 'none' ? extractor : { ...extractor, source: isHttpUrl(extractor.source) ? extractor.source : path.resolve(base, extractor.source) },
     },
   };
 }
@@ -230,18 +230,6 @@ function knownKeysAt(at: readonly PropertyKey[], input?: unknown): string[] {
     node = unwrap(node, valueAt(input, at.slice(0, i)))?._zod.def.shape?.[String(key)];
   }
   return Object.keys(unwrap(node, valueAt(input, at))?._zod.def.shape ?? {});
-}
-
-/** Deterministic JSON: object keys sorted, so the hash does not depend on key order. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 export function hashConfig(config: ExperimentConfig): string {

@@ -1,15 +1,20 @@
 /** File-level run transfer behind `runs export` and `runs import`. */
 
 import { promises as fs } from 'node:fs';
+import { writeFileAtomic } from '@mlbench/common';
 import { InvalidRunExportError } from './errors';
-import { openSqliteStore } from './sqlite-store';
-import { parseRunExport, serializeRunExport, writeFileAtomic, type ImportResult, type RunExport } from './transfer';
+import { openTrackingStore } from './open-store';
+import { resolveRun } from './read/resolve-run';
+import { parseRunExport, serializeRunExport, type ImportResult, type RunExport } from './transfer';
 
-/** `runs export`: the run as export JSON text; also written (atomically) to `outFile` when given. */
+/**
+ * `runs export`: the run (id or unique prefix) as export JSON text; also written (atomically) to
+ * `outFile` when given.
+ */
 export async function exportRunFile(options: { dbPath: string; runId: string; outFile?: string }): Promise<{ text: string; data: RunExport }> {
-  const store = await openSqliteStore(options.dbPath);
+  const store = await openTrackingStore(options.dbPath);
   try {
-    const data = await store.exportRun(options.runId);
+    const data = await store.exportRun((await resolveRun(store, options.runId)).id);
     const text = serializeRunExport(data);
     if (options.outFile) await writeFileAtomic(options.outFile, text);
     return { text, data };
@@ -28,7 +33,7 @@ export async function importRunFile(options: { dbPath: string; file: string }): 
     throw new InvalidRunExportError(options.file, code === 'ENOENT' ? 'the file does not exist' : `cannot read it (${code})`);
   }
   const data = parseRunExport(text, options.file);
-  const store = await openSqliteStore(options.dbPath);
+  const store = await openTrackingStore(options.dbPath);
   try {
     return { ...(await store.importRun(data)), name: data.run.name };
   } finally {

@@ -124,7 +124,8 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   async searchRuns(filter: RunFilter = {}): Promise<Run[]> {
-    const rows = await this.newestFirst<RunRow>('runs', { name: filter.name, status: filter.status, sweep_id: filter.sweepId }, filter.limit);
+    if (filter.idPrefix !== undefined && !/^[0-9a-f]*$/.test(filter.idPrefix)) return [];
+    const rows = await this.newestFirst<RunRow>('runs', { name: filter.name, status: filter.status, sweep_id: filter.sweepId }, filter.limit, filter.idPrefix);
     return rows.map(toRun);
   }
 
@@ -335,11 +336,19 @@ export class SqlTrackingStore implements TrackingStore {
     table: 'runs' | 'sweeps' | 'studies',
     equals: Record<string, string | number | undefined>,
     limit = DEFAULT_SEARCH_LIMIT,
+    idPrefix?: string,
   ): Promise<Row[]> {
     if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidArgumentError(`limit must be a non-negative integer, got ${limit}`);
     const filters = Object.entries(equals).filter((entry): entry is [string, string | number] => entry[1] !== undefined);
-    const where = filters.length ? `WHERE ${filters.map(([column]) => `${column} = ?`).join(' AND ')}` : '';
-    return this.db.all<Row>(`SELECT * FROM ${table} ${where} ORDER BY start_time DESC, rowid DESC LIMIT ?`, [...filters.map(([, v]) => v), limit]);
+    const conditions = filters.map(([column]) => `${column} = ?`);
+    const values: (string | number)[] = filters.map(([, v]) => v);
+    // Hex digits only (checked by the caller), so the pattern holds no LIKE wildcards.
+    if (idPrefix) {
+      conditions.push('id LIKE ?');
+      values.push(`${idPrefix}%`);
+    }
+    const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
+    return this.db.all<Row>(`SELECT * FROM ${table} ${where} ORDER BY start_time DESC, rowid DESC LIMIT ?`, [...values, limit]);
   }
 
   async checkIntegrity(): Promise<string[]> {
