@@ -3,7 +3,7 @@
  * parser sees the text: hostile YAML (an alias bomb, 100k nested brackets, a link to /dev/zero)
  * ends with a ConfigError naming the file, never with memory exhaustion or a stack overflow.
  */
-import { FileBoundsError, readFileBounded } from '@mlbench/model';
+import { FileBoundsError, readFileBounded } from '@mlbench/common';
 import { CST, Lexer, parseDocument } from 'yaml';
 import { ConfigError } from './errors';
 

@@ -18,7 +18,6 @@ export {
   UnsupportedOperatorError,
 } from './errors';
 export { downloadModel, CACHE_MANIFEST } from './download';
-export { FileBoundsError, readFileBounded } from './files';
 export { DEFAULT_MODEL_LIMITS, MODEL_LIMIT_ENV, modelLimitsFromEnv } from './limits';
 export type { ModelLimits } from './limits';
 export type { CacheManifest, DownloadedModel, DownloadOptions } from './download';
