@@ -13,6 +13,7 @@ export {
   type RunExport,
 } from './transfer';
 export { exportRunFile, importRunFile } from './transfer-files';
+export { RUN_EXPORT_LIMITS } from './run-export-checks';
 export { borrowStore, openTrackingStore, type BorrowedStore } from './open-store';
 export { finalMetrics, loadRunDetails, loadRunView, metricCurves, type CurvePoint, type RunDetails, type RunView } from './read/run-view';
 export { MIN_RUN_ID_PREFIX, findRun, resolveRun } from './read/resolve-run';
