@@ -2,7 +2,8 @@ import { BadImagesError, checkImages, scanDataset, type ImageRecord } from '@mlb
 import { initBackend } from '@mlbench/model';
 import type { LoadedConfig } from './config';
 import { backendPreference, openExtractor } from './model-setup';
-import { checkInputSize, openFeatureCache, type PipelineEvent } from './pipeline';
+import { openFeatureCache, type PipelineEvent } from './pipeline';
+import { checkRunInputs } from './run-checks';
 
 /** What a run would read, as checked before its run row: a submitted point carries it to the workers. */
 export interface CheckedInputs {
@@ -33,7 +34,7 @@ export async function checkExperiment(
   const scanned = await scanDataset(loaded.resolved.dataset.path, { onProgress: (done, total) => emit({ type: 'scan-progress', done, total }) });
   const extractor = await openExtractor(loaded.resolved, options.cacheDir);
   try {
-    checkInputSize(loaded, extractor.description);
+    checkRunInputs(loaded, extractor.description, scanned.images.length, scanned.classes.length);
     const cache = await openFeatureCache(extractor, loaded, options.cacheDir);
     // Images with cached features decoded fine before (by content); every other one is decoded now.
     const uncached: ImageRecord[] = [];
