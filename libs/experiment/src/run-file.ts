@@ -2,7 +2,8 @@ import { loadExperiment } from './config';
 import { runExperiment, type RunSummary } from './pipeline';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { isStudyText, loadStudy, runStudy, type RunStudyOptions, type StudyResult } from './study';
+import { loadStudy, runStudy, type RunStudyOptions, type StudyResult } from './study';
+import { isStudyText } from './study-definition';
 import { runSweep, type SweepResult } from './sweep-run';
 
 export type FileRunResult = { kind: 'run'; summary: RunSummary } | { kind: 'sweep'; result: SweepResult } | { kind: 'study'; result: StudyResult };

@@ -2,9 +2,9 @@ import { openSqliteStore, type Sweep, type TrackingStore } from '@mlbench/tracki
 import type { ExperimentPlan } from './config';
 import { captureEnvironment } from './environment';
 import { InterruptedError } from './errors';
-import { isResultMetric } from './run-diff';
 import { runExperiment, type RunExperimentOptions, type RunSummary } from './pipeline';
-import { summarizeSeedGroups, type SeedGroup } from './seed-groups';
+import type { SeedGroup } from './seed-groups';
+import { sweepSeedGroups } from './sweep-seed-groups';
 import { describePoint, type SweepPoint } from './sweep';
 
 /** Progress of a sweep, for the CLI. */
@@ -114,18 +114,4 @@ export async function runSweep(plan: ExperimentPlan, options: RunSweepOptions): 
   } finally {
     if (!options.store) await store.close();
   }
-}
-
-/** Seed groups over a sweep's completed runs, from the store. */
-export async function sweepSeedGroups(store: TrackingStore, sweepId: string): Promise<SeedGroup[]> {
-  const runs = (await store.searchRuns({ sweepId })).filter((r) => r.status === 'completed').sort((a, b) => (a.sweepIndex ?? 0) - (b.sweepIndex ?? 0));
-  const withMetrics = await Promise.all(
-    runs.map(async (run) => ({
-      id: run.id,
-      seed: run.seed,
-      resolvedConfig: run.resolvedConfig,
-      metrics: Object.fromEntries((await store.getMetrics(run.id)).filter((m) => m.step === null && isResultMetric(m.key)).map((m) => [m.key, m.value])),
-    })),
-  );
-  return summarizeSeedGroups(withMetrics);
 }
