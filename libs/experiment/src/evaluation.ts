@@ -4,7 +4,7 @@
  */
 import { SPLIT_NAMES, type SplitName } from '@mlbench/data';
 import { argmax, bootstrapClassification, classificationReport, type ClassificationReport, type Interval } from '@mlbench/metrics';
-import type { FeatureSet } from '@mlbench/model';
+import { checkProbabilitiesFinite, type FeatureSet } from '@mlbench/model';
 import type { Metric, Prediction } from '@mlbench/tracking';
 import { intervalKeys, perClassMetricKey, splitMetricKey, type MetricSplit } from './metric-keys';
 
@@ -53,6 +53,7 @@ export function evaluateSplits({ head, sets, classes, paths, seed, flagged }: Ev
     const set = sets[split];
     if (set.labels.length === 0) continue;
     const flat = head.predict(set.features, set.labels.length);
+    checkProbabilitiesFinite(flat, `the ${split} split`);
     const rows = set.labels.map((_, i) => Array.from(flat.subarray(i * k, (i + 1) * k)));
     const report = classificationReport(set.labels, rows, k);
     metrics.push(...reportMetrics(split, report, classes));

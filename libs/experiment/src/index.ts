@@ -19,7 +19,7 @@ export { diffRuns } from './run-diff';
 export { intervalKeys, isResultMetric, METRIC_KEYS, perClassMetricKey, splitMetricKey } from './metric-keys';
 export type { MetricSplit, SplitFigure } from './metric-keys';
 export type { RunDiff, RunSnapshot } from './run-diff';
-export { UnknownRunError, configOfRun, reproduceRun, snapshotRun } from './reproduce';
+export { configOfRun, reproduceRun, snapshotRun } from './reproduce';
 export type { ReproduceResult } from './reproduce';
 export { seedGroupKey, summarizeSeedGroups } from './seed-groups';
 export type { RunForGrouping, SeedGroup } from './seed-groups';

@@ -8,14 +8,15 @@ import {
   type SplitName,
 } from '@mlbench/data';
 import { initBackend, type BackendInfo, type EpochMetrics, type ExtractorDescription, type FeatureExtractor } from '@mlbench/model';
-import { openSqliteStore, type Metric, type Run, type RunRecord, type SkippedFile, type TrackingStore } from '@mlbench/tracking';
+import { borrowStore, type Metric, type Run, type RunRecord, type SkippedFile, type TrackingStore } from '@mlbench/tracking';
 import { markAbandonedRuns } from './abandoned';
 import { flattenConfig, type LoadedConfig } from './config';
-import { ConfigError, InterruptedError } from './errors';
+import { InterruptedError } from './errors';
 import { captureEnvironment } from './environment';
 import { FeatureCache } from './feature-cache';
 import { extractDatasetFeatures, type DatasetFeatures } from './dataset-features';
 import { backendPreference, extractionBatchSize, openExtractor, trainConfiguredHead } from './model-setup';
+import { checkRunInputs } from './run-checks';
 import { auditForRun, auditMetrics, auditRecords, flaggedIndices, type AuditSummary, type LabelAudit } from './audit';
 import { evaluateSplits, type IndexedFeatureSet, type SplitSummary } from './evaluation';
 import { METRIC_KEYS, splitMetricKey } from './metric-keys';
@@ -86,11 +87,14 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
   const backend = await initBackend(backendPreference(resolved));
   emit({ type: 'backend', backend });
 
-  const scanned = await scanDataset(resolved.dataset.path, { onProgress: (done, total) => emit({ type: 'scan-progress', done, total }) });
+  const scanned = await scanDataset(resolved.dataset.path, {
+    followLinksOutside: resolved.dataset.followLinksOutside,
+    onProgress: (done, total) => emit({ type: 'scan-progress', done, total }),
+  });
 
   const extractor = await openExtractor(resolved, options.cacheDir);
   try {
-    checkInputSize(loaded, extractor.description);
+    checkRunInputs(loaded, extractor.description, scanned.images.length, scanned.classes.length);
     emit({ type: 'extractor', description: extractor.description });
     checkAborted();
 
@@ -122,7 +126,7 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
       });
     }
 
-    const store = options.store ?? (await openSqliteStore(options.dbPath));
+    const { store, release } = await borrowStore(options);
     try {
       for (const stale of await markAbandonedRuns(store)) emit({ type: 'abandoned', runId: stale.id, pid: stale.pid, hostname: stale.hostname });
       if (pass) checkAborted();
@@ -169,7 +173,7 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
         throw reported;
       }
     } finally {
-      if (!options.store) await store.close();
+      await release();
     }
   } finally {
     extractor.dispose();
@@ -374,17 +378,6 @@ async function extractFeatures(
       emit({ type: 'images-checked', checked, cached, bad, policy: loaded.config.dataset.onBadImage });
     },
   });
-}
-
-function checkInputSize(loaded: LoadedConfig, description: ExtractorDescription): void {
-  const [height, width] = loaded.config.preprocess.size;
-  const [modelHeight, modelWidth] = description.inputShape;
-  if ((modelHeight > 0 && modelHeight !== height) || (modelWidth > 0 && modelWidth !== width)) {
-    throw new ConfigError(
-      `${loaded.file}: preprocess.size: expected [${modelHeight}, ${modelWidth}] (the input of ${description.source}), got [${height}, ${width}]`,
-      loaded.file,
-    );
-  }
 }
 
 function countBy(assignment: readonly SplitName[]): Record<SplitName, number> {

@@ -1,7 +1,7 @@
 /** The `study` section of a study file: its schema and a pure parser (arms' configs are not read). */
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors';
+import { parseYamlText } from './yaml-file';
 
 const nonEmpty = (what: string) => z.string({ error: `expected ${what}` }).trim().min(1, { error: `expected ${what}` });
 
@@ -31,20 +31,18 @@ export type StudyDefinition = z.infer<typeof studyFileSchema>['study'];
 
 /** Whether YAML text is a study file (a top-level `study` key) rather than an experiment config. */
 export function isStudyText(text: string): boolean {
-  const doc = parseDocument(text);
-  if (doc.errors.length > 0) return false;
-  const raw: unknown = doc.toJS();
+  let raw: unknown;
+  try {
+    raw = parseYamlText(text, '(study check)');
+  } catch {
+    return false; // not a valid study; the config loader reports the problem
+  }
   return raw !== null && typeof raw === 'object' && !Array.isArray(raw) && 'study' in raw;
 }
 
 /** Validates the study section (pure: arms are not read). Throws ConfigError naming the field. */
 export function parseStudyDefinition(text: string, file: string): StudyDefinition {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const at = doc.errors[0].linePos?.[0];
-    throw new ConfigError(`${file}: invalid YAML${at ? ` at line ${at.line}, column ${at.col}` : ''}: ${doc.errors[0].message.split('\n')[0]}`, file);
-  }
-  const parsed = studyFileSchema.safeParse(doc.toJS());
+  const parsed = studyFileSchema.safeParse(parseYamlText(text, file));
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const where = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('') || '(top level)';

@@ -11,9 +11,9 @@
  * ```
  */
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { openSqliteStore, type Study, type StudyArm, type TrackingStore } from '@mlbench/tracking';
+import { readYamlFile } from './yaml-file';
+import { borrowStore, type Study, type StudyArm } from '@mlbench/tracking';
 import { canonicalJson } from '@mlbench/common';
 import { loadExperiment, type ExperimentPlan } from './config';
 import { ConfigError, InterruptedError } from './errors';
@@ -57,12 +57,7 @@ export function pairingProblems(arms: readonly { label: string; plan: Experiment
 /** Reads a study file and every arm config (relative to it), and checks that the arms are paired. */
 export async function loadStudy(file: string, env: NodeJS.ProcessEnv = process.env): Promise<StudyPlan> {
   const absFile = path.resolve(file);
-  let text: string;
-  try {
-    text = await fs.readFile(absFile, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`cannot read study file ${absFile} (${(error as NodeJS.ErrnoException).code})`, absFile);
-  }
+  const text = await readYamlFile(absFile, 'study file');
   const study = parseStudyDefinition(text, absFile);
   const arms: StudyPlan['arms'] = [];
   for (const [i, arm] of study.arms.entries()) {
@@ -112,7 +107,7 @@ export interface StudyResult {
  */
 export async function runStudy(plan: StudyPlan, options: RunStudyOptions): Promise<StudyResult> {
   const started = Date.now();
-  const store: TrackingStore = options.store ?? (await openSqliteStore(options.dbPath));
+  const { store, release } = await borrowStore(options);
   const emit = (event: StudyEvent): void => options.onStudyEvent?.(event);
   try {
     let study: Study | null = null;
@@ -168,6 +163,6 @@ export async function runStudy(plan: StudyPlan, options: RunStudyOptions): Promi
     const finished = await store.updateStudyStatus(study.id, 'completed');
     return { study: finished, arms: results, seconds: (Date.now() - started) / 1000 };
   } finally {
-    if (!options.store) await store.close();
+    await release();
   }
 }

@@ -12,6 +12,7 @@ import { canonicalJson } from '@mlbench/common';
 import { z } from 'zod';
 import type { AuditResult, DatasetInput, Metric, Param, Prediction, Run, SkippedFile, SplitMember } from './entities';
 import { InvalidRunExportError } from './errors';
+import { jsonDepth, runExportProblem, RUN_EXPORT_LIMITS } from './run-export-checks';
 
 export const RUN_EXPORT_FORMAT = 'mlbench.run';
 /** Version of the export document layout (not of the database schema). */
@@ -123,6 +124,10 @@ const runExportSchema = z.object({
 
 /** Parses and validates an export document; `file` names it in messages. */
 export function parseRunExport(text: string, file: string): RunExport {
+  // Before parsing: the parsed value would reach recursive code (validation, canonical JSON).
+  if (jsonDepth(text, RUN_EXPORT_LIMITS.jsonDepth) > RUN_EXPORT_LIMITS.jsonDepth) {
+    throw new InvalidRunExportError(file, `nested deeper than ${RUN_EXPORT_LIMITS.jsonDepth} levels (a run export nests about 6)`);
+  }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -141,6 +146,8 @@ export function parseRunExport(text: string, file: string): RunExport {
     const issue = parsed.error.issues[0];
     throw new InvalidRunExportError(file, `${issue.path.join('.') || '(top level)'}: ${issue.message}`);
   }
+  const problem = runExportProblem(parsed.data as RunExport);
+  if (problem) throw new InvalidRunExportError(file, problem);
   return parsed.data as RunExport;
 }
 
