@@ -39,3 +39,15 @@ export class CompareArgumentsError extends ReportError {
     this.name = 'CompareArgumentsError';
   }
 }
+
+/**
+ * Stored data the report cannot show: an id that is not a valid id, labels outside the class list,
+ * a page path that would leave the output folder. The entry is named and skipped; the rest of the
+ * report is written.
+ */
+export class InvalidStoredDataError extends ReportError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidStoredDataError';
+  }
+}

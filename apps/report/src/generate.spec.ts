@@ -50,7 +50,7 @@ describe('generateReport', () => {
 
     const second = await generateReport({ store, outDir: out });
     expect(second.runPages).toEqual({ written: 0, unchanged: 0, upToDate: 2 });
-    expect(second.thumbnails).toEqual({ created: 0, reused: 0, missing: 0 });
+    expect(second.thumbnails).toEqual({ created: 0, reused: 0, missing: 0, refused: 0 });
     // Same files, none rewritten (mtimes unchanged), the comparison still linked.
     expect(await listFiles(out)).toEqual(files);
   });

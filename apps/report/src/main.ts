@@ -24,11 +24,13 @@ async function main(argv: readonly string[]): Promise<number> {
       `run pages   ${pages.written} written, ${pages.unchanged} unchanged, ${pages.upToDate} up to date\n` +
         `sweep pages ${result.sweepPages.written} written, ${result.sweepPages.unchanged} unchanged\n` +
         `study pages ${result.studyPages.written} written, ${result.studyPages.unchanged} unchanged\n` +
-        `thumbnails  ${thumbs.created} created, ${thumbs.reused} reused${thumbs.missing ? `, ${thumbs.missing} originals missing (placeholders)` : ''}\n` +
+        `thumbnails  ${thumbs.created} created, ${thumbs.reused} reused${thumbs.missing ? `, ${thumbs.missing} originals missing (placeholders)` : ''}` +
+        `${thumbs.refused ? `, ${thumbs.refused} refused (outside the dataset root or not matching the recorded sha256)` : ''}\n` +
         (result.comparisonFile ? `comparison  ${path.resolve(result.comparisonFile)}\n` : '') +
         `index       ${path.resolve(result.indexFile)}\n` +
         `done in ${((Date.now() - started) / 1000).toFixed(2)}s\n`,
     );
+    for (const entry of result.skipped) process.stderr.write(`warning: ${entry.kind} ${JSON.stringify(entry.id)} (${entry.name}) skipped: ${entry.reason}\n`);
     return 0;
   } finally {
     await store.close();

@@ -13,6 +13,7 @@ import { seededSample, type ImageSource, type ThumbnailIndex } from './images';
 import { confusionFromPredictions, imageSource, membersByPath, predictionTile, statusView, svg, type StatusView, type Svg, type Tile } from './page-model';
 import { loadRunSummary, type RunSummaryData } from './run-data';
 import { confusionChart } from './run-page';
+import { maxOf } from './extent';
 
 export const STUDY_GRID_SIZE = 24;
 
@@ -192,8 +193,8 @@ export function buildStudyPage(data: StudyData, thumbs: ThumbnailIndex, links: {
           : allCached
             ? armData.extractedBy
               ? `cached; ${seconds(armData.extractedBy.seconds)} when run ${shortId(armData.extractedBy.runId)} extracted them`
-              : `cached (${seconds(Math.max(...extractionTimes))})`
-            : seconds(Math.max(...extractionTimes)),
+              : `cached (${seconds(maxOf(extractionTimes))})`
+            : seconds(maxOf(extractionTimes)),
       training: train ? `${seconds(train.mean)} per seed` : MISSING,
       runs: armData.runs.map((r) => ({ seed: r.summary.run.seed, shortId: shortId(r.summary.run.id), href: links.runHref(r.summary.run.id), accuracy: percent(r.summary.final['test.accuracy']) })),
       note: armData.unfinished > 0 ? `${armData.unfinished} run(s) of this arm did not complete and are left out` : null,

@@ -32,7 +32,8 @@ export function formatEvent(event: PipelineEvent): string | null {
       return `tfjs       ${b.engineVersion}, backend ${b.backend}${hint}`;
     }
     case 'images-checked': {
-      if (event.bad.length === 0) return event.checked === 0 ? null : `images     ${event.checked} decoded fine (${event.cached} known from the cache)`;
+      // The features line already says that every uncached image was decoded.
+      if (event.bad.length === 0) return null;
       const shown = event.bad.slice(0, 20).map((b) => `\n  ${event.policy === 'skip' ? 'skipped' : 'bad'} ${b.path}: ${b.reason}`);
       const more = event.bad.length > 20 ? `\n  ... and ${event.bad.length - 20} more (recorded with the run)` : '';
       return `images     ${event.bad.length} unusable (dataset.onBadImage: ${event.policy})${shown.join('')}${more}`;
@@ -73,7 +74,6 @@ export function formatEvent(event: PipelineEvent): string | null {
     case 'run-failed':
       return `run ${event.runId} ${event.status}: ${event.error}`;
     case 'scan-progress':
-    case 'check-progress':
     case 'extract-progress':
       return null;
   }

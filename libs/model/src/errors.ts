@@ -99,3 +99,8 @@ export class EngineUnavailableError extends ModelError {
     super(message);
   }
 }
+
+/** Head options or training data that cannot train a head (bad dropout, too few classes, ...). */
+export class HeadOptionsError extends Error {
+  override name = 'HeadOptionsError';
+}

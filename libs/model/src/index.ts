@@ -7,6 +7,7 @@ export {
   ChecksumMismatchError,
   EngineUnavailableError,
   FeatureLayerError,
+  HeadOptionsError,
   ModelDownloadError,
   ModelError,
   ModelFormatError,
@@ -22,8 +23,5 @@ export type { TfjsExtractorOptions, TfjsModelFiles } from './tfjs-model';
 export * from './tflite';
 export * from './onnx';
 export * from './pool';
-export { HeadOptionsError, SoftmaxHead, evaluateHead, trainSoftmaxHead } from './head';
-export type { EpochMetrics, FeatureSet, SoftmaxHeadOptions, TrainHeadHooks } from './head';
+export * from './heads';
 export { PIXEL_EXTRACTOR_ID, PIXEL_EXTRACTOR_SOURCE, createPixelExtractor } from './pixel-extractor';
-export { CnnHead, cnnArchitectureProblems, cnnParameterCount, cnnParameterShapes, initCnnHead, trainCnnHead } from './cnn-head';
-export type { CnnArchitecture, CnnBlockSpec, CnnHeadOptions, CnnParameterShape } from './cnn-head';

@@ -11,7 +11,7 @@ import type * as Ort from 'onnxruntime-node';
 import { EngineUnavailableError, ModelError } from '../errors';
 import type { ExtractorDescription, FeatureExtractor, Precision } from '../extractor';
 import { writeFileAtomic } from '../files';
-import { checkExtractInput } from '../runner';
+import { checkExtractInput } from '../extract-input';
 import { TfliteGraph } from '../tflite/graph';
 import { exportTfliteToOnnx, ONNX_EXPORTER_VERSION, ONNX_INPUT_NAME, ONNX_OPSET } from './export';
 import { int8WeightEncoding } from './quantized/cpu-features';

@@ -1,44 +1,17 @@
+/** One dense softmax layer trained on frozen features (the canonical experiment's head). */
 import * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
+import { HeadOptionsError } from '../errors';
+import { evaluateHead, makeOptimizer, trainingProblems, type EpochMetrics, type FeatureSet, type TrainHeadHooks, type TrainingSettings } from './training';
 
-/** Labelled feature vectors: `labels.length` rows of `dim` values in `features`. */
-export interface FeatureSet {
-  features: Float32Array;
-  labels: readonly number[];
-  dim: number;
-}
-
-export interface SoftmaxHeadOptions {
+export interface SoftmaxHeadOptions extends TrainingSettings {
   numClasses: number;
   /** Dropout on the features before the dense layer; 0 = none. */
   dropout: number;
   /** L2 penalty on the dense kernel; 0 = none. */
   l2: number;
-  optimizer: 'adam' | 'sgd' | 'rmsprop' | 'adagrad';
-  learningRate: number;
-  epochs: number;
-  batchSize: number;
   /** Seeds weight initialisation, dropout and the per-epoch shuffle. */
   seed: number;
-}
-
-export interface EpochMetrics {
-  epoch: number;
-  /** Mean training loss over the epoch's batches (as Keras reports it). */
-  loss: number;
-  accuracy: number;
-  valLoss: number | null;
-  valAccuracy: number | null;
-}
-
-export interface TrainHeadHooks {
-  onEpoch?: (metrics: EpochMetrics) => void | Promise<void>;
-  /** Checked between batches; throwing from it stops training. */
-  checkAborted?: () => void;
-}
-
-export class HeadOptionsError extends Error {
-  override name = 'HeadOptionsError';
 }
 
 /** A trained softmax layer over frozen features. */
@@ -67,20 +40,6 @@ export class SoftmaxHead {
   }
 }
 
-/** Settings every trained head shares, checked the same way for each. */
-type TrainingSettings = Pick<SoftmaxHeadOptions, 'dropout' | 'optimizer' | 'learningRate' | 'epochs' | 'batchSize'>;
-
-/** Problems with the shared training settings and the training set, in reading order. */
-export function trainingProblems(options: TrainingSettings, train: FeatureSet): string[] {
-  const problems: string[] = [];
-  if (!(options.dropout >= 0 && options.dropout < 1)) problems.push(`dropout must be in [0, 1), got ${options.dropout}`);
-  if (!(options.learningRate > 0)) problems.push(`learningRate must be > 0, got ${options.learningRate}`);
-  if (!Number.isInteger(options.epochs) || options.epochs < 1) problems.push(`epochs must be a positive integer, got ${options.epochs}`);
-  if (!Number.isInteger(options.batchSize) || options.batchSize < 1) problems.push(`batchSize must be a positive integer, got ${options.batchSize}`);
-  if (train.labels.length === 0) problems.push('the training set is empty');
-  return problems;
-}
-
 function validate(options: SoftmaxHeadOptions, train: FeatureSet): void {
   const problems: string[] = [];
   if (!Number.isInteger(options.numClasses) || options.numClasses < 2) problems.push(`numClasses must be >= 2, got ${options.numClasses}`);
@@ -88,41 +47,6 @@ function validate(options: SoftmaxHeadOptions, train: FeatureSet): void {
   problems.push(...trainingProblems(options, train));
   if (train.features.length !== train.labels.length * train.dim) problems.push('features and labels disagree in length');
   if (problems.length > 0) throw new HeadOptionsError(`invalid softmax head options: ${problems.join('; ')}`);
-}
-
-export function makeOptimizer(options: Pick<TrainingSettings, 'optimizer' | 'learningRate'>): tf.Optimizer {
-  switch (options.optimizer) {
-    case 'adam':
-      return tf.train.adam(options.learningRate);
-    case 'sgd':
-      return tf.train.sgd(options.learningRate);
-    case 'rmsprop':
-      return tf.train.rmsprop(options.learningRate);
-    case 'adagrad':
-      return tf.train.adagrad(options.learningRate);
-  }
-}
-
-/** Anything that gives class probabilities for rows of features: the softmax head, the CNN. */
-export interface ProbabilisticHead {
-  readonly numClasses: number;
-  /** `count x numClasses` probabilities, row-major. */
-  predict(features: Float32Array, count: number): Float32Array;
-}
-
-/** Mean categorical cross-entropy and accuracy of `head` on a labelled set. */
-export function evaluateHead(head: ProbabilisticHead, set: FeatureSet): { loss: number; accuracy: number } {
-  const probs = head.predict(set.features, set.labels.length);
-  let loss = 0;
-  let correct = 0;
-  for (let i = 0; i < set.labels.length; i++) {
-    const row = probs.subarray(i * head.numClasses, (i + 1) * head.numClasses);
-    loss -= Math.log(Math.max(row[set.labels[i]], 1e-7));
-    let best = 0;
-    for (let c = 1; c < row.length; c++) if (row[c] > row[best]) best = c;
-    if (best === set.labels[i]) correct++;
-  }
-  return { loss: loss / set.labels.length, accuracy: correct / set.labels.length };
 }
 
 /**

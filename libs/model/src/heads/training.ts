@@ -1,0 +1,83 @@
+/**
+ * The training kit every head shares: labelled feature sets, per-epoch metrics and hooks, the
+ * checks of the shared settings, the optimizer factory and evaluation of a trained head.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** Labelled feature vectors: `labels.length` rows of `dim` values in `features`. */
+export interface FeatureSet {
+  features: Float32Array;
+  labels: readonly number[];
+  dim: number;
+}
+
+export interface EpochMetrics {
+  epoch: number;
+  /** Mean training loss over the epoch's batches (as Keras reports it). */
+  loss: number;
+  accuracy: number;
+  valLoss: number | null;
+  valAccuracy: number | null;
+}
+
+export interface TrainHeadHooks {
+  onEpoch?: (metrics: EpochMetrics) => void | Promise<void>;
+  /** Checked between batches; throwing from it stops training. */
+  checkAborted?: () => void;
+}
+
+/** Settings every trained head shares, checked the same way for each. */
+export interface TrainingSettings {
+  /** Dropout rate; 0 = none. */
+  dropout: number;
+  optimizer: 'adam' | 'sgd' | 'rmsprop' | 'adagrad';
+  learningRate: number;
+  epochs: number;
+  batchSize: number;
+}
+
+/** Problems with the shared training settings and the training set, in reading order. */
+export function trainingProblems(options: TrainingSettings, train: FeatureSet): string[] {
+  const problems: string[] = [];
+  if (!(options.dropout >= 0 && options.dropout < 1)) problems.push(`dropout must be in [0, 1), got ${options.dropout}`);
+  if (!(options.learningRate > 0)) problems.push(`learningRate must be > 0, got ${options.learningRate}`);
+  if (!Number.isInteger(options.epochs) || options.epochs < 1) problems.push(`epochs must be a positive integer, got ${options.epochs}`);
+  if (!Number.isInteger(options.batchSize) || options.batchSize < 1) problems.push(`batchSize must be a positive integer, got ${options.batchSize}`);
+  if (train.labels.length === 0) problems.push('the training set is empty');
+  return problems;
+}
+
+export function makeOptimizer(options: Pick<TrainingSettings, 'optimizer' | 'learningRate'>): tf.Optimizer {
+  switch (options.optimizer) {
+    case 'adam':
+      return tf.train.adam(options.learningRate);
+    case 'sgd':
+      return tf.train.sgd(options.learningRate);
+    case 'rmsprop':
+      return tf.train.rmsprop(options.learningRate);
+    case 'adagrad':
+      return tf.train.adagrad(options.learningRate);
+  }
+}
+
+/** Anything that gives class probabilities for rows of features: the softmax head, the CNN. */
+export interface ProbabilisticHead {
+  readonly numClasses: number;
+  /** `count x numClasses` probabilities, row-major. */
+  predict(features: Float32Array, count: number): Float32Array;
+}
+
+/** Mean categorical cross-entropy and accuracy of `head` on a labelled set. */
+export function evaluateHead(head: ProbabilisticHead, set: FeatureSet): { loss: number; accuracy: number } {
+  const probs = head.predict(set.features, set.labels.length);
+  let loss = 0;
+  let correct = 0;
+  for (let i = 0; i < set.labels.length; i++) {
+    const row = probs.subarray(i * head.numClasses, (i + 1) * head.numClasses);
+    loss -= Math.log(Math.max(row[set.labels[i]], 1e-7));
+    let best = 0;
+    for (let c = 1; c < row.length; c++) if (row[c] > row[best]) best = c;
+    if (best === set.labels[i]) correct++;
+  }
+  return { loss: loss / set.labels.length, accuracy: correct / set.labels.length };
+}
