@@ -1,7 +1,7 @@
 /**
  * Feature-extraction benchmark on this machine (a script, not a test):
  *
- *   npm run bench [-- --repeats 3 --images 640 --engines onnx,onnx-int8,tfjs --prefetch 1 --no-canonical --no-torch]
+ *   npm run bench [-- --repeats 3 --images 640 --engines onnx,onnx-int8,tfjs --prefetch 1 --no-canonical --canonical-repeats 1 --no-torch]
  *
  * Prints medians over `--repeats` runs of: images/s of decode+resize alone, of inference alone and
  * of the whole extraction (decode + resize + inference, the pipeline's `imageBatches` feeding
@@ -87,9 +87,12 @@ async function inferenceRate(ex: FeatureExtractor, batches: number): Promise<num
   return (batches * BATCH) / ((performance.now() - start) / 1000);
 }
 
-async function wholeRate(ex: FeatureExtractor, items: { absPath: string }[], prefetch: number): Promise<number> {
+async function wholeRate(ex: FeatureExtractor, items: { absPath: string }[], prefetch: number, keep?: Float32Array[]): Promise<number> {
   const start = performance.now();
-  for await (const batch of imageBatches(items, PREPROCESS, BATCH, prefetch)) await ex.extract(batch.pixels, batch.items.length);
+  for await (const batch of imageBatches(items, PREPROCESS, BATCH, prefetch)) {
+    const features = await ex.extract(batch.pixels, batch.items.length);
+    keep?.push(features);
+  }
   return items.length / ((performance.now() - start) / 1000);
 }
 
@@ -141,8 +144,10 @@ function canonicalRun(dbFile: string, cacheDir: string, engine: Engine | 'auto')
     if (r.status !== 0) throw new Error(`canonical run failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
     const rss = /maxrss_kb=(\d+)/.exec(r.stderr ?? '');
     const rate = /\(([\d.]+) images\/s\)/.exec(r.stdout);
-    const acc = /test accuracy ([\d.]+)%/.exec(r.stdout);
-    return { seconds, peakRssMb: rss ? Number(rss[1]) / 1024 : null, extractPerSecond: rate ? Number(rate[1]) : null, testAccuracy: acc ? Number(acc[1]) / 100 : null };
+    // "test accuracy 88.84%  (653/735)": the exact fraction when printed.
+    const acc = /test accuracy ([\d.]+)%(?:\s+\((\d+)\/(\d+)\))?/.exec(r.stdout);
+    const testAccuracy = acc ? (acc[2] ? Number(acc[2]) / Number(acc[3]) : Number(acc[1]) / 100) : null;
+    return { seconds, peakRssMb: rss ? Number(rss[1]) / 1024 : null, extractPerSecond: rate ? Number(rate[1]) : null, testAccuracy };
   } finally {
     if (config !== CONFIG) fs.rmSync(config, { force: true });
   }
@@ -184,6 +189,7 @@ async function main(): Promise<void> {
       batches: { type: 'string', default: '10' },
       engines: { type: 'string', default: 'onnx,onnx-int8,tfjs' },
       'no-canonical': { type: 'boolean', default: false },
+      'canonical-repeats': { type: 'string' },
       'no-torch': { type: 'boolean', default: false },
       prefetch: { type: 'string', default: String(DEFAULT_PREFETCH) },
       out: { type: 'string', default: path.join(ROOT, 'results/bench') },
@@ -254,7 +260,7 @@ async function main(): Promise<void> {
     for (const engine of engines) {
       const cold: ReturnType<typeof canonicalRun>[] = [];
       const warm: ReturnType<typeof canonicalRun>[] = [];
-      for (let i = 0; i < repeats; i++) {
+      for (let i = 0; i < Number(values['canonical-repeats'] ?? repeats); i++) {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-canonical-'));
         try {
           cold.push(canonicalRun(path.join(dir, 'runs.sqlite'), path.join(dir, 'cache'), engine));
@@ -274,7 +280,7 @@ async function main(): Promise<void> {
       canonical[engine] = summary;
       log(
         `canonical  ${engine}: cold ${summary.coldSeconds} s (extraction ${summary.coldExtractImagesPerSecond} images/s), warm ${summary.warmSeconds} s, ` +
-          `peak RSS ${summary.peakRssMb} MB, test accuracy ${summary.testAccuracy === null ? "-" : `${(100 * summary.testAccuracy).toFixed(2)}%`}`,
+          `peak RSS ${summary.peakRssMb} MB, test accuracy ${summary.testAccuracy === null ? "-" : `${(100 * summary.testAccuracy).toFixed(2)}% (${summary.testAccuracy})`}`,
       );
     }
   }
@@ -310,18 +316,21 @@ async function int8VersusFloat(items: { absPath: string }[], prefetch: number, r
   const float = await loadExtractor({ source: MODEL, engine: 'onnx', threads });
   const int8 = await loadExtractor({ source: MODEL, engine: 'onnx', precision: 'int8', threads });
   const runs = { floatInference: [] as number[], int8Inference: [] as number[], floatWhole: [] as number[], int8Whole: [] as number[] };
+  const floatFeatures: Float32Array[] = [];
+  const int8Features: Float32Array[] = [];
   try {
     for (let i = 0; i < repeats; i++) {
       runs.floatInference.push(await inferenceRate(float, batches));
       runs.int8Inference.push(await inferenceRate(int8, batches));
-      runs.floatWhole.push(await wholeRate(float, items, prefetch));
-      runs.int8Whole.push(await wholeRate(int8, items, prefetch));
+      runs.floatWhole.push(await wholeRate(float, items, prefetch, i === 0 ? floatFeatures : undefined));
+      runs.int8Whole.push(await wholeRate(int8, items, prefetch, i === 0 ? int8Features : undefined));
     }
   } finally {
     float.dispose();
     int8.dispose();
   }
   const ratio = (a: number[], b: number[]): number => median(a.map((x, i) => x / b[i]));
+  const agreement = featureAgreement(concat(int8Features), concat(floatFeatures), float.description.featureDim);
   const summary = {
     precision: int8.description.precision,
     isa: int8KernelIsa(),
@@ -330,14 +339,54 @@ async function int8VersusFloat(items: { absPath: string }[], prefetch: number, r
     inferenceSpeedup: round(median(runs.int8Inference) / median(runs.floatInference), 2),
     wholeSpeedup: round(median(runs.int8Whole) / median(runs.floatWhole), 2),
     perRunSpeedup: { inference: round(ratio(runs.int8Inference, runs.floatInference), 2), whole: round(ratio(runs.int8Whole, runs.floatWhole), 2) },
+    featureAgreement: agreement,
     runs: Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.map((x) => round(x))])),
   };
   log(
     `int8       onnx int8 vs float32, alternating, medians of ${repeats}: inference ${summary.inference.int8} vs ${summary.inference.float32} images/s = ${summary.inferenceSpeedup}x; ` +
       `whole extraction ${summary.whole.int8} vs ${summary.whole.float32} images/s = ${summary.wholeSpeedup}x (per-run ratios ${summary.perRunSpeedup.inference}x, ${summary.perRunSpeedup.whole}x)`,
   );
+  log(
+    `           int8 features vs float32 on the ${items.length} photos: relative L2 difference mean ${agreement.meanRelativeL2}, worst ${agreement.worstRelativeL2}; ` +
+      `cosine >= ${agreement.minCosine}`,
+  );
   log(`           int8 kernels: ${summary.isa}, judged from the CPU flags (ORT does not report which MLAS kernels it picked)`);
   return summary;
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Per image: ||a - b|| / ||b|| and the cosine of a and b; mean and worst over the images. */
+function featureAgreement(a: Float32Array, b: Float32Array, dim: number): { meanRelativeL2: number; worstRelativeL2: number; minCosine: number } {
+  let sum = 0;
+  let worst = 0;
+  let minCosine = 1;
+  const n = b.length / dim;
+  for (let i = 0; i < n; i++) {
+    let d2 = 0;
+    let b2 = 0;
+    let a2 = 0;
+    let dot = 0;
+    for (let k = i * dim; k < (i + 1) * dim; k++) {
+      d2 += (a[k] - b[k]) ** 2;
+      b2 += b[k] ** 2;
+      a2 += a[k] ** 2;
+      dot += a[k] * b[k];
+    }
+    const rel = Math.sqrt(d2 / b2);
+    sum += rel;
+    worst = Math.max(worst, rel);
+    minCosine = Math.min(minCosine, dot / Math.sqrt(a2 * b2));
+  }
+  return { meanRelativeL2: round(sum / n, 4), worstRelativeL2: round(worst, 4), minCosine: round(minCosine, 4) };
 }
 
 main().catch((err: unknown) => {

@@ -24,9 +24,11 @@
 import { ModelFormatError, UnsupportedOperatorError } from '../../errors';
 import { BuiltinOp } from '../../tflite/builtin-ops';
 import type { TfliteGraph } from '../../tflite/graph';
-import { ActivationFunction, Padding, type BuiltinOptions, type OperatorDef } from '../../tflite/schema';
+import { activationOf, biasOf, keepDimsOf, softmaxBeta, windowOf } from '../../tflite/operator-options';
+import { ActivationFunction, Padding, type OperatorDef } from '../../tflite/schema';
+import { bytesOf, floatAttr, intAttr, intsAttr, transpose4, valueInfo } from '../builders';
 import { ONNX_INPUT_NAME, ONNX_IR_VERSION, ONNX_OPSET, tfPads, type OnnxExportOptions } from '../export';
-import { encodeOnnxModel, OnnxAttributeType, OnnxDataType, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from '../proto';
+import { encodeOnnxModel, OnnxDataType, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from '../proto';
 import { activationQuant, fusedClampRange, rawConstant, sameQuant, type QuantType, type RawConstant, type TensorQuant } from './quant';
 
 /** Bump when the int8 graph changes for the same input, so cached `.onnx` files are rebuilt. */
@@ -83,7 +85,7 @@ class Int8Exporter {
   build(): OnnxModel {
     const { graph } = this;
     const [h, w, c] = graph.inputShape;
-    const inputInfo = valueInfo(ONNX_INPUT_NAME, OnnxDataType.FLOAT, [{ dim_param: 'batch' }, { dim_value: h }, { dim_value: w }, { dim_value: c }]);
+    const inputInfo = valueInfo(ONNX_INPUT_NAME, [{ dim_param: 'batch' }, { dim_value: h }, { dim_value: w }, { dim_value: c }]);
     const inQ = activationQuant(graph, graph.inputIndex);
     if (inQ !== 'float' && 'problem' in inQ) throw new UnsupportedOperatorError(`${graph.file}: the input cannot be exported to int8 ONNX: ${inQ.problem}. Use precision: float32 for this model.`, graph.file, 'input');
     // Quantize the float pixels once, then every layout change moves bytes, not floats.
@@ -101,7 +103,7 @@ class Int8Exporter {
       const flat = this.node('Flatten', [plain], [intAttr('axis', 1)]);
       if (v.quant) this.node('DequantizeLinear', [flat, ...this.qparams(v.quant)], [], undefined, name);
       else this.node('Identity', [flat], [], undefined, name);
-      return valueInfo(name, OnnxDataType.FLOAT, [{ dim_param: 'batch' }, { dim_value: s.slice(1).reduce((a, b) => a * b, 1) }]);
+      return valueInfo(name, [{ dim_param: 'batch' }, { dim_value: s.slice(1).reduce((a, b) => a * b, 1) }]);
     });
 
     return {
@@ -150,11 +152,11 @@ class Int8Exporter {
   }
 
   private intScalar(type: QuantType | 'int32', value: number): string {
-    return this.sharedInit([], ONNX_TYPE[type], bytes(typed(type, [value])));
+    return this.sharedInit([], ONNX_TYPE[type], bytesOf(typed(type, [value])));
   }
 
   private floatScalar(value: number): string {
-    return this.sharedInit([], OnnxDataType.FLOAT, bytes(Float32Array.of(value)));
+    return this.sharedInit([], OnnxDataType.FLOAT, bytesOf(Float32Array.of(value)));
   }
 
   /** [scale, zero point] initializer names of a per-tensor quantization. */
@@ -203,13 +205,11 @@ class Int8Exporter {
   }
 
   private unsupported(op: OperatorDef, detail: string): UnsupportedOperatorError {
-    const name = this.graph.operatorName(op);
-    const out = op.outputs.length ? ` (producing ${this.graph.tensor(op.outputs[0]).name})` : '';
     return new UnsupportedOperatorError(
-      `${this.graph.file}: operator #${op.index} ${name}${out} cannot be exported to int8 ONNX: ${detail}. ` +
+      `${this.graph.file}: ${this.graph.operatorLabel(op)} cannot be exported to int8 ONNX: ${detail}. ` +
         'Use precision: float32 for this model (the float32 path runs it dequantized).',
       this.graph.file,
-      name,
+      this.graph.operatorName(op),
     );
   }
 
@@ -228,7 +228,7 @@ class Int8Exporter {
       if (raw.scale.length !== 1 || raw.type === 'int32') throw this.unsupported(op, `constant operand ${this.graph.tensor(t).name} is not a per-tensor uint8/int8 tensor`);
       const quant = asUint8({ type: raw.type, scale: raw.scale[0], zeroPoint: raw.zeroPoint[0] });
       const values = raw.type === 'int8' ? Uint8Array.from(raw.values, (v) => v + 128) : raw.values;
-      return { name: this.init(this.graph.tensor(t).name, raw.shape, OnnxDataType.UINT8, bytes(values)), layout: 'plain', quant };
+      return { name: this.init(this.graph.tensor(t).name, raw.shape, OnnxDataType.UINT8, bytesOf(values)), layout: 'plain', quant };
     }
     const v = this.value(t);
     if (!v.quant) throw this.unsupported(op, `its input ${this.graph.tensor(t).name} is float32 inside a quantized graph (a partly quantized model)`);
@@ -285,13 +285,12 @@ class Int8Exporter {
         }
         const outC = wDims[0];
         const wq = reencodeWeights(wr.type, wValues, wr.zeroPoint, this.options.int8Weights ?? 'uint8');
-        const weight = this.init(g.tensor(op.inputs[1]).name, wDims, ONNX_TYPE[wq.type], bytes(wq.values));
+        const weight = this.init(g.tensor(op.inputs[1]).name, wDims, ONNX_TYPE[wq.type], bytesOf(wq.values));
         const wParams = this.channelParams(wq.type, wr.scale, wq.zeroPoint);
         const inputs = [this.dequantize(this.toNchw(x), x.quant), this.node('DequantizeLinear', [weight, ...wParams], wr.scale.length > 1 ? [intAttr('axis', 0)] : [], 'w_dq')];
-        const bias = op.inputs[2];
-        if (bias !== undefined && bias >= 0) inputs.push(this.bias(op, bias, x.quant.scale, wr.scale, outC));
-        const strides = [opt.strideH || 1, opt.strideW || 1];
-        const dilations = [opt.dilationH || 1, opt.dilationW || 1];
+        const bias = biasOf(op);
+        if (bias !== undefined) inputs.push(this.bias(op, bias, x.quant.scale, wr.scale, outC));
+        const { strides, dilations } = windowOf(opt);
         const pads = tfPads(opt.padding, [inShape[1], inShape[2]], [kh, kw], strides, dilations);
         const y = this.node('Conv', inputs, [intsAttr('kernel_shape', [kh, kw]), intsAttr('strides', strides), intsAttr('dilations', dilations), intsAttr('pads', pads), intAttr('group', group)]);
         this.output(op, y, 'nchw', opt.activation);
@@ -306,10 +305,10 @@ class Int8Exporter {
         let xf = this.dequantize(this.toPlain(x), x.quant);
         if (!(inShape.length === 2 && inShape[1] === inN)) xf = this.node('Reshape', [xf, this.int64s([-1, inN])]);
         const wq = reencodeWeights(wr.type, wr.values, wr.zeroPoint, this.options.int8Weights ?? 'uint8');
-        const weight = this.init(g.tensor(op.inputs[1]).name, [outN, inN], ONNX_TYPE[wq.type], bytes(wq.values));
+        const weight = this.init(g.tensor(op.inputs[1]).name, [outN, inN], ONNX_TYPE[wq.type], bytesOf(wq.values));
         const inputs = [xf, this.node('DequantizeLinear', [weight, ...this.channelParams(wq.type, wr.scale, wq.zeroPoint)], wr.scale.length > 1 ? [intAttr('axis', 0)] : [], 'w_dq')];
-        const bias = op.inputs[2];
-        if (bias !== undefined && bias >= 0) inputs.push(this.bias(op, bias, x.quant.scale, wr.scale, outN));
+        const bias = biasOf(op);
+        if (bias !== undefined) inputs.push(this.bias(op, bias, x.quant.scale, wr.scale, outN));
         this.output(op, this.node('Gemm', inputs, [intAttr('transB', 1)]), 'plain', activationOf(o));
         return;
       }
@@ -326,7 +325,7 @@ class Int8Exporter {
           return this.dequantize(name, v.quant);
         };
         const y = this.node(code === BuiltinOp.ADD ? 'Add' : 'Mul', [operand(op.inputs[0]), operand(op.inputs[1])]);
-        this.output(op, y, nchw ? 'nchw' : 'plain', o?.kind === 'activation' ? o.activation : undefined);
+        this.output(op, y, nchw ? 'nchw' : 'plain', activationOf(o));
         return;
       }
       case BuiltinOp.AVERAGE_POOL_2D:
@@ -336,7 +335,7 @@ class Int8Exporter {
         const x = this.quantInput(op, op.inputs[0]);
         const xf = this.dequantize(this.toNchw(x), x.quant);
         const kernel = [opt.filterHeight, opt.filterWidth];
-        const strides = [opt.strideH || 1, opt.strideW || 1];
+        const { strides } = windowOf(opt);
         const whole = kernel[0] === inShape[1] && kernel[1] === inShape[2] && (opt.padding === Padding.VALID || (inShape[1] === 1 && inShape[2] === 1));
         const avg = code === BuiltinOp.AVERAGE_POOL_2D;
         let y: string;
@@ -353,7 +352,7 @@ class Int8Exporter {
       case BuiltinOp.MEAN: {
         const x = this.quantInput(op, op.inputs[0]);
         const axes = Array.from(g.constantValue(op.inputs[1]).values).map((a) => (a < 0 ? a + inShape.length : a));
-        const keepDims = o?.kind === 'reducer' ? o.keepDims : false;
+        const keepDims = keepDimsOf(o);
         if (inShape.length === 4 && axes.length === 2 && axes.includes(1) && axes.includes(2)) {
           const y = this.node('GlobalAveragePool', [this.dequantize(this.toNchw(x), x.quant)]);
           if (keepDims) this.output(op, y, 'nchw', undefined);
@@ -384,7 +383,7 @@ class Int8Exporter {
       }
       case BuiltinOp.SOFTMAX: {
         const x = this.quantInput(op, op.inputs[0]);
-        const beta = o?.kind === 'softmax' ? o.beta : 1;
+        const beta = softmaxBeta(o);
         let xf = this.dequantize(this.toPlain(x), x.quant);
         if (beta !== 1) xf = this.node('Mul', [xf, this.floatScalar(beta)]);
         this.output(op, this.node('Softmax', [xf], [intAttr('axis', -1)]), 'plain', undefined);
@@ -427,8 +426,8 @@ class Int8Exporter {
   private channelParams(type: QuantType, scale: number[], zeroPoint: number[]): [string, string] {
     if (scale.length === 1) return [this.floatScalar(scale[0]), this.intScalar(type, zeroPoint[0])];
     return [
-      this.init('w_scale', [scale.length], OnnxDataType.FLOAT, bytes(Float32Array.from(scale))),
-      this.init('w_zero_point', [zeroPoint.length], ONNX_TYPE[type], bytes(typed(type, zeroPoint))),
+      this.init('w_scale', [scale.length], OnnxDataType.FLOAT, bytesOf(Float32Array.from(scale))),
+      this.init('w_zero_point', [zeroPoint.length], ONNX_TYPE[type], bytesOf(typed(type, zeroPoint))),
     ];
   }
 
@@ -437,15 +436,15 @@ class Int8Exporter {
     const br = this.raw(op, t);
     if (br.type !== 'int32' || br.values.length !== channels) throw this.unsupported(op, `bias ${this.graph.tensor(t).name} is not ${channels} int32 values`);
     if (br.zeroPoint.some((z) => z !== 0)) throw this.unsupported(op, `bias ${this.graph.tensor(t).name} has a non-zero zero point`);
-    const b = this.init(this.graph.tensor(t).name, [channels], OnnxDataType.INT32, bytes(br.values));
+    const b = this.init(this.graph.tensor(t).name, [channels], OnnxDataType.INT32, bytesOf(br.values));
     const scales = wScale.map((s) => inScale * s);
     if (scales.length === 1) return this.node('DequantizeLinear', [b, this.floatScalar(scales[0])], [], 'b_dq');
-    const s = this.init('b_scale', [channels], OnnxDataType.FLOAT, bytes(Float32Array.from(scales)));
+    const s = this.init('b_scale', [channels], OnnxDataType.FLOAT, bytesOf(Float32Array.from(scales)));
     return this.node('DequantizeLinear', [b, s], [intAttr('axis', 0)], 'b_dq');
   }
 
   private int64s(values: readonly number[]): string {
-    return this.sharedInit([values.length], OnnxDataType.INT64, bytes(BigInt64Array.from(values.map((v) => BigInt(v)))));
+    return this.sharedInit([values.length], OnnxDataType.INT64, bytesOf(BigInt64Array.from(values.map((v) => BigInt(v)))));
   }
 }
 
@@ -473,43 +472,3 @@ function typed(type: QuantType | 'int32', values: readonly number[]): Int8Array 
   if (type === 'int8') return Int8Array.from(values);
   return Int32Array.from(values);
 }
-
-/** Transposes a rank-4 row-major array: result dims are `shape[perm[i]]`. */
-function transpose4<T extends Int8Array | Uint8Array | Int32Array>(values: T, shape: readonly number[], perm: readonly number[]): T {
-  const out = new (values.constructor as new (n: number) => T)(values.length);
-  const strides = [shape[1] * shape[2] * shape[3], shape[2] * shape[3], shape[3], 1];
-  const dims = perm.map((p) => shape[p]);
-  const s = perm.map((p) => strides[p]);
-  let k = 0;
-  for (let a = 0; a < dims[0]; a++)
-    for (let b = 0; b < dims[1]; b++)
-      for (let c = 0; c < dims[2]; c++)
-        for (let d = 0; d < dims[3]; d++) out[k++] = values[a * s[0] + b * s[1] + c * s[2] + d * s[3]];
-  return out;
-}
-
-function bytes(a: Int8Array | Uint8Array | Int32Array | Float32Array | BigInt64Array): Uint8Array {
-  // Raw tensor data is little-endian; so are the typed arrays on every platform Node supports.
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
-
-function intsAttr(name: string, ints: number[]): OnnxAttribute {
-  return { name, type: OnnxAttributeType.INTS, ints };
-}
-
-function intAttr(name: string, i: number): OnnxAttribute {
-  return { name, type: OnnxAttributeType.INT, i };
-}
-
-function floatAttr(name: string, f: number): OnnxAttribute {
-  return { name, type: OnnxAttributeType.FLOAT, f };
-}
-
-function valueInfo(name: string, elemType: number, dim: { dim_value?: number; dim_param?: string }[]): OnnxValueInfo {
-  return { name, type: { tensor_type: { elem_type: elemType, shape: { dim } } } };
-}
-
-function activationOf(o: BuiltinOptions | undefined): ActivationFunction | undefined {
-  return o && 'activation' in o ? o.activation : undefined;
-}
-
