@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic, type Run, type Study, type Sweep, type TrackingStore } from '@mlbench/tracking';
+import { writeFileAtomic } from '@mlbench/common';
+import { findRun, type Run, type Study, type Sweep, type TrackingStore } from '@mlbench/tracking';
 import { buildComparePage, comparePageImages } from './compare-page';
 import { auditLink, auditPageImages, auditPagePath, buildAuditPage } from './audit-page';
-import { AmbiguousRunIdError, CompareArgumentsError, InvalidStoredDataError, UnknownRunError } from './errors';
+import { CompareArgumentsError, InvalidStoredDataError } from './errors';
 import { shortId } from './format';
 import { buildIndexPage, type ComparisonLink } from './index-page';
 import { isInside, ThumbnailWriter, type ThumbnailStats } from './images';
@@ -200,15 +201,7 @@ export async function generateReport(options: GenerateOptions): Promise<Generate
 /** Full runs for ids or unique prefixes, in the order given. */
 export function resolveRunIds(ids: readonly string[], runs: readonly Run[], store: string): Run[] {
   if (ids.length < 2) throw new CompareArgumentsError(`--compare needs at least two run ids, got ${ids.length}; e.g. --compare ${runs.slice(0, 2).map((r) => shortId(r.id)).join(' ') || '<runA> <runB>'}`);
-  const resolved = ids.map((id) => {
-    const wanted = id.trim().toLowerCase();
-    const exact = runs.find((r) => r.id === wanted);
-    if (exact) return exact;
-    const matches = wanted.length >= 4 ? runs.filter((r) => r.id.startsWith(wanted)) : [];
-    if (matches.length === 1) return matches[0];
-    if (matches.length > 1) throw new AmbiguousRunIdError(id, matches.map((r) => r.id));
-    throw new UnknownRunError(id, store);
-  });
+  const resolved = ids.map((id) => findRun(runs, id, store));
   const unique = new Set(resolved.map((r) => r.id));
   if (unique.size !== resolved.length) throw new CompareArgumentsError(`--compare lists the same run twice (${ids.join(' ')}); give distinct runs`);
   return resolved;

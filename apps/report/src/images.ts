@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { writeFileAtomic } from '@mlbench/tracking';
+import { writeFileAtomic } from '@mlbench/common';
 
 /**
  * An image a page wants to show, as recorded with a run: its content hash and its path relative

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { canonicalJson, isHttpUrl } from '@mlbench/common';
 import { closest } from 'fastest-levenshtein';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
@@ -123,7 +124,6 @@ async function readConfigText(absFile: string): Promise<string> {
   }
 }
 
-const isUrl = (source: string): boolean => /^https?:\/\//i.test(source);
 
 function resolvePaths(config: ExperimentConfig, base: string): ExperimentConfig {
   const extractor = config.model.extractor;
@@ -132,7 +132,7 @@ function resolvePaths(config: ExperimentConfig, base: string): ExperimentConfig 
     dataset: { ...config.dataset, path: path.resolve(base, config.dataset.path) },
     model: {
       ...config.model,
-      extractor: extractor === 'none' ? extractor : { ...extractor, source: isUrl(extractor.source) ? extractor.source : path.resolve(base, extractor.source) },
+      extractor: extractor === 'none' ? extractor : { ...extractor, source: isHttpUrl(extractor.source) ? extractor.source : path.resolve(base, extractor.source) },
     },
   };
 }
@@ -239,18 +239,6 @@ function knownKeysAt(at: readonly PropertyKey[], input?: unknown): string[] {
     node = unwrap(node, valueAt(input, at.slice(0, i)))?._zod.def.shape?.[String(key)];
   }
   return Object.keys(unwrap(node, valueAt(input, at))?._zod.def.shape ?? {});
-}
-
-/** Deterministic JSON: object keys sorted, so the hash does not depend on key order. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 export function hashConfig(config: ExperimentConfig): string {

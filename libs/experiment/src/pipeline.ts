@@ -16,7 +16,7 @@ import {
   type FeatureExtractor,
   type FeatureSet,
 } from '@mlbench/model';
-import { openSqliteStore, type Metric, type Prediction, type Run, type SkippedFile, type TrackingStore } from '@mlbench/tracking';
+import { borrowStore, type Metric, type Prediction, type Run, type SkippedFile, type TrackingStore } from '@mlbench/tracking';
 import { markAbandonedRuns } from './abandoned';
 import { flattenConfig, type LoadedConfig } from './config';
 import { ConfigError, InterruptedError } from './errors';
@@ -138,7 +138,7 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
       });
     }
 
-    const store = options.store ?? (await openSqliteStore(options.dbPath));
+    const { store, release } = await borrowStore(options);
     try {
       for (const stale of await markAbandonedRuns(store)) emit({ type: 'abandoned', runId: stale.id, pid: stale.pid, hostname: stale.hostname });
       if (pass) checkAborted();
@@ -185,7 +185,7 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
         throw reported;
       }
     } finally {
-      if (!options.store) await store.close();
+      await release();
     }
   } finally {
     extractor.dispose();

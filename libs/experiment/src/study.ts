@@ -15,8 +15,9 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { openSqliteStore, type Study, type StudyArm, type TrackingStore } from '@mlbench/tracking';
-import { canonicalJson, loadExperiment, type ExperimentPlan } from './config';
+import { borrowStore, type Study, type StudyArm } from '@mlbench/tracking';
+import { canonicalJson } from '@mlbench/common';
+import { loadExperiment, type ExperimentPlan } from './config';
 import { ConfigError, InterruptedError } from './errors';
 import { runSweep, type RunSweepOptions, type SweepResult } from './sweep-run';
 
@@ -168,7 +169,7 @@ export interface StudyResult {
  */
 export async function runStudy(plan: StudyPlan, options: RunStudyOptions): Promise<StudyResult> {
   const started = Date.now();
-  const store: TrackingStore = options.store ?? (await openSqliteStore(options.dbPath));
+  const { store, release } = await borrowStore(options);
   const emit = (event: StudyEvent): void => options.onStudyEvent?.(event);
   try {
     let study: Study | null = null;
@@ -224,6 +225,6 @@ export async function runStudy(plan: StudyPlan, options: RunStudyOptions): Promi
     const finished = await store.updateStudyStatus(study.id, 'completed');
     return { study: finished, arms: results, seconds: (Date.now() - started) / 1000 };
   } finally {
-    if (!options.store) await store.close();
+    await release();
   }
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';
 
@@ -9,22 +9,6 @@ export function sha256Hex(...parts: Uint8Array[]): string {
   return h.digest('hex');
 }
 
-/**
- * Writes via a unique temp file in the same folder and a rename, so a reader (or a concurrent
- * writer in another process) never sees a half-written file.
- */
-export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  await fsp.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    await fsp.writeFile(tmp, data);
-    await fsp.rename(tmp, file);
-  } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    throw err;
-  }
-}
-
 export async function statOrUndefined(file: string): Promise<import('node:fs').Stats | undefined> {
   try {
     return await fsp.stat(file);
@@ -32,10 +16,6 @@ export async function statOrUndefined(file: string): Promise<import('node:fs').S
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
     throw err;
   }
-}
-
-export function isHttpUrl(source: string): boolean {
-  return /^https?:\/\//i.test(source);
 }
 
 /**

@@ -81,3 +81,22 @@ export function evaluateHead(head: ProbabilisticHead, set: FeatureSet): { loss: 
   }
   return { loss: loss / set.labels.length, accuracy: correct / set.labels.length };
 }
+
+/** The feature rows `rows` of `set`, packed one after another (a training batch). */
+export function gatherRows(set: FeatureSet, rows: readonly number[]): Float32Array {
+  const x = new Float32Array(rows.length * set.dim);
+  rows.forEach((row, k) => x.set(set.features.subarray(row * set.dim, (row + 1) * set.dim), k * set.dim));
+  return x;
+}
+
+/** One epoch's metrics: mean loss and accuracy over its `count` rows, then the head evaluated on `val`. */
+export function epochMetrics(epoch: number, lossSum: number, correctSum: number, count: number, head: ProbabilisticHead, val: FeatureSet | null): EpochMetrics {
+  const valMetrics = val && val.labels.length > 0 ? evaluateHead(head, val) : null;
+  return {
+    epoch,
+    loss: lossSum / count,
+    accuracy: correctSum / count,
+    valLoss: valMetrics?.loss ?? null,
+    valAccuracy: valMetrics?.accuracy ?? null,
+  };
+}

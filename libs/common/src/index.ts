@@ -1,0 +1,6 @@
+export { canonicalJson } from './canonical-json';
+export { errnoCode, errnoWords } from './errno';
+export { groupByClass } from './group-by-class';
+export { shuffleInPlace } from './shuffle';
+export { isHttpUrl } from './url';
+export { writeFileAtomic } from './write-file-atomic';
