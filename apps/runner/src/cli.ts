@@ -40,7 +40,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       'Run a recorded run again and compare split, metrics and predictions with the record',
       (y) =>
         y
-          .positional('runId', { type: 'string', demandOption: true, describe: 'Run id (see `runs list`)' })
+          .positional('runId', { type: 'string', demandOption: true, describe: 'Run id or a unique prefix of it (see `runs list`)' })
           .option('tolerance', { type: 'number', default: 1e-6, describe: 'Largest allowed metric/probability difference' }),
       async (args) => {
         exitCode = await reproduceCommand({ runId: args.runId, db: args.db, cacheDir: args['cache-dir'], tolerance: args.tolerance }, io);
@@ -51,9 +51,9 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       'Check a run (or a fresh run of --config) against thresholds or a baseline; non-zero on regression',
       (y) =>
         y
-          .positional('runId', { type: 'string', describe: 'Recorded run to check' })
+          .positional('runId', { type: 'string', describe: 'Recorded run to check (id or unique prefix)' })
           .option('config', { alias: 'c', type: 'string', describe: 'Run this config and check the new run' })
-          .option('baseline', { type: 'string', describe: 'Baseline run id for --max-drop/--max-rise' })
+          .option('baseline', { type: 'string', describe: 'Baseline run id (or unique prefix) for --max-drop/--max-rise' })
           .option('min', { type: 'string', array: true, default: [] as string[], describe: 'metric=value lower bound, e.g. test.accuracy=0.87' })
           .option('max', { type: 'string', array: true, default: [] as string[], describe: 'metric=value upper bound, e.g. test.log_loss=0.4' })
           .option('max-drop', { type: 'string', array: true, default: [] as string[], describe: 'metric=value or metric=value% allowed drop vs. the baseline' })

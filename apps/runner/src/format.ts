@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import type { PipelineEvent, RunSummary, SeedGroup, SweepEvent, SweepResult } from '@mlbench/experiment';
 import type { SampleSummary } from '@mlbench/metrics';
-import type { DatasetInput, Metric, Run, SkippedFile, Sweep } from '@mlbench/tracking';
+import type { Run, RunView, SkippedFile, Sweep } from '@mlbench/tracking';
 
 /** Pure formatting of pipeline events and summaries: the CLI prints, it never computes. */
 
@@ -189,16 +189,10 @@ export function formatSweepList(entries: readonly { sweep: Sweep; runs: readonly
 }
 
 /** `runs show <id>`: everything recorded about one run, in reading order. */
-export function formatRunDetails(details: {
-  run: Run;
-  metrics: readonly Metric[];
-  dataset: DatasetInput | null;
-  extractor: Readonly<Record<string, string>>;
-  skipped: readonly SkippedFile[];
-}): string {
-  const { run, metrics, dataset, extractor, skipped } = details;
-  const final = metrics.filter((m) => m.step === null);
-  const epochs = Math.max(0, ...metrics.filter((m) => m.step !== null).map((m) => m.step ?? 0));
+export function formatRunDetails(view: RunView, skipped: readonly SkippedFile[]): string {
+  const { run, dataset, extractor } = view;
+  const final = Object.entries(view.final).map(([key, value]) => ({ key, value }));
+  const epochs = Math.max(0, ...Object.values(view.curves).flatMap((points) => points.map((p) => p.x)));
   const lines = [
     `run ${run.id}  ${run.name}  ${run.status}`,
     `  started ${run.startTime}${run.endTime ? `, ended ${run.endTime}` : ''}${run.durationMs !== null ? ` (${formatDuration(run.durationMs / 1000)})` : ''}`,

@@ -14,10 +14,8 @@ export function captureIo(): CliIo & { stdout: string[]; stderr: string[] } {
   return { stdout, stderr, out: (l) => void stdout.push(l), err: (l) => void stderr.push(l), isTty: false };
 }
 
-/** Final metrics of a run as a key -> value map. */
-export function finalMetrics(metrics: { key: string; value: number; step: number | null }[]): Record<string, number> {
-  return Object.fromEntries(metrics.filter((m) => m.step === null).map((m) => [m.key, m.value]));
-}
+/** Final metrics of a run as a key -> value map (the tracking read layer's). */
+export { finalMetrics } from '@mlbench/tracking';
 
 /** A real runner process (`node --import tsx apps/runner/src/main.ts ...`), for signals and concurrency. */
 export interface CliProcess {

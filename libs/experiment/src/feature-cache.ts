@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '@mlbench/tracking';
-import { canonicalJson } from './config';
+import { canonicalJson, writeFileAtomic } from '@mlbench/common';
 import { CacheWriteError } from './errors';
 
 /**

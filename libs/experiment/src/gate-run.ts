@@ -1,4 +1,4 @@
-import { openSqliteStore } from '@mlbench/tracking';
+import { borrowStore } from '@mlbench/tracking';
 import { loadConfig } from './config';
 import { ConfigError } from './errors';
 import { evaluateGate, type GateRule, type GateVerdict } from './gate';
@@ -6,7 +6,7 @@ import { runExperiment, type RunExperimentOptions } from './pipeline';
 import { snapshotRun } from './reproduce';
 
 export interface GateTarget {
-  /** Check this recorded run... */
+  /** Check this recorded run (id or unique prefix)... */
   runId?: string;
   /** ...or run this config first and check the new run. */
   configFile?: string;
@@ -27,15 +27,15 @@ export async function gateRun(target: GateTarget, rules: readonly GateRule[], op
     throw new ConfigError('gate: give either a run id or --config <file>, not both', '(command line)');
   }
   if (rules.length === 0) throw new ConfigError('gate: no rules; add e.g. --min test.accuracy=0.87', '(command line)');
-  const store = options.store ?? (await openSqliteStore(options.dbPath));
+  const { store, release } = await borrowStore(options);
   try {
     let runId = target.runId ?? '';
     if (target.configFile) runId = (await runExperiment(await loadConfig(target.configFile), { ...options, store })).run.id;
     const run = await snapshotRun(store, runId);
     const baseline = target.baselineRunId ? await snapshotRun(store, target.baselineRunId) : null;
     const { pass, verdicts } = evaluateGate(run.metrics, rules, baseline?.metrics ?? null);
-    return { runId, baselineRunId: target.baselineRunId ?? null, pass, verdicts };
+    return { runId: run.runId, baselineRunId: baseline?.runId ?? null, pass, verdicts };
   } finally {
-    if (!options.store) await store.close();
+    await release();
   }
 }

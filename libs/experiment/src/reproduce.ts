@@ -1,29 +1,21 @@
-import { openSqliteStore, type Run, type TrackingStore } from '@mlbench/tracking';
+import { borrowStore, loadRunView, resolveRun, type Run, type TrackingStore } from '@mlbench/tracking';
 import { experimentConfigSchema } from './config-schema';
 import type { LoadedConfig } from './config';
 import { ConfigError } from './errors';
 import { runExperiment, type RunExperimentOptions } from './pipeline';
 import { diffRuns, type RunDiff, type RunSnapshot } from './run-diff';
 
-/** Thrown when a run id is not in the store: says how to find ids. */
-export class UnknownRunError extends ConfigError {
-  override name = 'UnknownRunError';
-  constructor(runId: string, store: string) {
-    super(`run ${runId} is not in ${store}; list runs with: npx nx run runner -- runs list --db ${store}`, store);
-  }
-}
-
-/** Final metrics, split, predictions and environment of a recorded run. */
-export async function snapshotRun(store: TrackingStore, runId: string): Promise<RunSnapshot> {
-  const run = await store.getRun(runId);
-  if (!run) throw new UnknownRunError(runId, store.location);
-  const [metrics, dataset, predictions] = await Promise.all([store.getMetrics(runId), store.getDatasetInput(runId), store.getPredictions(runId)]);
+/** Final metrics, split, predictions and environment of a recorded run (id or unique prefix). */
+export async function snapshotRun(store: TrackingStore, runId: string): Promise<RunSnapshot & { runId: string }> {
+  const view = await loadRunView(store, await resolveRun(store, runId));
+  const predictions = await store.getPredictions(view.run.id);
   return {
-    splitHash: dataset?.splitHash ?? null,
-    datasetFingerprint: dataset?.fingerprint ?? null,
-    metrics: Object.fromEntries(metrics.filter((m) => m.step === null).map((m) => [m.key, m.value])),
+    runId: view.run.id,
+    splitHash: view.dataset?.splitHash ?? null,
+    datasetFingerprint: view.dataset?.fingerprint ?? null,
+    metrics: view.final,
     predictions,
-    environment: run.environment,
+    environment: view.run.environment,
   };
 }
 
@@ -44,19 +36,18 @@ export interface ReproduceResult {
 }
 
 /**
- * Runs a recorded run's resolved config again (recording a new run) and compares split,
+ * Runs a recorded run's (id or unique prefix) resolved config again (recording a new run) and compares split,
  * metrics and per-image predictions with the record.
  */
 export async function reproduceRun(runId: string, options: RunExperimentOptions & { tolerance?: number }): Promise<ReproduceResult> {
-  const store = options.store ?? (await openSqliteStore(options.dbPath));
+  const { store, release } = await borrowStore(options);
   try {
-    const run = await store.getRun(runId);
-    if (!run) throw new UnknownRunError(runId, store.location);
-    const recorded = await snapshotRun(store, runId);
+    const run = await resolveRun(store, runId);
+    const recorded = await snapshotRun(store, run.id);
     const summary = await runExperiment(configOfRun(run), { ...options, store });
     const fresh = await snapshotRun(store, summary.run.id);
-    return { recordedRunId: runId, freshRunId: summary.run.id, diff: diffRuns(recorded, fresh, options.tolerance) };
+    return { recordedRunId: run.id, freshRunId: summary.run.id, diff: diffRuns(recorded, fresh, options.tolerance) };
   } finally {
-    if (!options.store) await store.close();
+    await release();
   }
 }

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, open as openFile, stat } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
+import { errnoCode, errnoWords } from '@mlbench/common';
 import { SqliteDb } from './database/sqlite/sqlite-database';
 import { InvalidArgumentError, NotASqliteDatabaseError, SqliteError, StoreWriteError, TrackingStoreError } from './errors';
 import { MIGRATIONS, checkSchemaState, migrate, readSchemaState } from './migrations';
@@ -120,16 +121,8 @@ async function assertSqliteFileOrAbsent(path: string): Promise<void> {
 const WRITE_FAILURES = new Set(['SQLITE_FULL', 'SQLITE_READONLY', 'SQLITE_IOERR', 'SQLITE_CANTOPEN', 'SQLITE_PERM']);
 
 function fsProblem(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  const words: Record<string, string> = {
-    EACCES: 'permission denied',
-    EPERM: 'permission denied',
-    EROFS: 'read-only file system',
-    ENOSPC: 'no space left on device',
-    ENOTDIR: 'a part of the path is a file, not a folder',
-    EEXIST: 'a part of the path is a file, not a folder',
-  };
-  return code ? `${words[code] ?? 'error'}, ${code}` : errorMessage(err);
+  const code = errnoCode(err);
+  return code ? `${errnoWords(code) ?? 'error'}, ${code}` : errorMessage(err);
 }
 
 /**

@@ -12,10 +12,11 @@
  * uniform), dropout masks and the per-epoch shuffle are all seeded.
  */
 import * as tf from '@tensorflow/tfjs';
+import { shuffleInPlace } from '@mlbench/common';
 import seedrandom from 'seedrandom';
 import { cnnArchitectureProblems, cnnParameterShapes, kernelOf, type CnnArchitecture } from './cnn-architecture';
 import { HeadOptionsError } from '../errors';
-import { evaluateHead, makeOptimizer, trainingProblems, type EpochMetrics, type FeatureSet, type TrainHeadHooks, type TrainingSettings } from './training';
+import { checkEpochFinite, epochMetrics, gatherRows, makeOptimizer, trainingProblems, type EpochMetrics, type FeatureSet, type TrainHeadHooks, type TrainingSettings } from './training';
 
 export interface CnnHeadOptions extends CnnArchitecture, TrainingSettings {
   /** Dropout rate after flattening and after the hidden dense layer; 0 = none. */
@@ -170,17 +171,13 @@ export async function trainCnnHead(
   let step = 0;
   try {
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
-      for (let i = order.length - 1; i > 0; i--) {
-        const j = Math.floor(rng() * (i + 1));
-        [order[i], order[j]] = [order[j], order[i]];
-      }
+      shuffleInPlace(order, rng);
       let lossSum = 0;
       let correctSum = 0;
       for (let start = 0; start < order.length; start += options.batchSize) {
         hooks.checkAborted?.();
         const batch = order.slice(start, start + options.batchSize);
-        const x = new Float32Array(batch.length * train.dim);
-        batch.forEach((row, k) => x.set(train.features.subarray(row * train.dim, (row + 1) * train.dim), k * train.dim));
+        const x = gatherRows(train, batch);
         const dropoutSeed = seed * 1_000_003 + 2 * step++;
         const [loss, correct] = tf.tidy(() => {
           const xs = tf.tensor2d(x, [batch.length, train.dim]);
@@ -199,14 +196,8 @@ export async function trainCnnHead(
         lossSum += loss * batch.length;
         correctSum += correct;
       }
-      const valMetrics = val && val.labels.length > 0 ? evaluateHead(head, val) : null;
-      const metrics: EpochMetrics = {
-        epoch,
-        loss: lossSum / order.length,
-        accuracy: correctSum / order.length,
-        valLoss: valMetrics?.loss ?? null,
-        valAccuracy: valMetrics?.accuracy ?? null,
-      };
+      const metrics = epochMetrics(epoch, lossSum, correctSum, order.length, head, val);
+      checkEpochFinite(metrics, options);
       history.push(metrics);
       await hooks.onEpoch?.(metrics);
     }

@@ -124,7 +124,8 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   async searchRuns(filter: RunFilter = {}): Promise<Run[]> {
-    const rows = await this.newestFirst<RunRow>('runs', { name: filter.name, status: filter.status, sweep_id: filter.sweepId }, filter.limit);
+    if (filter.idPrefix !== undefined && !/^[0-9a-f]*$/.test(filter.idPrefix)) return [];
+    const rows = await this.newestFirst<RunRow>('runs', { name: filter.name, status: filter.status, sweep_id: filter.sweepId }, filter.limit, filter.idPrefix);
     return rows.map(toRun);
   }
 
@@ -227,12 +228,14 @@ export class SqlTrackingStore implements TrackingStore {
   async importRun(data: RunExport): Promise<ImportResult> {
     const { run } = data;
     if (run.status === 'running') throw new InvalidRunStateError(run.id, run.status, 'import');
-    const existing = await this.getRun(run.id);
-    if (existing) {
+    // The same verdict for a run found up front and for one another process inserted between that
+    // check and our transaction: identical content is already present, anything else a conflict.
+    const presentOrConflict = async (): Promise<ImportResult> => {
       if (canonicalRunJson(await this.exportRun(run.id)) === canonicalRunJson(data)) return { runId: run.id, status: 'already-present' };
       throw new ImportConflictError(run.id, this.location);
-    }
-    await this.db.transaction(async (tx) => {
+    };
+    if (await this.getRun(run.id)) return presentOrConflict();
+    const inserted = await this.db.transaction(async (tx) => {
       const result = await tx.run(
         `INSERT INTO runs (id, name, status, start_time, end_time, duration_ms, seed, config_hash, config_text,
                            resolved_config, error, environment, pid, hostname)
@@ -243,16 +246,17 @@ export class SqlTrackingStore implements TrackingStore {
           toJson(run.resolvedConfig, 'resolvedConfig'), run.error, toJson(run.environment, 'environment'), run.pid, run.hostname,
         ],
       );
-      // Imported concurrently by another process between the check above and this transaction.
-      if (result.changes === 0) return;
+      if (result.changes === 0) return false;
       await writeRunRecord(tx, run.id, {
         ...data,
         metrics: data.metrics.map((m) => ({ key: m.key, value: decodeNumber(m.value), step: m.step })),
         predictions: data.predictions.map((p) => ({ ...p, probabilities: p.probabilities.map(decodeNumber) })),
         audit: (data.audit ?? []).map((a) => ({ ...a, probabilities: a.probabilities.map(decodeNumber) })),
       });
+      return true;
     });
-    return { runId: run.id, status: 'imported' };
+    // Lost the race: the other import committed whole (one transaction), so compare with it.
+    return inserted ? { runId: run.id, status: 'imported' } : presentOrConflict();
   }
 
   async createSweep(sweep: NewSweep): Promise<Sweep> {
@@ -335,11 +339,19 @@ export class SqlTrackingStore implements TrackingStore {
     table: 'runs' | 'sweeps' | 'studies',
     equals: Record<string, string | number | undefined>,
     limit = DEFAULT_SEARCH_LIMIT,
+    idPrefix?: string,
   ): Promise<Row[]> {
     if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidArgumentError(`limit must be a non-negative integer, got ${limit}`);
     const filters = Object.entries(equals).filter((entry): entry is [string, string | number] => entry[1] !== undefined);
-    const where = filters.length ? `WHERE ${filters.map(([column]) => `${column} = ?`).join(' AND ')}` : '';
-    return this.db.all<Row>(`SELECT * FROM ${table} ${where} ORDER BY start_time DESC, rowid DESC LIMIT ?`, [...filters.map(([, v]) => v), limit]);
+    const conditions = filters.map(([column]) => `${column} = ?`);
+    const values: (string | number)[] = filters.map(([, v]) => v);
+    // Hex digits only (checked by the caller), so the pattern holds no LIKE wildcards.
+    if (idPrefix) {
+      conditions.push('id LIKE ?');
+      values.push(`${idPrefix}%`);
+    }
+    const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
+    return this.db.all<Row>(`SELECT * FROM ${table} ${where} ORDER BY start_time DESC, rowid DESC LIMIT ?`, [...values, limit]);
   }
 
   async checkIntegrity(): Promise<string[]> {
