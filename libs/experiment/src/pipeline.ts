@@ -235,6 +235,8 @@ async function openFeatureCache(extractor: FeatureExtractor, loaded: LoadedConfi
     featureLayer: description.featureLayer,
     engine: description.engine,
     backend: description.backend,
+    // Only int8 adds a part: float32 keys (and the caches and results behind them) are unchanged.
+    ...(description.precision === 'int8' ? { precision: 'int8' } : {}),
     preprocess: loaded.resolved.preprocess,
   };
   const cache = new FeatureCache(cacheDir, FeatureCache.keyFor(keyParts), description.featureDim);
