@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { shuffleInPlace } from '@mlbench/common';
 import seedrandom from 'seedrandom';
 import { writeSyntheticDataset } from '@mlbench/data';
-import { currentBackend, initBackend } from '@mlbench/model';
+import { initBackend } from '@mlbench/model';
 import { openSqliteStore } from '@mlbench/tracking';
 import { auditLabels } from './audit';
 import { cleanEvaluationMetrics } from './evaluation';
@@ -47,7 +47,7 @@ describe('auditLabels', () => {
   it('gives bit-identical probabilities when worker threads train the folds', async () => {
     const data = blobs();
     const alone = await auditLabels(data.features, data.dim, data.given, { folds: 5, seed: 3, head });
-    const backend = currentBackend()?.backend;
+    const backend = (await initBackend('auto')).backend;
     expect(backend === 'wasm' || backend === 'cpu').toBe(true);
     const pool = FoldWorkerPool.start(2, { backend: backend as 'wasm' | 'cpu' });
     try {

@@ -7,7 +7,7 @@
  */
 
 import { confidentLearning, stratifiedKFold, type ConfidentLearningResult } from '@mlbench/metrics';
-import { currentBackend, trainSoftmaxHead, type SoftmaxHeadOptions } from '@mlbench/model';
+import { initBackend, trainSoftmaxHead, type SoftmaxHeadOptions } from '@mlbench/model';
 import type { AuditResult, Metric } from '@mlbench/tracking';
 import type { ExperimentConfig } from './config-schema';
 import { AuditError } from './errors';
@@ -194,8 +194,9 @@ export async function auditForRun(
       batchSize: config.train.batchSize,
     },
   };
-  // Workers only for the single-threaded backends (tfjs-node already uses every core).
-  const backend = currentBackend()?.backend;
+  // Workers only for the single-threaded backends (tfjs-node already uses every core). The run
+  // chose its backend already; `auto` returns that choice.
+  const backend = (await initBackend('auto')).backend;
   const single = backend === 'wasm' || backend === 'cpu' ? backend : null;
   const count = single ? foldWorkerCount(options.folds) : 0;
   const pool = single && count > 0 ? FoldWorkerPool.start(count, { backend: single }) : null;
