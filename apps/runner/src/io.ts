@@ -1,6 +1,7 @@
 import { DatasetError } from '@mlbench/data';
 import { CacheWriteError, ConfigError, InterruptedError } from '@mlbench/experiment';
 import { ModelError } from '@mlbench/model';
+import { terminalSafe } from '@mlbench/common';
 import { isBadInputStoreError, RunNotFoundError, TrackingStoreError } from '@mlbench/tracking';
 
 /** Exit codes: 0 ok, 1 the run failed, 2 bad input (config, data, model), 130 interrupted. */
@@ -11,6 +12,15 @@ export interface CliIo {
   err: (line: string) => void;
   /** Progress bars only on a terminal; elsewhere a line every 10%. */
   isTty: boolean;
+}
+
+/**
+ * The output layer every command prints through: control characters in any line (run and class
+ * names, paths, messages, all possibly from a shared database or an imported run) are shown as
+ * escapes, never sent to the terminal raw. runCli wraps whatever io it is given.
+ */
+export function terminalSafeIo(io: CliIo): CliIo {
+  return { ...io, out: (line) => io.out(terminalSafe(line)), err: (line) => io.err(terminalSafe(line)) };
 }
 
 export const processIo: CliIo = {

@@ -4,3 +4,4 @@ export { groupByClass } from './group-by-class';
 export { shuffleInPlace } from './shuffle';
 export { isHttpUrl } from './url';
 export { writeFileAtomic } from './write-file-atomic';
+export { terminalSafe } from './terminal-text';
