@@ -1,0 +1,12 @@
+/**
+ * The light entry of @mlbench/experiment (`@mlbench/experiment/results`): what readers of recorded
+ * results need (metric names, seed groups, study definitions), without the pipeline and so without
+ * tfjs. The report generator imports only this.
+ */
+export { intervalKeys, isResultMetric, METRIC_KEYS, perClassMetricKey, splitMetricKey } from './src/metric-keys';
+export type { MetricSplit, SplitFigure } from './src/metric-keys';
+export { seedGroupKey, summarizeSeedGroups } from './src/seed-groups';
+export type { RunForGrouping, SeedGroup } from './src/seed-groups';
+export { sweepSeedGroups } from './src/sweep-seed-groups';
+export { parseStudyDefinition } from './src/study-definition';
+export type { StudyDefinition } from './src/study-definition';
