@@ -1,5 +1,5 @@
 import { DatasetError } from '@mlbench/data';
-import { CacheWriteError, ConfigError, InterruptedError } from '@mlbench/experiment';
+import { CacheWriteError, CandidateRunError, ConfigError, InterruptedError } from '@mlbench/experiment';
 import { ModelError } from '@mlbench/model';
 import { ImportConflictError, InvalidRunExportError, InvalidRunStateError, RunNotFoundError, TrackingStoreError } from '@mlbench/tracking';
 
@@ -35,6 +35,10 @@ export function reportError(error: unknown, io: CliIo): number {
   if (error instanceof RunNotFoundError || error instanceof InvalidRunExportError || error instanceof ImportConflictError || error instanceof InvalidRunStateError) {
     io.err(`error: ${error.message}`);
     return EXIT.badInput;
+  }
+  if (error instanceof CandidateRunError) {
+    io.err(`gate failed: ${error.message}`);
+    return EXIT.failed;
   }
   if (error instanceof CacheWriteError) {
     io.err(`run failed: ${error.message}`);

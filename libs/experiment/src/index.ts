@@ -30,3 +30,27 @@ export type { AuditHooks, AuditOptions, AuditSummary, LabelAudit } from './audit
 export { isStudyText, loadStudy, pairingProblems, parseStudyDefinition, runStudy, studyFileSchema } from './study';
 export type { RunStudyOptions, StudyArmResult, StudyDefinition, StudyEvent, StudyPlan, StudyResult } from './study';
 export type { CnnHeadConfig, HeadConfig, ModelExtractorConfig } from './config-schema';
+export { GateInputError } from './gate-input-error';
+export { accuracyOfLabels, metricsFromPredictions } from './prediction-metrics';
+export type { RecomputeOptions, StoredPrediction } from './prediction-metrics';
+export { describeVerificationProblems, finalMetricMap, loadVerifiableRun, verifyRecord, verifyRun } from './verify';
+export type { MetricMismatch, VerifiableRun, Verification, VerifyOptions } from './verify';
+export { SPLIT_PROCEDURE, TASK_METRIC, describeTask, makeTask, taskDifferences, taskOfRun } from './task';
+export type { BenchmarkTask } from './task';
+export {
+  SEED_REFERENCE_FORMAT,
+  VERDICT_METRICS,
+  buildSeedReference,
+  readSeedBaselineFile,
+  seedReferenceResults,
+  seedResultOfRun,
+  seedResultsOfRuns,
+  seedResultsOfSweep,
+  serializeSeedReference,
+  verdictMetrics,
+} from './seed-results';
+export type { SeedReference, SeedResult, VerdictMetric } from './seed-results';
+export { checkSeedGroup, configDifferences, decideSeedGate, formatP } from './seed-gate';
+export type { DecidingTest, SeedGateOptions, SeedGateVerdict, SeedGroupSide, SeedRow } from './seed-gate';
+export { CandidateRunError, gateSeedGroups, seedPlan } from './seed-gate-run';
+export type { SeedGateResult, SeedGateTarget } from './seed-gate-run';

@@ -4,14 +4,10 @@ import type { LoadedConfig } from './config';
 import { ConfigError } from './errors';
 import { runExperiment, type RunExperimentOptions } from './pipeline';
 import { diffRuns, type RunDiff, type RunSnapshot } from './run-diff';
+import { UnknownRunError } from './unknown-run-error';
+import { verifyRun, type Verification } from './verify';
 
-/** Thrown when a run id is not in the store: says how to find ids. */
-export class UnknownRunError extends ConfigError {
-  override name = 'UnknownRunError';
-  constructor(runId: string, store: string) {
-    super(`run ${runId} is not in ${store}; list runs with: npx nx run runner -- runs list --db ${store}`, store);
-  }
-}
+export { UnknownRunError };
 
 /** Final metrics, split, predictions and environment of a recorded run. */
 export async function snapshotRun(store: TrackingStore, runId: string): Promise<RunSnapshot> {
@@ -41,6 +37,8 @@ export interface ReproduceResult {
   recordedRunId: string;
   freshRunId: string;
   diff: RunDiff;
+  /** Every final metric of the recorded and of the fresh run recomputed from its predictions. */
+  verification: { recorded: Verification; fresh: Verification };
 }
 
 /**
@@ -55,7 +53,8 @@ export async function reproduceRun(runId: string, options: RunExperimentOptions 
     const recorded = await snapshotRun(store, runId);
     const summary = await runExperiment(configOfRun(run), { ...options, store });
     const fresh = await snapshotRun(store, summary.run.id);
-    return { recordedRunId: runId, freshRunId: summary.run.id, diff: diffRuns(recorded, fresh, options.tolerance) };
+    const verification = { recorded: await verifyRun(store, runId), fresh: await verifyRun(store, summary.run.id) };
+    return { recordedRunId: runId, freshRunId: summary.run.id, diff: diffRuns(recorded, fresh, options.tolerance), verification };
   } finally {
     if (!options.store) await store.close();
   }
