@@ -20,7 +20,7 @@ function tables(v: SeedGateResult): Tables {
   const seedRows = v.seeds.map((s) => [String(s.seed), pct(s.candidate), pct(s.baseline), s.difference === null ? (v.paired ? 'not paired' : '-') : pts(s.difference)]);
   const c = v.candidate;
   const b = v.baseline;
-  seedRows.push(['mean', pct(c.mean), pct(b.mean), pts(v.seedTest.difference)]);
+  seedRows.push([v.paired ? 'mean (paired seeds)' : 'mean', pct(c.mean), pct(b.mean), pts(v.seedTest.difference)]);
   seedRows.push(['std', pts(c.std).slice(1), pts(b.std).slice(1), '']);
   seedRows.push(['95% CI', c.interval ? `${pct(c.interval.low)}–${pct(c.interval.high)}` : '-', b.interval ? `${pct(b.interval.low)}–${pct(b.interval.high)}` : '-', '']);
   const tests = [v.seedTest, ...(v.imageTest ? [v.imageTest] : [])];

@@ -233,7 +233,7 @@ export function decideSeedGate(
     const pooled = pooledPairedNonInferiority(strata, { margin, alpha, resamples: options.resamples ?? 2000, seed: 'gate' });
     imageTest = {
       test: 'pooled-paired-bootstrap',
-      description: `paired bootstrap over all ${pooled.count} test images of the ${common.length} seeds (resampled within each seed, ${pooled.resamples} resamples); McNemar over the pooled discordant pairs: ${pooled.onlyCandidateCorrect} only the candidate got right, ${pooled.onlyBaselineCorrect} only the baseline, two-sided p = ${formatP(pooled.mcnemarP)}`,
+      description: `paired bootstrap over all ${pooled.count} test images of the ${common.length} seeds (resampled within each seed, ${pooled.resamples} resamples); McNemar over the pooled discordant pairs: ${pooled.onlyCandidateCorrect} only the candidate got right, ${pooled.onlyBaselineCorrect} only the baseline, two-sided p ${formatP(pooled.mcnemarP).startsWith('<') ? '' : '= '}${formatP(pooled.mcnemarP)}`,
       difference: pooled.difference,
       lowerBound: pooled.lowerBound,
       pValue: pooled.pValue,
@@ -260,7 +260,7 @@ export function decideSeedGate(
   const words = METRIC_WORDS[metric];
   const marginWords = `${(100 * margin).toFixed(2)} point${margin === 0.01 ? '' : 's'} of ${words}`;
   const level = `${Math.round((1 - alpha) * 100)}%`;
-  const evidence = `${deciding.description}: difference ${points(deciding.difference)} points, one-sided ${level} lower bound ${points(deciding.lowerBound)}, p = ${formatP(deciding.pValue)}`;
+  const evidence = `${deciding.description}: difference ${points(deciding.difference)} points, one-sided ${level} lower bound ${points(deciding.lowerBound)}, p ${formatP(deciding.pValue).startsWith('<') ? '' : '= '}${formatP(deciding.pValue)}`;
   let summary: string;
   if (deciding.nonInferior) {
     summary = `PASS: the candidate is not worse than the baseline by more than ${marginWords} (${evidence}; the bound is above −${(100 * margin).toFixed(2)}). No regression at alpha ${alpha}.`;
@@ -277,8 +277,9 @@ export function decideSeedGate(
     alpha,
     minSeeds,
     task,
-    candidate: side('candidate', candidate.source, candidate.results, metric),
-    baseline: side('baseline', baseline.source, baseline.results, metric),
+    // Summaries over the seeds the test used, so the means agree with the difference.
+    candidate: side('candidate', candidate.source, candidateUsed, metric),
+    baseline: side('baseline', baseline.source, baselineUsed, metric),
     paired,
     pairing,
     seeds,
