@@ -93,6 +93,10 @@ export interface IndexPageModel {
   sweeps: readonly SweepLink[];
   /** Studies (study-page.ts), newest first; absent = none recorded. */
   studies?: readonly StudyLink[];
+  /** One leaderboard per benchmark task (leaderboard-page.ts); absent = none. */
+  leaderboards?: readonly { key: string; href: string; description: string; entries: number; leader: string }[];
+  /** Completed runs no leaderboard ranks, and why. */
+  leaderboardExcluded?: readonly { shortId: string; href: string; name: string; reason: string }[];
 }
 
 /** A study in the index's Studies section. */

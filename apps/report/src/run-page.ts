@@ -7,6 +7,7 @@ import { baseName, dateTime, duration, fixed, intervalText, MISSING, percent, sh
 import { seededSample, type ImageSource, type ThumbnailIndex } from './images';
 import { confusionFromPredictions, imageSource, membersByPath, predictionTile, statusView, svg, thumbSrc, type StatusView, type Svg, type Tile } from './page-model';
 import type { AuditLink } from './audit-page';
+import type { VerificationView } from './verification';
 import type { RunData, RunSummaryData } from './run-data';
 
 export const TEST_GRID_SIZE = 24;
@@ -68,6 +69,8 @@ export interface RunPageModel {
   indexHref: string;
   /** Link to the run's "Suspected label issues" page (audit-page.ts), when it was audited. */
   audit?: AuditLink | null;
+  /** Logged metrics recomputed from the stored predictions (completed runs; see verification.ts). */
+  verification?: VerificationView | null;
 }
 
 /** Which images a run page shows; shared by the page builder and the thumbnail writer. */

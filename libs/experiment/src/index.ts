@@ -54,3 +54,5 @@ export { checkSeedGroup, configDifferences, decideSeedGate, formatP } from './se
 export type { DecidingTest, SeedGateOptions, SeedGateVerdict, SeedGroupSide, SeedRow } from './seed-gate';
 export { CandidateRunError, gateSeedGroups, seedPlan } from './seed-gate-run';
 export type { SeedGateResult, SeedGateTarget } from './seed-gate-run';
+export { buildLeaderboards } from './leaderboard';
+export type { Leaderboard, LeaderboardEntry, VersusLeader } from './leaderboard';
