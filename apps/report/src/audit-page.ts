@@ -7,10 +7,12 @@
 
 import type { AuditResult, SplitMember } from '@mlbench/tracking';
 import { heatmap } from './charts/heatmap';
+import { selectClasses, selectionNote } from './confusion-view';
 import { fixed, MISSING, percent, shortId } from './format';
 import type { ImageSource, ThumbnailIndex } from './images';
 import { imageSource, membersByPath, svg, thumbSrc, type Svg, type Tile } from './page-model';
 import type { RunData } from './run-data';
+import { argMax, maxOf } from './extent';
 
 /** Label issues shown as thumbnails, most suspicious first (all are counted in the matrix). */
 export const AUDIT_ISSUE_LIMIT = 120;
@@ -107,7 +109,7 @@ export function buildAuditPage(
     title: `${a.path} (${splitOf(a)}, fold ${a.fold + 1})\nout-of-fold: ${top3(a)}`,
   });
   const unsureTile = (a: AuditResult): Tile => {
-    const best = a.probabilities.indexOf(Math.max(...a.probabilities));
+    const best = argMax(a.probabilities);
     return {
       src: thumbSrc(members.get(a.path), thumbs, links.thumbPrefix),
       alt: `${a.path}: labelled ${name(a.givenLabel)}, no confident class`,
@@ -122,20 +124,25 @@ export function buildAuditPage(
 
   const allIssues = audit.filter((a) => a.flag === 'label_issue');
   const counts = classes.map(() => classes.map(() => 0));
-  for (const a of allIssues) if (a.suggestedLabel !== null && counts[a.givenLabel]) counts[a.givenLabel][a.suggestedLabel]++;
-  const maxCount = Math.max(0, ...counts.flat());
+  for (const a of allIssues) if (a.suggestedLabel !== null && counts[a.givenLabel] && a.suggestedLabel in counts[a.givenLabel]) counts[a.givenLabel][a.suggestedLabel]++;
+  const maxCount = Math.max(0, maxOf(counts.flat()));
+  // Above FULL_MATRIX_CLASS_LIMIT classes: the classes with the most label issues.
+  const selection = selectClasses(counts);
+  const shown = selection.indices;
+  const shownNames = shown.map((i) => classes[i]);
+  const count = (r: number, c: number): number => counts[shown[r]][shown[c]];
   const matrix =
     classes.length > 0 && allIssues.length > 0
       ? {
           total: allIssues.length,
           chart: svg(
             heatmap({
-              title: `Label issues by given and suggested class (${allIssues.length})`,
-              rowLabels: classes,
-              columnLabels: classes,
-              intensities: counts.map((row) => row.map((v) => (maxCount > 0 ? v / maxCount : 0))),
-              cellText: (r, c) => (r === c ? [MISSING] : [String(counts[r][c])]),
-              cellTitle: (r, c) => (r === c ? `${classes[r]}: not a label issue` : `labelled ${classes[r]}, suggested ${classes[c]}: ${counts[r][c]} images`),
+              title: `Label issues by given and suggested class (${allIssues.length})${selection.truncated ? `: ${selectionNote(selection)}` : ''}`,
+              rowLabels: shownNames,
+              columnLabels: shownNames,
+              intensities: shown.map((_, r) => shown.map((_, c) => (maxCount > 0 ? count(r, c) / maxCount : 0))),
+              cellText: (r, c) => (r === c ? [MISSING] : [String(count(r, c))]),
+              cellTitle: (r, c) => (r === c ? `${shownNames[r]}: not a label issue` : `labelled ${shownNames[r]}, suggested ${shownNames[c]}: ${count(r, c)} images`),
               rowAxisLabel: 'given label',
               columnAxisLabel: 'suggested label',
               palette: 'sequential',

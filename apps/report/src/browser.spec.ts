@@ -254,7 +254,7 @@ describe('report in headless Chromium', () => {
 
   it('the CLI names an unknown run id and exits 2', async () => {
     const cli = promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(__dirname, 'main.ts'), '--db', path.join(dir, 'runs.sqlite'), '--out', out, '--compare', runs.a.id, 'feedface'], { cwd: REPO_ROOT });
-    await expect(cli).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('no run with id "feedface"') });
+    await expect(cli).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/run feedface is not in .*runs\.sqlite; run ids are listed in the report index/) });
   });
 
   const readmeDb = process.env.REPORT_README_DB;

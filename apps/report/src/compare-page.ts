@@ -3,12 +3,14 @@ import type { Prediction, SplitMember } from '@mlbench/tracking';
 import { errorBarChart } from './charts/error-bar-chart';
 import { barChart } from './charts/bar-chart';
 import { heatmap } from './charts/heatmap';
+import { selectClasses, selectionNote } from './confusion-view';
 import { seriesColor } from './charts/svg';
 import { dateTime, duration, fixed, MISSING, percent, pValue, shortId, signed } from './format';
 import type { ImageSource, ThumbnailIndex } from './images';
 import { confusionFromPredictions, imageSource, membersByPath, statusView, svg, thumbSrc, type StatusView, type Svg, type Tile } from './page-model';
 import { learningCurves } from './run-page';
 import type { RunData, RunSummaryData } from './run-data';
+import { maxOf } from './extent';
 
 export const FLIP_LIMIT = 36;
 /** Paired bootstrap of the accuracy difference: resamples and a fixed seed, so pages are reproducible. */
@@ -349,20 +351,27 @@ export function buildComparePage(runs: readonly RunData[], thumbs: ThumbnailInde
     const a = confusionFromPredictions(base.predictions.filter((p) => p.split === 'test'), names.length);
     const b = confusionFromPredictions(other.predictions.filter((p) => p.split === 'test'), names.length);
     const diff = a.map((row, r) => row.map((v, c) => b[r][c] - v));
-    const maxAbs = Math.max(1, ...diff.flat().map(Math.abs));
+    const maxAbs = Math.max(1, maxOf(diff.flat().map(Math.abs)));
+    // Above FULL_MATRIX_CLASS_LIMIT classes: the classes whose cells changed most.
+    const selection = selectClasses(diff);
+    const shown = selection.indices;
+    const shownNames = shown.map((i) => names[i]);
     const confusionDiff = svg(
       heatmap({
-        title: `Confusion matrix change, ${letters[1]} − ${letters[0]} (test)`,
-        rowLabels: names,
-        columnLabels: names,
+        title: `Confusion matrix change, ${letters[1]} − ${letters[0]} (test)${selection.truncated ? `: ${selectionNote(selection).replace('most confused', 'most changed')}` : ''}`,
+        rowLabels: shownNames,
+        columnLabels: shownNames,
         // Green where B is better: more on the diagonal, fewer off it.
-        intensities: diff.map((row, r) => row.map((v, c) => ((r === c ? 1 : -1) * v) / maxAbs)),
-        cellText: (r, c) => [diff[r][c] === 0 ? '0' : signed(diff[r][c], 'plain', 0), `${a[r][c]} → ${b[r][c]}`],
-        cellTitle: (r, c) => `actual ${names[r]}, predicted ${names[c]}: ${a[r][c]} in ${letters[0]}, ${b[r][c]} in ${letters[1]}`,
+        intensities: shown.map((r) => shown.map((c) => ((r === c ? 1 : -1) * diff[r][c]) / maxAbs)),
+        cellText: (i, j) => {
+          const [r, c] = [shown[i], shown[j]];
+          return [diff[r][c] === 0 ? '0' : signed(diff[r][c], 'plain', 0), `${a[r][c]} → ${b[r][c]}`];
+        },
+        cellTitle: (i, j) => `actual ${shownNames[i]}, predicted ${shownNames[j]}: ${a[shown[i]][shown[j]]} in ${letters[0]}, ${b[shown[i]][shown[j]]} in ${letters[1]}`,
         rowAxisLabel: 'actual class',
         columnAxisLabel: 'predicted class',
         palette: 'diverging',
-        cellClass: (r, c) => (r === c ? 'diagonal' : ''),
+        cellClass: (i, j) => (i === j ? 'diagonal' : ''),
       }),
     );
     const paired = pairedComparison(base.predictions, other.predictions);

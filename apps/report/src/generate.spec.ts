@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { openSqliteStore, type TrackingStore } from '@mlbench/tracking';
-import { AmbiguousRunIdError, CompareArgumentsError, UnknownRunError } from './errors';
+import { AmbiguousRunIdError, RunNotFoundError, openSqliteStore, type TrackingStore } from '@mlbench/tracking';
+import { CompareArgumentsError } from './errors';
 import { comparePagePath, generateReport, resolveRunIds, runPagePath } from './generate';
 import { fakeRunData, recordRun } from './testing/fixtures';
 
@@ -50,7 +50,7 @@ describe('generateReport', () => {
 
     const second = await generateReport({ store, outDir: out });
     expect(second.runPages).toEqual({ written: 0, unchanged: 0, upToDate: 2 });
-    expect(second.thumbnails).toEqual({ created: 0, reused: 0, missing: 0 });
+    expect(second.thumbnails).toEqual({ created: 0, reused: 0, missing: 0, refused: 0 });
     // Same files, none rewritten (mtimes unchanged), the comparison still linked.
     expect(await listFiles(out)).toEqual(files);
   });
@@ -93,12 +93,12 @@ describe('resolveRunIds', () => {
   });
 
   it('names an unknown id and says where to find ids', () => {
-    expect(() => resolveRunIds(['abc1', 'feed'], runs, 'results/runs.sqlite')).toThrow(UnknownRunError);
-    expect(() => resolveRunIds(['abc1', 'feed'], runs, 'results/runs.sqlite')).toThrow(/no run with id "feed" in results\/runs\.sqlite; run ids are listed in the report index/);
+    expect(() => resolveRunIds(['abc1', 'feed'], runs, 'results/runs.sqlite')).toThrow(RunNotFoundError);
+    expect(() => resolveRunIds(['abc1', 'feed'], runs, 'results/runs.sqlite')).toThrow(/run feed is not in results\/runs\.sqlite/);
   });
 
   it('rejects ambiguous prefixes, a single run and duplicates', () => {
-    expect(() => resolveRunIds(['abc', 'abc1'], runs, 'x')).toThrow(UnknownRunError);
+    expect(() => resolveRunIds(['abc', 'abc1'], runs, 'x')).toThrow(RunNotFoundError);
     expect(() => resolveRunIds(['abc1', 'abc'.padEnd(4, '1')], runs, 'x')).toThrow(CompareArgumentsError);
     expect(() => resolveRunIds(['abc1'], runs, 'x')).toThrow(/at least two run ids/);
     const similar = [...runs, fakeRunData({ id: 'abc4567' + '0'.repeat(25) }).run];

@@ -1,18 +1,20 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from '@mlbench/common';
 import { describeTask } from '@mlbench/experiment';
-import { writeFileAtomic, type Run, type TrackingStore } from '@mlbench/tracking';
+import { findRun, type Run, type Study, type Sweep, type TrackingStore } from '@mlbench/tracking';
 import { buildComparePage, comparePageImages } from './compare-page';
 import { auditLink, auditPageImages, auditPagePath, buildAuditPage } from './audit-page';
-import { AmbiguousRunIdError, CompareArgumentsError, UnknownRunError } from './errors';
+import { CompareArgumentsError, InvalidStoredDataError } from './errors';
 import { percent, shortId } from './format';
 import { buildIndexPage, type ComparisonLink } from './index-page';
-import { ThumbnailWriter, type ThumbnailStats } from './images';
+import { isInside, ThumbnailWriter, type ThumbnailStats } from './images';
 import { generatorFingerprint, renderAuditPage, renderStudyPage, renderComparePage, renderIndexPage, renderLeaderboardPage, renderRunPage, renderSweepPage } from './render';
 import { loadRunData, loadRunSummary, type RunSummaryData } from './run-data';
 import { buildRunPage, runPageImages } from './run-page';
 import { buildSweepPage, loadSweepData } from './sweep-page';
+import { checkRunData } from './stored-data';
 import { buildStudyPage, loadStudyData, studyPageImages } from './study-page';
 import { buildLeaderboardPage, leaderboardPagePath, loadLeaderboardData } from './leaderboard-page';
 import { verificationView } from './verification';
@@ -26,6 +28,14 @@ export interface GenerateOptions {
 
 export type WriteOutcome = 'written' | 'unchanged';
 
+/** A run, sweep or study left out of the report because its stored data cannot be shown; named with why. */
+export interface SkippedEntry {
+  kind: 'run' | 'sweep' | 'study';
+  id: string;
+  name: string;
+  reason: string;
+}
+
 export interface GenerateResult {
   indexFile: string;
   comparisonFile: string | null;
@@ -37,6 +47,8 @@ export interface GenerateResult {
   /** One leaderboard page per benchmark task. */
   leaderboardPages: { written: number; unchanged: number };
   thumbnails: ThumbnailStats;
+  /** Stored entries that could not be shown (invalid id, malformed data); every other page is written. */
+  skipped: SkippedEntry[];
 }
 
 const RUN_DIR = 'runs';
@@ -47,10 +59,28 @@ const THUMB_DIR = 'thumbs';
 /** Every run, not the store's default page of 1000. */
 const ALL_RUNS = Number.MAX_SAFE_INTEGER;
 
-export const runPagePath = (runId: string): string => `${RUN_DIR}/${runId}.html`;
-export const sweepPagePath = (sweepId: string): string => `${SWEEP_DIR}/${sweepId}.html`;
-export const studyPagePath = (studyId: string): string => `${STUDY_DIR}/${studyId}.html`;
-export const comparePagePath = (runIds: readonly string[]): string => `${COMPARE_DIR}/${runIds.map((id) => id.slice(0, 12)).join('_vs_')}.html`;
+/** Run, sweep and study ids are 32 lowercase hex digits; nothing else becomes part of a file name. */
+const STORED_ID = /^[0-9a-f]{32}$/;
+export const isStoredId = (id: string): boolean => STORED_ID.test(id);
+
+/** File names are built from stored ids only after this check (a shared database can hold anything). */
+function storedId(id: string): string {
+  if (!isStoredId(id)) throw new InvalidStoredDataError(`id ${JSON.stringify(id)} is not 32 lowercase hex digits`);
+  return id;
+}
+
+export const runPagePath = (runId: string): string => `${RUN_DIR}/${storedId(runId)}.html`;
+export const sweepPagePath = (sweepId: string): string => `${SWEEP_DIR}/${storedId(sweepId)}.html`;
+export const studyPagePath = (studyId: string): string => `${STUDY_DIR}/${storedId(studyId)}.html`;
+export const comparePagePath = (runIds: readonly string[]): string => `${COMPARE_DIR}/${runIds.map((id) => storedId(id).slice(0, 12)).join('_vs_')}.html`;
+
+/** `relative` under `outDir`, refusing anything that would land outside it. */
+export function outputFile(outDir: string, relative: string): string {
+  const root = path.resolve(outDir);
+  const file = path.resolve(root, relative);
+  if (!isInside(root, file) || file === root) throw new InvalidStoredDataError(`output path ${JSON.stringify(relative)} is outside the report folder ${root}`);
+  return file;
+}
 
 /**
  * Writes the index, one page per run and (with `compare`) a comparison page. Incremental: a
@@ -59,7 +89,18 @@ export const comparePagePath = (runIds: readonly string[]): string => `${COMPARE
  */
 export async function generateReport(options: GenerateOptions): Promise<GenerateResult> {
   const { store, outDir } = options;
-  const runs = await store.searchRuns({ limit: ALL_RUNS });
+  const skipped: SkippedEntry[] = [];
+  const skip = (kind: SkippedEntry['kind'], entry: { id: string; name: string }, error: unknown): void => {
+    // A disk problem is not bad data: it fails the report.
+    if (isFsError(error)) throw error;
+    skipped.push({ kind, id: entry.id, name: entry.name, reason: error instanceof Error ? error.message : String(error) });
+  };
+  const stored = await store.searchRuns({ limit: ALL_RUNS });
+  const runs: Run[] = [];
+  for (const run of stored) {
+    if (isStoredId(run.id)) runs.push(run);
+    else skip('run', run, new InvalidStoredDataError(`id ${JSON.stringify(run.id)} is not 32 lowercase hex digits`));
+  }
   // Resolve --compare before writing anything, so a typo fails fast and leaves the report alone.
   const compared = options.compare && options.compare.length > 0 ? resolveRunIds(options.compare, runs, store.location) : null;
 
@@ -68,62 +109,94 @@ export async function generateReport(options: GenerateOptions): Promise<Generate
   const runPages = { written: 0, unchanged: 0, upToDate: 0 };
   const summaries: RunSummaryData[] = [];
   for (const run of runs) {
-    const summary = await loadRunSummary(store, run);
+    const file = outputFile(outDir, runPagePath(run.id));
+    let pages: { run: string; audit: string | null } | null = null;
+    let summary: RunSummaryData;
+    try {
+      summary = await loadRunSummary(store, run);
+      // The logged metrics are part of the key: an edited number must re-check the page's verification.
+      const inputKey = runInputKey(run, generator, summary.final);
+      // Running runs change with every epoch; only finished runs can be skipped by their key.
+      if (run.status === 'running' || (await readMeta(file, 'mlbench-input')) !== inputKey) {
+        const data = await loadRunData(store, run);
+        // Label audit (config `audit`): its own page, linked from the run page.
+        const audit = await store.getAuditResults(run.id);
+        checkRunData(data, audit);
+        const thumbs = await thumbnails.ensure(runPageImages(data));
+        const model = { ...buildRunPage(data, thumbs, { thumbPrefix: `../${THUMB_DIR}/`, indexHref: '../index.html' }), audit: auditLink(run.id, audit, '../'), verification: verificationView(data, audit) };
+        let auditPage: string | null = null;
+        if (audit.length > 0) {
+          const auditThumbs = await thumbnails.ensure(auditPageImages(data, audit));
+          const links = { thumbPrefix: `../${THUMB_DIR}/`, indexHref: '../index.html', runHref: `../${runPagePath(run.id)}` };
+          auditPage = renderAuditPage(buildAuditPage(data, audit, auditThumbs, links));
+        }
+        pages = { run: renderRunPage(model, { inputKey }), audit: auditPage };
+      }
+    } catch (error) {
+      // One malformed run costs its own page, not the report.
+      skip('run', run, error);
+      continue;
+    }
     summaries.push(summary);
-    const file = path.join(outDir, runPagePath(run.id));
-    // The logged metrics are part of the key: an edited number must re-check the page's verification.
-    const inputKey = runInputKey(run, generator, summary.final);
-    // Running runs change with every epoch; only finished runs can be skipped by their key.
-    if (run.status !== 'running' && (await readMeta(file, 'mlbench-input')) === inputKey) {
+    if (!pages) {
       runPages.upToDate++;
       continue;
     }
-    const data = await loadRunData(store, run);
-    const thumbs = await thumbnails.ensure(runPageImages(data));
-    // Label audit (config `audit`): its own page, linked from the run page.
-    const audit = await store.getAuditResults(run.id);
-    const model = { ...buildRunPage(data, thumbs, { thumbPrefix: `../${THUMB_DIR}/`, indexHref: '../index.html' }), audit: auditLink(run.id, audit, '../'), verification: verificationView(data, audit) };
-    runPages[await writeIfChanged(file, renderRunPage(model, { inputKey }))]++;
-    if (audit.length > 0) {
-      const auditThumbs = await thumbnails.ensure(auditPageImages(data, audit));
-      const links = { thumbPrefix: `../${THUMB_DIR}/`, indexHref: '../index.html', runHref: `../${runPagePath(run.id)}` };
-      await writeIfChanged(path.join(outDir, auditPagePath(run.id)), renderAuditPage(buildAuditPage(data, audit, auditThumbs, links)));
-    }
+    runPages[await writeIfChanged(file, pages.run)]++;
+    if (pages.audit !== null) await writeIfChanged(outputFile(outDir, auditPagePath(run.id)), pages.audit);
   }
 
   // Sweep pages are cheap (summaries only) and depend on several runs: always rebuilt, written when changed.
   const sweeps = await store.searchSweeps({ limit: ALL_RUNS });
   const summaryById = new Map(summaries.map((s) => [s.run.id, s]));
   const sweepPages = { written: 0, unchanged: 0 };
+  const shownSweeps: Sweep[] = [];
   for (const sweep of sweeps) {
-    const model = buildSweepPage(await loadSweepData(store, sweep, summaryById), { indexHref: '../index.html', runHref: (id) => `../${runPagePath(id)}` });
-    sweepPages[await writeIfChanged(path.join(outDir, sweepPagePath(sweep.id)), renderSweepPage(model))]++;
+    let page: string;
+    try {
+      const file = sweepPagePath(sweep.id);
+      const model = buildSweepPage(await loadSweepData(store, sweep, summaryById), { indexHref: '../index.html', runHref: (id) => `../${runPagePath(id)}` });
+      page = renderSweepPage(model);
+      shownSweeps.push(sweep);
+      sweepPages[await writeIfChanged(outputFile(outDir, file), page)]++;
+    } catch (error) {
+      skip('sweep', sweep, error);
+    }
   }
 
   // Study pages: like sweep pages, rebuilt every time from the store and written when changed.
   const studies = await store.searchStudies({ limit: ALL_RUNS });
   const studyPages = { written: 0, unchanged: 0 };
+  const shownStudies: Study[] = [];
   for (const study of studies) {
-    const data = await loadStudyData(store, study, summaryById);
-    const thumbs = await thumbnails.ensure(studyPageImages(data));
-    const model = buildStudyPage(data, thumbs, { indexHref: '../index.html', runHref: (id) => `../${runPagePath(id)}`, thumbPrefix: `../${THUMB_DIR}/` });
-    studyPages[await writeIfChanged(path.join(outDir, studyPagePath(study.id)), renderStudyPage(model))]++;
+    try {
+      const file = studyPagePath(study.id);
+      const data = await loadStudyData(store, study, summaryById);
+      const thumbs = await thumbnails.ensure(studyPageImages(data));
+      const model = buildStudyPage(data, thumbs, { indexHref: '../index.html', runHref: (id) => `../${runPagePath(id)}`, thumbPrefix: `../${THUMB_DIR}/` });
+      const page = renderStudyPage(model);
+      shownStudies.push(study);
+      studyPages[await writeIfChanged(outputFile(outDir, file), page)]++;
+    } catch (error) {
+      skip('study', study, error);
+    }
   }
 
   // Leaderboards: one page per task, from every completed run's predictions; rebuilt, written when changed.
-  const leaderboardData = await loadLeaderboardData(store, runs);
+  const leaderboardData = await loadLeaderboardData(store, summaries.map((s) => s.run));
   const leaderboardPages = { written: 0, unchanged: 0 };
   for (const board of leaderboardData.leaderboards) {
     const model = buildLeaderboardPage(board, { indexHref: '../index.html', runHref: (id) => `../${runPagePath(id)}` });
-    leaderboardPages[await writeIfChanged(path.join(outDir, leaderboardPagePath(board.task.key)), renderLeaderboardPage(model))]++;
+    leaderboardPages[await writeIfChanged(outputFile(outDir, leaderboardPagePath(board.task.key)), renderLeaderboardPage(model))]++;
   }
 
   let comparisonFile: string | null = null;
   if (compared) {
     const data = await Promise.all(compared.map((run) => loadRunData(store, run)));
+    for (const d of data) checkRunData(d);
     const thumbs = await thumbnails.ensure(comparePageImages(data));
     const model = buildComparePage(data, thumbs, { thumbPrefix: `../${THUMB_DIR}/`, indexHref: '../index.html', runHref: (id) => `../${runPagePath(id)}` });
-    comparisonFile = path.join(outDir, comparePagePath(compared.map((r) => r.id)));
+    comparisonFile = outputFile(outDir, comparePagePath(compared.map((r) => r.id)));
     await writeIfChanged(comparisonFile, renderComparePage(model, { comparedRuns: compared.map((r) => r.id).join(' ') }));
   }
 
@@ -131,10 +204,10 @@ export async function generateReport(options: GenerateOptions): Promise<Generate
     store: store.location,
     runHref: runPagePath,
     comparisons: await existingComparisons(outDir, runs),
-    sweeps: sweeps.map((sweep) => ({ sweep, href: sweepPagePath(sweep.id), runs: summaries.filter((s) => s.run.sweepId === sweep.id) })),
+    sweeps: shownSweeps.map((sweep) => ({ sweep, href: sweepPagePath(sweep.id), runs: summaries.filter((s) => s.run.sweepId === sweep.id) })),
   });
-  const indexFile = path.join(outDir, 'index.html');
-  const studyLinks = studies.map((study) => ({ id: study.id, shortId: shortId(study.id), href: studyPagePath(study.id), name: study.name, question: study.question, status: study.status, started: study.startTime.slice(0, 16).replace('T', ' ') }));
+  const indexFile = outputFile(outDir, 'index.html');
+  const studyLinks = shownStudies.map((study) => ({ id: study.id, shortId: shortId(study.id), href: studyPagePath(study.id), name: study.name, question: study.question, status: study.status, started: study.startTime.slice(0, 16).replace('T', ' ') }));
   const leaderboards = leaderboardData.leaderboards.map((board) => ({
     key: board.task.key,
     href: leaderboardPagePath(board.task.key),
@@ -143,22 +216,14 @@ export async function generateReport(options: GenerateOptions): Promise<Generate
     leader: board.entries[0] ? `${board.entries[0].name} (${percent(board.entries[0].mean)}, ${board.entries[0].n} seed${board.entries[0].n === 1 ? '' : 's'})` : '',
   }));
   const leaderboardExcluded = leaderboardData.excluded.map((e) => ({ shortId: shortId(e.runId), href: runPagePath(e.runId), name: e.name, reason: e.reason }));
-  await writeIfChanged(indexFile, renderIndexPage({ ...index, studies: studyLinks, leaderboards, leaderboardExcluded }));
-  return { indexFile, comparisonFile, runPages, sweepPages, studyPages, leaderboardPages, thumbnails: thumbnails.stats };
+  await writeIfChanged(indexFile, renderIndexPage({ ...index, studies: studyLinks, skipped, leaderboards, leaderboardExcluded }));
+  return { indexFile, comparisonFile, runPages, sweepPages, studyPages, leaderboardPages, thumbnails: thumbnails.stats, skipped };
 }
 
 /** Full runs for ids or unique prefixes, in the order given. */
 export function resolveRunIds(ids: readonly string[], runs: readonly Run[], store: string): Run[] {
   if (ids.length < 2) throw new CompareArgumentsError(`--compare needs at least two run ids, got ${ids.length}; e.g. --compare ${runs.slice(0, 2).map((r) => shortId(r.id)).join(' ') || '<runA> <runB>'}`);
-  const resolved = ids.map((id) => {
-    const wanted = id.trim().toLowerCase();
-    const exact = runs.find((r) => r.id === wanted);
-    if (exact) return exact;
-    const matches = wanted.length >= 4 ? runs.filter((r) => r.id.startsWith(wanted)) : [];
-    if (matches.length === 1) return matches[0];
-    if (matches.length > 1) throw new AmbiguousRunIdError(id, matches.map((r) => r.id));
-    throw new UnknownRunError(id, store);
-  });
+  const resolved = ids.map((id) => findRun(runs, id, store));
   const unique = new Set(resolved.map((r) => r.id));
   if (unique.size !== resolved.length) throw new CompareArgumentsError(`--compare lists the same run twice (${ids.join(' ')}); give distinct runs`);
   return resolved;
@@ -226,4 +291,10 @@ async function existingComparisons(outDir: string, runs: readonly Run[]): Promis
     });
   }
   return links;
+}
+
+/** An error of the file system (EACCES, ENOSPC, ...), as opposed to a problem with stored data. */
+function isFsError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code) && typeof (error as NodeJS.ErrnoException).syscall === 'string';
 }

@@ -2,6 +2,7 @@ import { baseName, dateTime, duration, fixed, MISSING, percent, shortId } from '
 import { statusView, type StatusView } from './page-model';
 import type { Sweep } from '@mlbench/tracking';
 import type { RunSummaryData } from './run-data';
+import { maxOf } from './extent';
 
 /** Hyperparameters shown as index columns: the ones people sweep. */
 export const KEY_PARAMS: readonly { key: string; label: string }[] = [
@@ -93,6 +94,8 @@ export interface IndexPageModel {
   sweeps: readonly SweepLink[];
   /** Studies (study-page.ts), newest first; absent = none recorded. */
   studies?: readonly StudyLink[];
+  /** Stored runs, sweeps or studies left out because their data cannot be shown (generate.ts). */
+  skipped?: readonly { kind: string; id: string; name: string; reason: string }[];
   /** One leaderboard per benchmark task (leaderboard-page.ts); absent = none. */
   leaderboards?: readonly { key: string; href: string; description: string; entries: number; leader: string }[];
   /** Completed runs no leaderboard ranks, and why. */
@@ -173,7 +176,7 @@ export function buildIndexPage(runs: readonly RunSummaryData[], options: {
       return {
         name,
         runCount: list.length,
-        best: accuracies.length > 0 ? percent(Math.max(...accuracies)) : MISSING,
+        best: accuracies.length > 0 ? percent(maxOf(accuracies)) : MISSING,
         rows: list.map((d) => indexRow(d, options.runHref(d.run.id))),
       };
     }),

@@ -1,8 +1,11 @@
 import * as path from 'node:path';
 import yargs from 'yargs';
-import { openSqliteStore, TrackingStoreError } from '@mlbench/tracking';
+import { isBadInputStoreError, openTrackingStore, RunNotFoundError } from '@mlbench/tracking';
 import { ReportError } from './errors';
 import { generateReport } from './generate';
+
+const HOW_TO_FIND_IDS =
+  'run ids are listed in the report index (results/report/index.html) and by `npx nx run runner -- runs list` (a unique prefix of at least 4 characters is enough)';
 
 /** CLI: `report [--db file] [--out dir] [--compare runA runB ...]`. Exit 0 ok, 1 failure, 2 bad input. */
 async function main(argv: readonly string[]): Promise<number> {
@@ -15,7 +18,7 @@ async function main(argv: readonly string[]): Promise<number> {
     .strict()
     .parseAsync();
   const started = Date.now();
-  const store = await openSqliteStore(args.db);
+  const store = await openTrackingStore(args.db);
   try {
     const result = await generateReport({ store, outDir: args.out, compare: args.compare?.map(String) });
     const pages = result.runPages;
@@ -25,11 +28,13 @@ async function main(argv: readonly string[]): Promise<number> {
         `sweep pages ${result.sweepPages.written} written, ${result.sweepPages.unchanged} unchanged\n` +
         `study pages ${result.studyPages.written} written, ${result.studyPages.unchanged} unchanged\n` +
         `leaderboards ${result.leaderboardPages.written} written, ${result.leaderboardPages.unchanged} unchanged\n` +
-        `thumbnails  ${thumbs.created} created, ${thumbs.reused} reused${thumbs.missing ? `, ${thumbs.missing} originals missing (placeholders)` : ''}\n` +
+        `thumbnails  ${thumbs.created} created, ${thumbs.reused} reused${thumbs.missing ? `, ${thumbs.missing} originals missing (placeholders)` : ''}` +
+        `${thumbs.refused ? `, ${thumbs.refused} refused (outside the dataset root or not matching the recorded sha256)` : ''}\n` +
         (result.comparisonFile ? `comparison  ${path.resolve(result.comparisonFile)}\n` : '') +
         `index       ${path.resolve(result.indexFile)}\n` +
         `done in ${((Date.now() - started) / 1000).toFixed(2)}s\n`,
     );
+    for (const entry of result.skipped) process.stderr.write(`warning: ${entry.kind} ${JSON.stringify(entry.id)} (${entry.name}) skipped: ${entry.reason}\n`);
     return 0;
   } finally {
     await store.close();
@@ -41,8 +46,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    const badInput = error instanceof ReportError || error instanceof TrackingStoreError;
-    process.stderr.write(`report: ${error instanceof Error ? error.message : String(error)}\n`);
+    const badInput = error instanceof ReportError || isBadInputStoreError(error);
+    process.stderr.write(`report: ${error instanceof Error ? error.message : String(error)}${error instanceof RunNotFoundError ? `; ${HOW_TO_FIND_IDS}` : ''}\n`);
     process.exitCode = badInput ? 2 : 1;
   },
 );

@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import type { DatasetInput, Prediction, SplitMember } from '@mlbench/tracking';
 import type { ImageSource, ThumbnailIndex } from './images';
 import { percent } from './format';
@@ -37,8 +36,9 @@ export function membersByPath(split: readonly SplitMember[]): Map<string, SplitM
   return new Map(split.map((m) => [m.path, m]));
 }
 
+/** A split member as a thumbnail source: confined to the dataset root and checked against its hash by the writer. */
 export function imageSource(dataset: DatasetInput, member: SplitMember): ImageSource {
-  return { sha256: member.sha256, file: path.join(dataset.path, ...member.path.split('/')) };
+  return { sha256: member.sha256, root: dataset.path, path: member.path };
 }
 
 /** A prediction as a tile: actual and predicted class, confidence, wrong ones marked. */
@@ -82,7 +82,8 @@ export function thumbSrc(member: SplitMember | undefined, thumbs: ThumbnailIndex
 export function confusionFromPredictions(predictions: readonly Prediction[], numClasses: number): number[][] {
   const matrix = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
   for (const p of predictions) {
-    if (p.trueLabel < numClasses && p.predictedLabel < numClasses) matrix[p.trueLabel][p.predictedLabel]++;
+    // Labels outside the class list (a hand-edited store) are not counted rather than crashing a page.
+    if (matrix[p.trueLabel] && p.predictedLabel in matrix[p.trueLabel]) matrix[p.trueLabel][p.predictedLabel]++;
   }
   return matrix;
 }

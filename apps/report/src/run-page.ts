@@ -7,6 +7,7 @@ import { baseName, dateTime, duration, fixed, intervalText, MISSING, percent, sh
 import { seededSample, type ImageSource, type ThumbnailIndex } from './images';
 import { confusionFromPredictions, imageSource, membersByPath, predictionTile, statusView, svg, thumbSrc, type StatusView, type Svg, type Tile } from './page-model';
 import type { AuditLink } from './audit-page';
+import { FULL_MATRIX_CLASS_LIMIT, selectClasses, selectionNote, topConfusions } from './confusion-view';
 import type { VerificationView } from './verification';
 import type { RunData, RunSummaryData } from './run-data';
 
@@ -48,7 +49,8 @@ export interface RunPageModel {
   packages: readonly Fact[];
   headline: readonly Headline[];
   curves: { loss: Svg; accuracy: Svg } | null;
-  confusion: { chart: Svg; total: number } | null;
+  /** `top` and `note` only when the class count is above FULL_MATRIX_CLASS_LIMIT (matrix drawn for the most confused classes). */
+  confusion: { chart: Svg; total: number; top: readonly ConfusionRow[] | null; note: string | null } | null;
   perClass: { chart: Svg; rows: readonly PerClassRow[] } | null;
   testGrid: { tiles: readonly Tile[]; correct: number; total: number } | null;
   /** Files left out of the run (`dataset.onBadImage: skip`), with why. */
@@ -62,6 +64,8 @@ export interface RunPageModel {
     classCount: number;
     chart: Svg;
     overview: readonly { name: string; count: number; tiles: readonly Tile[] }[];
+    /** Set when only some classes are charted and sampled (more than FULL_MATRIX_CLASS_LIMIT). */
+    classNote: string | null;
   } | null;
   extractor: readonly Fact[];
   params: readonly Fact[];
@@ -87,7 +91,8 @@ export function planRunImages(data: RunData): RunImagePlan {
   // Most confident mistakes first: those are the surprising ones (label noise, look-alike classes).
   const byConfidence = [...wrong].sort((a, b) => b.probabilities[b.predictedLabel] - a.probabilities[a.predictedLabel] || (a.path < b.path ? -1 : 1));
   const classes = data.dataset?.classes ?? [];
-  const overview = classes.map((name, label) => ({
+  // Sample images of the first FULL_MATRIX_CLASS_LIMIT classes only: 6 tiles for each of 1,000 classes would be most of the page.
+  const overview = classes.slice(0, FULL_MATRIX_CLASS_LIMIT).map((name, label) => ({
     name,
     members: seededSample(
       data.split.filter((m) => m.label === label),
@@ -110,8 +115,10 @@ export function runPageImages(data: RunData): ImageSource[] {
   const dataset = data.dataset;
   const plan = planRunImages(data);
   const byPath = membersByPath(data.split);
-  const members = [...plan.testGrid, ...plan.misclassified].map((p) => byPath.get(p.path)).filter((m): m is SplitMember => m !== undefined);
-  members.push(...plan.overview.flatMap((o) => o.members));
+  const members = [...plan.testGrid, ...plan.misclassified]
+    .map((p) => byPath.get(p.path))
+    .filter((m): m is SplitMember => m !== undefined)
+    .concat(plan.overview.flatMap((o) => o.members));
   return members.map((m) => imageSource(dataset, m));
 }
 
@@ -135,23 +142,51 @@ export function learningCurves(series: readonly { label: string; data: RunSummar
   };
 }
 
-/** The confusion matrix heatmap: counts, row percentages (recall), shaded by row share. */
+/**
+ * The confusion matrix heatmap: counts, row percentages (recall), shaded by row share. Above
+ * FULL_MATRIX_CLASS_LIMIT classes only the most confused classes are drawn (the title says so);
+ * percentages stay shares of the whole row.
+ */
 export function confusionChart(matrix: readonly (readonly number[])[], classes: readonly string[], title: string): Svg {
   const rowTotals = matrix.map((row) => row.reduce((a, b) => a + b, 0));
+  const selection = selectClasses(matrix);
+  const shown = selection.indices;
+  const names = shown.map((i) => classes[i]);
+  const cell = (r: number, c: number): number => matrix[shown[r]][shown[c]];
+  const total = (r: number): number => rowTotals[shown[r]];
   return svg(
     heatmap({
-      title,
-      rowLabels: classes,
-      columnLabels: classes,
-      intensities: matrix.map((row, r) => row.map((v) => (rowTotals[r] > 0 ? v / rowTotals[r] : 0))),
-      cellText: (r, c) => [String(matrix[r][c]), rowTotals[r] > 0 ? percent(matrix[r][c] / rowTotals[r], 1) : MISSING],
-      cellTitle: (r, c) => `actual ${classes[r]}, predicted ${classes[c]}: ${matrix[r][c]} of ${rowTotals[r]} (${rowTotals[r] > 0 ? percent(matrix[r][c] / rowTotals[r], 1) : MISSING})`,
+      title: selection.truncated ? `${title}: ${selectionNote(selection)}` : title,
+      rowLabels: names,
+      columnLabels: names,
+      intensities: shown.map((_, r) => shown.map((_, c) => (total(r) > 0 ? cell(r, c) / total(r) : 0))),
+      cellText: (r, c) => [String(cell(r, c)), total(r) > 0 ? percent(cell(r, c) / total(r), 1) : MISSING],
+      cellTitle: (r, c) => `actual ${names[r]}, predicted ${names[c]}: ${cell(r, c)} of ${total(r)} (${total(r) > 0 ? percent(cell(r, c) / total(r), 1) : MISSING})`,
       rowAxisLabel: 'actual class',
       columnAxisLabel: 'predicted class',
       palette: 'sequential',
-      cellClass: (r, c) => (r === c ? 'diagonal' : ''),
+      cellClass: (r, c) => (shown[r] === shown[c] ? 'diagonal' : ''),
     }),
   );
+}
+
+/** The largest off-diagonal cells, for pages whose matrix is not drawn in full. */
+export function confusionList(matrix: readonly (readonly number[])[], classes: readonly string[]): ConfusionRow[] {
+  const rowTotals = matrix.map((row) => row.reduce((a, b) => a + b, 0));
+  return topConfusions(matrix).map((t) => ({
+    actual: classes[t.actual] ?? `#${t.actual}`,
+    predicted: classes[t.predicted] ?? `#${t.predicted}`,
+    count: t.count,
+    share: rowTotals[t.actual] > 0 ? percent(t.count / rowTotals[t.actual], 1) : MISSING,
+  }));
+}
+
+export interface ConfusionRow {
+  actual: string;
+  predicted: string;
+  count: number;
+  /** Share of the actual class's test images. */
+  share: string;
 }
 
 const metric = (data: RunSummaryData, key: string): number | null => data.final[key] ?? null;
@@ -217,7 +252,13 @@ export function buildRunPage(data: RunData, thumbs: ThumbnailIndex, links: { thu
   let perClass: RunPageModel['perClass'] = null;
   if (classes.length > 0 && test.length > 0) {
     const matrix = confusionFromPredictions(test, classes.length);
-    confusion = { chart: confusionChart(matrix, classes, `Confusion matrix, test set (${test.length} images)`), total: test.length };
+    const large = classes.length > FULL_MATRIX_CLASS_LIMIT;
+    confusion = {
+      chart: confusionChart(matrix, classes, `Confusion matrix, test set (${test.length} images)`),
+      total: test.length,
+      top: large ? confusionList(matrix, classes) : null,
+      note: large ? `${classes.length} classes: the matrix shows ${selectionNote(selectClasses(matrix))}; the largest confusions of all classes are listed below.` : null,
+    };
     const rows = classes.map((name, i) => ({
       name,
       precision: metric(data, `test.precision.${name}`),
@@ -225,15 +266,17 @@ export function buildRunPage(data: RunData, thumbs: ThumbnailIndex, links: { thu
       f1: metric(data, `test.f1.${name}`),
       support: matrix[i].reduce((a, b) => a + b, 0),
     }));
+    // Above FULL_MATRIX_CLASS_LIMIT classes the chart shows the classes with the lowest F1; the table lists all.
+    const charted = large ? [...rows].sort((a, b) => (a.f1 ?? -1) - (b.f1 ?? -1) || (a.name < b.name ? -1 : 1)).slice(0, FULL_MATRIX_CLASS_LIMIT) : rows;
     perClass = {
       chart: svg(
         barChart({
-          title: 'Per-class precision, recall and F1 (test)',
-          categories: classes,
+          title: large ? `Per-class precision, recall and F1 (test): the ${charted.length} classes with the lowest F1 of ${classes.length}` : 'Per-class precision, recall and F1 (test)',
+          categories: charted.map((r) => r.name),
           series: [
-            { name: 'precision', values: rows.map((r) => r.precision), color: seriesColor(0) },
-            { name: 'recall', values: rows.map((r) => r.recall), color: seriesColor(1) },
-            { name: 'F1', values: rows.map((r) => r.f1), color: seriesColor(2) },
+            { name: 'precision', values: charted.map((r) => r.precision), color: seriesColor(0) },
+            { name: 'recall', values: charted.map((r) => r.recall), color: seriesColor(1) },
+            { name: 'F1', values: charted.map((r) => r.f1), color: seriesColor(2) },
           ],
           valueLabel: 'score',
           categoryLabel: 'class',
@@ -246,6 +289,11 @@ export function buildRunPage(data: RunData, thumbs: ThumbnailIndex, links: { thu
   }
 
   const testGridTiles = plan.testGrid.map(tile);
+  // Smallest classes first: those are the ones a split can starve.
+  const splitClasses =
+    classes.length > FULL_MATRIX_CLASS_LIMIT && dataset
+      ? [...classes].sort((a, b) => (dataset.classCounts[a] ?? 0) - (dataset.classCounts[b] ?? 0) || (a < b ? -1 : 1)).slice(0, FULL_MATRIX_CLASS_LIMIT)
+      : classes;
   return {
     title: `${run.name} · ${shortId(run.id)}`,
     run: { id: run.id, shortId: shortId(run.id), name: run.name, started: dateTime(run.startTime), description: data.params.description ?? null },
@@ -273,14 +321,18 @@ export function buildRunPage(data: RunData, thumbs: ThumbnailIndex, links: { thu
           classCount: classes.length,
           chart: svg(
             barChart({
-              title: 'Images per class and split',
-              categories: classes,
-              series: (['train', 'val', 'test'] as const).map((split, i) => ({ name: split, values: classes.map((c) => dataset.splitCounts[split]?.[c] ?? 0), color: seriesColor(i) })),
+              title: splitClasses.length < classes.length ? `Images per class and split: the ${splitClasses.length} smallest of ${classes.length} classes` : 'Images per class and split',
+              categories: splitClasses,
+              series: (['train', 'val', 'test'] as const).map((split, i) => ({ name: split, values: splitClasses.map((c) => dataset.splitCounts[split]?.[c] ?? 0), color: seriesColor(i) })),
               valueLabel: 'images',
               categoryLabel: 'class',
               formatValue: (v) => String(v),
             }),
           ),
+          classNote:
+            classes.length > FULL_MATRIX_CLASS_LIMIT
+              ? `${classes.length} classes: charts show ${FULL_MATRIX_CLASS_LIMIT} of them (the limit for drawing every class) and sample images are shown for the first ${FULL_MATRIX_CLASS_LIMIT}.`
+              : null,
           overview: plan.overview.map((o) => ({
             name: o.name,
             count: dataset.classCounts[o.name] ?? 0,

@@ -4,7 +4,7 @@
  */
 import { parseStudyDefinition } from '@mlbench/experiment';
 import { summarizeSample, type SampleSummary } from '@mlbench/metrics';
-import type { Prediction, SplitMember, Study, StudyArm, Sweep, TrackingStore } from '@mlbench/tracking';
+import { loadStudyArms, type Prediction, type SplitMember, type Study, type StudyArm, type Sweep, type TrackingStore } from '@mlbench/tracking';
 import { costChart } from './charts/cost-chart';
 import { seriesColor } from './charts/svg';
 import { pairedComparison, significanceView, SIGNIFICANCE_LEVEL } from './compare-page';
@@ -13,6 +13,7 @@ import { seededSample, type ImageSource, type ThumbnailIndex } from './images';
 import { confusionFromPredictions, imageSource, membersByPath, predictionTile, statusView, svg, type StatusView, type Svg, type Tile } from './page-model';
 import { loadRunSummary, type RunSummaryData } from './run-data';
 import { confusionChart } from './run-page';
+import { maxOf } from './extent';
 
 export const STUDY_GRID_SIZE = 24;
 
@@ -45,15 +46,14 @@ export interface StudyData {
 
 export async function loadStudyData(store: TrackingStore, study: Study, summaryById?: ReadonlyMap<string, RunSummaryData>): Promise<StudyData> {
   const arms: StudyArmData[] = [];
-  for (const arm of await store.getStudyArms(study.id)) {
-    const sweepRuns = await store.searchRuns({ sweepId: arm.sweepId, limit: Number.MAX_SAFE_INTEGER });
+  for (const { arm, sweep, runs: sweepRuns } of await loadStudyArms(store, study.id)) {
     const completed = sweepRuns.filter((r) => r.status === 'completed').sort((a, b) => a.seed - b.seed);
     const runs: StudyRun[] = [];
     for (const run of completed) {
       const [summary, split, test] = await Promise.all([summaryById?.get(run.id) ?? loadRunSummary(store, run), store.getSplit(run.id), store.getPredictions(run.id, 'test')]);
       runs.push({ summary, split, test });
     }
-    arms.push({ arm, sweep: await store.getSweep(arm.sweepId), runs, unfinished: sweepRuns.length - completed.length, extractedBy: findExtraction(runs, summaryById) });
+    arms.push({ arm, sweep, runs, unfinished: sweepRuns.length - completed.length, extractedBy: findExtraction(runs, summaryById) });
   }
   return { study, arms };
 }
@@ -192,8 +192,8 @@ export function buildStudyPage(data: StudyData, thumbs: ThumbnailIndex, links: {
           : allCached
             ? armData.extractedBy
               ? `cached; ${seconds(armData.extractedBy.seconds)} when run ${shortId(armData.extractedBy.runId)} extracted them`
-              : `cached (${seconds(Math.max(...extractionTimes))})`
-            : seconds(Math.max(...extractionTimes)),
+              : `cached (${seconds(maxOf(extractionTimes))})`
+            : seconds(maxOf(extractionTimes)),
       training: train ? `${seconds(train.mean)} per seed` : MISSING,
       runs: armData.runs.map((r) => ({ seed: r.summary.run.seed, shortId: shortId(r.summary.run.id), href: links.runHref(r.summary.run.id), accuracy: percent(r.summary.final['test.accuracy']) })),
       note: armData.unfinished > 0 ? `${armData.unfinished} run(s) of this arm did not complete and are left out` : null,

@@ -1,6 +1,6 @@
 import { sweepSeedGroups, type SeedGroup } from '@mlbench/experiment';
 import type { SampleSummary } from '@mlbench/metrics';
-import type { Sweep, TrackingStore } from '@mlbench/tracking';
+import { loadSweepRuns, type Sweep, type TrackingStore } from '@mlbench/tracking';
 import { errorBarChart, type ErrorBarSeries } from './charts/error-bar-chart';
 import { seriesColor } from './charts/svg';
 import { dateTime, duration, fixed, intervalText, MISSING, percent, shortId } from './format';
@@ -80,9 +80,8 @@ export const SEED_KEY = 'seed';
 
 /** The sweep, all its runs and seed groups, from the store. `summaries` reuses runs loaded already. */
 export async function loadSweepData(store: TrackingStore, sweep: Sweep, summaries?: ReadonlyMap<string, RunSummaryData>): Promise<SweepData> {
-  const runs = await store.searchRuns({ sweepId: sweep.id, limit: Number.MAX_SAFE_INTEGER });
+  const runs = await loadSweepRuns(store, sweep.id);
   const loaded = await Promise.all(runs.map((run) => summaries?.get(run.id) ?? loadRunSummary(store, run)));
-  loaded.sort((a, b) => (a.run.sweepIndex ?? 0) - (b.run.sweepIndex ?? 0) || (a.run.startTime < b.run.startTime ? -1 : 1));
   return { sweep, runs: loaded, groups: await sweepSeedGroups(store, sweep.id) };
 }
 

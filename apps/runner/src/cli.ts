@@ -42,7 +42,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       'Run a recorded run again and compare split, metrics and predictions with the record',
       (y) =>
         y
-          .positional('runId', { type: 'string', demandOption: true, describe: 'Run id (see `runs list`)' })
+          .positional('runId', { type: 'string', demandOption: true, describe: 'Run id or a unique prefix of it (see `runs list`)' })
           .option('tolerance', { type: 'number', default: 1e-6, describe: 'Largest allowed metric/probability difference' }),
       async (args) => {
         exitCode = await reproduceCommand({ runId: args.runId, db: args.db, cacheDir: args['cache-dir'], tolerance: args.tolerance }, io);
@@ -53,9 +53,9 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       'Check a run against thresholds or a baseline run, or a seed group (--config over seeds, --candidate-sweep) against a reference (--reference, --baseline-sweep) with a non-inferiority test; 1 on regression, 2 on bad input',
       (y) =>
         y
-          .positional('runId', { type: 'string', describe: 'Recorded run to check' })
+          .positional('runId', { type: 'string', describe: 'Recorded run to check (id or unique prefix)' })
           .option('config', { alias: 'c', type: 'string', describe: 'Run this config and check the new run' })
-          .option('baseline', { type: 'string', describe: 'Baseline run id for --max-drop/--max-rise' })
+          .option('baseline', { type: 'string', describe: 'Baseline run id (or unique prefix) for --max-drop/--max-rise' })
           .option('min', { type: 'string', array: true, default: [] as string[], describe: 'metric=value lower bound, e.g. test.accuracy=0.87' })
           .option('max', { type: 'string', array: true, default: [] as string[], describe: 'metric=value upper bound, e.g. test.log_loss=0.4' })
           .option('max-drop', { type: 'string', array: true, default: [] as string[], describe: 'metric=value or metric=value% allowed drop vs. the baseline' })

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import type { PipelineEvent, RunSummary, SeedGroup, SweepEvent, SweepResult } from '@mlbench/experiment';
 import type { SampleSummary } from '@mlbench/metrics';
-import type { DatasetInput, Metric, Run, SkippedFile, Sweep } from '@mlbench/tracking';
+import type { Run, RunView, SkippedFile, Sweep } from '@mlbench/tracking';
 
 /** Pure formatting of pipeline events and summaries: the CLI prints, it never computes. */
 
@@ -32,7 +32,8 @@ export function formatEvent(event: PipelineEvent): string | null {
       return `tfjs       ${b.engineVersion}, backend ${b.backend}${hint}`;
     }
     case 'images-checked': {
-      if (event.bad.length === 0) return event.checked === 0 ? null : `images     ${event.checked} decoded fine (${event.cached} known from the cache)`;
+      // The features line already says that every uncached image was decoded.
+      if (event.bad.length === 0) return null;
       const shown = event.bad.slice(0, 20).map((b) => `\n  ${event.policy === 'skip' ? 'skipped' : 'bad'} ${b.path}: ${b.reason}`);
       const more = event.bad.length > 20 ? `\n  ... and ${event.bad.length - 20} more (recorded with the run)` : '';
       return `images     ${event.bad.length} unusable (dataset.onBadImage: ${event.policy})${shown.join('')}${more}`;
@@ -73,7 +74,6 @@ export function formatEvent(event: PipelineEvent): string | null {
     case 'run-failed':
       return `run ${event.runId} ${event.status}: ${event.error}`;
     case 'scan-progress':
-    case 'check-progress':
     case 'extract-progress':
       return null;
   }
@@ -189,16 +189,10 @@ export function formatSweepList(entries: readonly { sweep: Sweep; runs: readonly
 }
 
 /** `runs show <id>`: everything recorded about one run, in reading order. */
-export function formatRunDetails(details: {
-  run: Run;
-  metrics: readonly Metric[];
-  dataset: DatasetInput | null;
-  extractor: Readonly<Record<string, string>>;
-  skipped: readonly SkippedFile[];
-}): string {
-  const { run, metrics, dataset, extractor, skipped } = details;
-  const final = metrics.filter((m) => m.step === null);
-  const epochs = Math.max(0, ...metrics.filter((m) => m.step !== null).map((m) => m.step ?? 0));
+export function formatRunDetails(view: RunView, skipped: readonly SkippedFile[]): string {
+  const { run, dataset, extractor } = view;
+  const final = Object.entries(view.final).map(([key, value]) => ({ key, value }));
+  const epochs = Math.max(0, ...Object.values(view.curves).flatMap((points) => points.map((p) => p.x)));
   const lines = [
     `run ${run.id}  ${run.name}  ${run.status}`,
     `  started ${run.startTime}${run.endTime ? `, ended ${run.endTime}` : ''}${run.durationMs !== null ? ` (${formatDuration(run.durationMs / 1000)})` : ''}`,

@@ -1,7 +1,7 @@
 import { DatasetError } from '@mlbench/data';
 import { CacheWriteError, CandidateRunError, ConfigError, InterruptedError } from '@mlbench/experiment';
-import { ModelError } from '@mlbench/model';
-import { ImportConflictError, InvalidRunExportError, InvalidRunStateError, RunNotFoundError, TrackingStoreError } from '@mlbench/tracking';
+import { ModelError, TrainingDivergedError } from '@mlbench/model';
+import { isBadInputStoreError, RunNotFoundError, TrackingStoreError } from '@mlbench/tracking';
 
 /** Exit codes: 0 ok, 1 the run failed, 2 bad input (config, data, model), 130 interrupted. */
 export const EXIT = { ok: 0, failed: 1, badInput: 2, interrupted: 130 } as const;
@@ -31,13 +31,19 @@ export function reportError(error: unknown, io: CliIo): number {
     io.err(`error: ${error.message}`);
     return EXIT.badInput;
   }
-  // Bad input to the `runs` commands: a wrong id or file.
-  if (error instanceof RunNotFoundError || error instanceof InvalidRunExportError || error instanceof ImportConflictError || error instanceof InvalidRunStateError) {
-    io.err(`error: ${error.message}`);
+  // Bad input to the store: a wrong run id or export file, a database that is not a tracking store.
+  if (isBadInputStoreError(error)) {
+    const hint = error instanceof RunNotFoundError && error.store ? `; list runs with: npx nx run runner -- runs list --db ${error.store}` : '';
+    io.err(`error: ${(error as Error).message}${hint}`);
     return EXIT.badInput;
   }
   if (error instanceof CandidateRunError) {
     io.err(`gate failed: ${error.message}`);
+    return EXIT.failed;
+  }
+  // The run was recorded and failed on its own numbers: say so without a stack trace.
+  if (error instanceof TrainingDivergedError) {
+    io.err(`run failed: ${error.message}`);
     return EXIT.failed;
   }
   if (error instanceof CacheWriteError) {

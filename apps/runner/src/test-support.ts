@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { CliIo } from './cli';
 
@@ -13,10 +14,8 @@ export function captureIo(): CliIo & { stdout: string[]; stderr: string[] } {
   return { stdout, stderr, out: (l) => void stdout.push(l), err: (l) => void stderr.push(l), isTty: false };
 }
 
-/** Final metrics of a run as a key -> value map. */
-export function finalMetrics(metrics: { key: string; value: number; step: number | null }[]): Record<string, number> {
-  return Object.fromEntries(metrics.filter((m) => m.step === null).map((m) => [m.key, m.value]));
-}
+/** Final metrics of a run as a key -> value map (the tracking read layer's). */
+export { finalMetrics } from '@mlbench/tracking';
 
 /** A real runner process (`node --import tsx apps/runner/src/main.ts ...`), for signals and concurrency. */
 export interface CliProcess {
@@ -72,4 +71,42 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProces
     });
   };
   return { child, stdout, stderr, waitFor, exited };
+}
+
+/**
+ * Runs the CLI in a child process under a memory ceiling: its resident set is sampled from
+ * /proc every 20 ms and the child is killed (SIGKILL) when it passes `maxRssBytes` or runs past
+ * `timeoutMs`, so a regression to an unbounded read fails the test instead of taking the machine down.
+ */
+export async function runCliCapped(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; maxRssBytes: number; timeoutMs: number },
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; peakRssBytes: number; seconds: number; killedFor: 'memory' | 'time' | null; stdout: string; stderr: string }> {
+  const started = Date.now();
+  const cli = spawnCli(args, options.env);
+  const pid = cli.child.pid;
+  let peak = 0;
+  let killedFor: 'memory' | 'time' | null = null;
+  const sample = (): void => {
+    if (pid === undefined) return;
+    let status: string;
+    try {
+      status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    } catch {
+      return; // already gone
+    }
+    const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? /VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+    peak = Math.max(peak, kb * 1024);
+    if (killedFor) return;
+    if (peak > options.maxRssBytes) killedFor = 'memory';
+    else if (Date.now() - started > options.timeoutMs) killedFor = 'time';
+    if (killedFor) cli.child.kill('SIGKILL');
+  };
+  const timer = setInterval(sample, 20);
+  try {
+    const { code, signal } = await cli.exited;
+    return { code, signal, peakRssBytes: peak, seconds: (Date.now() - started) / 1000, killedFor, stdout: cli.stdout.join('\n'), stderr: cli.stderr.join('\n') };
+  } finally {
+    clearInterval(timer);
+  }
 }

@@ -130,3 +130,39 @@ describe('imageBatches', () => {
     await expect(imageBatches([], { ...size, scaling: 'raw' }, 2, -1).next()).rejects.toThrow(RangeError);
   });
 });
+
+describe('imageBatches with badImages: collect', () => {
+  it('leaves undecodable images out of items and pixels, in order, and lists them with their reason', async () => {
+    const items = [];
+    for (let i = 0; i < 5; i++) {
+      const file = path.join(dir, `c${i}.png`);
+      if (i === 1 || i === 2) await fs.writeFile(file, i === 1 ? 'not an image' : Buffer.alloc(0));
+      else await solid(4, 4, 3, [i * 40, 0, 0]).png().toFile(file);
+      items.push({ absPath: file, id: i });
+    }
+    const good: number[] = [];
+    const bad: [number, string][] = [];
+    for await (const batch of imageBatches(items, { ...size, scaling: 'raw' }, 4, { badImages: 'collect' })) {
+      expect(batch.pixels.length).toBe(batch.items.length * 8 * 6 * 3);
+      batch.items.forEach((item, k) => expect(batch.pixels[k * 8 * 6 * 3]).toBe(item.id * 40));
+      good.push(...batch.items.map((it) => it.id));
+      bad.push(...batch.bad.map((b): [number, string] => [b.item.id, b.reason]));
+    }
+    expect(good).toEqual([0, 3, 4]);
+    expect(bad).toEqual([
+      [1, expect.stringMatching(/not an image/)],
+      [2, 'empty file (0 bytes)'],
+    ]);
+    // The default still rejects the batch, naming the file.
+    await expect(imageBatches(items, { ...size, scaling: 'raw' }, 4).next()).rejects.toThrow(/c1\.png/);
+  });
+
+  it('scales through a table with exactly the values of the formulas', () => {
+    const all = Uint8Array.from({ length: 256 }, (_, p) => p);
+    const out = new Float32Array(256);
+    scalePixels(all, 'minus_one_to_one', out);
+    expect(Array.from(out)).toEqual(Array.from(all, (p) => Math.fround(p / 127.5 - 1)));
+    scalePixels(all, 'zero_to_one', out);
+    expect(Array.from(out)).toEqual(Array.from(all, (p) => Math.fround(p / 255)));
+  });
+});

@@ -32,6 +32,11 @@ const SCALE: Record<PixelScaling, (p: number) => number> = {
   raw: (p) => p,
 };
 
+/** SCALE of every byte value, as float32: a table lookup per pixel gives the same values, faster. */
+const SCALE_TABLES = Object.fromEntries(
+  Object.entries(SCALE).map(([name, scale]) => [name, Float32Array.from({ length: 256 }, (_, p) => scale(p))]),
+) as Record<PixelScaling, Float32Array>;
+
 /**
  * Largest image decoded, in pixels (width x height): sharp's own default, 0x3FFF², about 268
  * megapixels (a 16384 x 16384 photo). Larger files are reported as bad images instead of
@@ -160,14 +165,23 @@ export async function checkImages(
 
 /** Writes scaled float pixels of one RGB image into `target` at `offset`. */
 export function scalePixels(rgb: Uint8Array, scaling: PixelScaling, target: Float32Array, offset = 0): void {
-  const scale = SCALE[scaling];
-  for (let i = 0; i < rgb.length; i++) target[offset + i] = scale(rgb[i]);
+  const table = SCALE_TABLES[scaling];
+  for (let i = 0; i < rgb.length; i++) target[offset + i] = table[rgb[i]];
+}
+
+/** An item whose image could not be decoded, and why in words (see `BatchQueueOptions.badImages`). */
+export interface BadItem<T> {
+  item: T;
+  reason: string;
 }
 
 export interface ImageBatch<T> {
+  /** The items decoded, in order. */
   items: T[];
   /** NHWC float32, `items.length * height * width * 3` values. */
   pixels: Float32Array;
+  /** Items of this batch that could not be decoded (only with `badImages: 'collect'`, else always empty). */
+  bad: BadItem<T>[];
 }
 
 /** Batches decoded ahead of the one being consumed, by default (see `imageBatches`). */
@@ -181,6 +195,12 @@ export interface BatchQueueOptions {
   prefetch?: number;
   /** Diagnostics and tests: called whenever the number of batches held by the queue (decoding or decoded, not yet taken) changes. */
   onQueueSize?: (held: number) => void;
+  /**
+   * `throw` (default): an image that cannot be decoded rejects its batch with BadImageError.
+   * `collect`: it is left out of the batch's `items` and `pixels` and listed in `bad`, so one pass
+   * both screens the images and feeds the network.
+   */
+  badImages?: 'throw' | 'collect';
 }
 
 /**
@@ -195,16 +215,37 @@ export async function* imageBatches<T extends { absPath: string }>(
   batchSize: number,
   queue: number | BatchQueueOptions = {},
 ): AsyncGenerator<ImageBatch<T>> {
-  const { prefetch = DEFAULT_PREFETCH, onQueueSize } = typeof queue === 'number' ? { prefetch: queue } : queue;
+  const { prefetch = DEFAULT_PREFETCH, onQueueSize, badImages = 'throw' } = typeof queue === 'number' ? { prefetch: queue } : queue;
   if (!Number.isInteger(prefetch) || prefetch < 0) throw new RangeError(`prefetch must be a non-negative integer, got ${prefetch}`);
   const pixelsPerImage = options.width * options.height * 3;
   const decodeBatch = async (start: number): Promise<ImageBatch<T>> => {
     const batchItems = items.slice(start, start + batchSize);
     const pixels = new Float32Array(batchItems.length * pixelsPerImage);
+    const reasons = new Array<string | null>(batchItems.length).fill(null);
     await Promise.all(
-      batchItems.map(async (item, i) => scalePixels(await decodeToRgb(item.absPath, options), options.scaling, pixels, i * pixelsPerImage)),
+      batchItems.map(async (item, i) => {
+        try {
+          scalePixels(await decodeToRgb(item.absPath, options), options.scaling, pixels, i * pixelsPerImage);
+        } catch (error) {
+          if (badImages === 'throw' || !(error instanceof BadImageError)) throw error;
+          reasons[i] = error.reason;
+        }
+      }),
     );
-    return { items: batchItems, pixels };
+    if (reasons.every((r) => r === null)) return { items: batchItems, pixels, bad: [] };
+    // Close the gaps of the bad images, keeping the good ones in order.
+    const good: T[] = [];
+    const bad: BadItem<T>[] = [];
+    batchItems.forEach((item, i) => {
+      const reason = reasons[i];
+      if (reason !== null) {
+        bad.push({ item, reason });
+        return;
+      }
+      if (good.length !== i) pixels.copyWithin(good.length * pixelsPerImage, i * pixelsPerImage, (i + 1) * pixelsPerImage);
+      good.push(item);
+    });
+    return { items: good, pixels: pixels.subarray(0, good.length * pixelsPerImage), bad };
   };
   const pending: Promise<ImageBatch<T>>[] = [];
   let nextStart = 0;

@@ -1,4 +1,5 @@
-import { shuffleInPlace, splitHash, stratifiedSplit } from './index';
+import { shuffleInPlace } from '@mlbench/common';
+import { splitHash, stratifiedSplit } from './index';
 import seedrandom from 'seedrandom';
 
 const labels = [...Array(50).fill(0), ...Array(30).fill(1), ...Array(20).fill(2)] as number[];

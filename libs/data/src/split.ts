@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { groupByClass, shuffleInPlace } from '@mlbench/common';
 import seedrandom from 'seedrandom';
 import { DatasetError } from './errors';
 
@@ -24,16 +25,9 @@ export function stratifiedSplit(
   seed: number | string,
   classNames?: readonly string[],
 ): SplitName[] {
-  const byClass = new Map<number, number[]>();
-  labels.forEach((label, index) => {
-    const members = byClass.get(label) ?? [];
-    members.push(index);
-    byClass.set(label, members);
-  });
   const rng = seedrandom(`split:${seed}`);
   const assignment = new Array<SplitName>(labels.length);
-  for (const label of [...byClass.keys()].sort((a, b) => a - b)) {
-    const members = byClass.get(label) ?? [];
+  for (const [label, members] of groupByClass(labels)) {
     shuffleInPlace(members, rng);
     const nTest = Math.round(members.length * fractions.test);
     const nVal = Math.round(members.length * fractions.val);
@@ -58,15 +52,6 @@ export function stratifiedSplit(
     });
   }
   return assignment;
-}
-
-/** Fisher-Yates with an injected generator, so the order depends only on the seed. */
-export function shuffleInPlace<T>(items: T[], rng: () => number): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    [items[i], items[j]] = [items[j], items[i]];
-  }
-  return items;
 }
 
 /** Identifies a split's membership: same images (by content) in the same splits => same hash. */

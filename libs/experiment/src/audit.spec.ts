@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { shuffleInPlace } from '@mlbench/common';
 import seedrandom from 'seedrandom';
 import { writeSyntheticDataset } from '@mlbench/data';
 import { initBackend } from '@mlbench/model';
@@ -27,11 +28,7 @@ function blobs(): { features: Float32Array; dim: number; truth: number[]; given:
       for (let d = 0; d < dim; d++) rows.push((d === c ? 4 : 0) + 0.5 * gauss());
     }
   }
-  const order = truth.map((_, i) => i);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
+  const order = shuffleInPlace(truth.map((_, i) => i), rng);
   const flipped = order.slice(0, 12).sort((a, b) => a - b);
   const given = [...truth];
   for (const i of flipped) given[i] = (truth[i] + 1 + Math.floor(rng() * (k - 1))) % k;

@@ -1,3 +1,4 @@
+import { errnoWords } from '@mlbench/common';
 /** The config is wrong: the message names the file and field and says what was expected. Exit code 2. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -33,16 +34,8 @@ export class CacheWriteError extends Error {
     readonly code: string,
     options?: { cause?: unknown },
   ) {
-    const words: Record<string, string> = {
-      ENOSPC: 'no space left on device',
-      EDQUOT: 'disk quota exceeded',
-      EROFS: 'read-only file system',
-      EACCES: 'permission denied',
-      EPERM: 'permission denied',
-      ENOTDIR: 'a part of the path is a file, not a folder',
-    };
     super(
-      `cannot write the feature cache file ${file}: ${words[code] ?? 'write failed'} (${code}); ` +
+      `cannot write the feature cache file ${file}: ${errnoWords(code) ?? 'write failed'} (${code}); ` +
         'free disk space or pass --cache-dir <writable folder>. Entries already cached are complete and kept',
       options,
     );

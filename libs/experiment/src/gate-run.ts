@@ -1,4 +1,4 @@
-import { openSqliteStore } from '@mlbench/tracking';
+import { borrowStore } from '@mlbench/tracking';
 import { loadConfig } from './config';
 import { ConfigError } from './errors';
 import { evaluateGate, type GateRule, type GateVerdict } from './gate';
@@ -8,7 +8,7 @@ import { GateInputError } from './gate-input-error';
 import { describeVerificationProblems, verifyRun } from './verify';
 
 export interface GateTarget {
-  /** Check this recorded run... */
+  /** Check this recorded run (id or unique prefix)... */
   runId?: string;
   /** ...or run this config first and check the new run. */
   configFile?: string;
@@ -29,7 +29,7 @@ export async function gateRun(target: GateTarget, rules: readonly GateRule[], op
     throw new ConfigError('gate: give either a run id or --config <file>, not both', '(command line)');
   }
   if (rules.length === 0) throw new ConfigError('gate: no rules; add e.g. --min test.accuracy=0.87', '(command line)');
-  const store = options.store ?? (await openSqliteStore(options.dbPath));
+  const { store, release } = await borrowStore(options);
   try {
     let runId = target.runId ?? '';
     if (target.configFile) runId = (await runExperiment(await loadConfig(target.configFile), { ...options, store })).run.id;
@@ -44,11 +44,11 @@ export async function gateRun(target: GateTarget, rules: readonly GateRule[], op
       }
       return { ...metrics, ...verification.recomputed };
     };
-    const metrics = await checked(runId, run.metrics);
-    const baselineMetrics = baseline && target.baselineRunId ? await checked(target.baselineRunId, baseline.metrics) : null;
+    const metrics = await checked(run.runId, run.metrics);
+    const baselineMetrics = baseline ? await checked(baseline.runId, baseline.metrics) : null;
     const { pass, verdicts } = evaluateGate(metrics, rules, baselineMetrics);
-    return { runId, baselineRunId: target.baselineRunId ?? null, pass, verdicts };
+    return { runId: run.runId, baselineRunId: baseline?.runId ?? null, pass, verdicts };
   } finally {
-    if (!options.store) await store.close();
+    await release();
   }
 }

@@ -2,7 +2,7 @@ export { CacheWriteError, ConfigError, InterruptedError } from './errors';
 export { localProcesses, markAbandonedRuns, type ProcessProbe } from './abandoned';
 export { experimentConfigSchema } from './config-schema';
 export type { ExperimentConfig } from './config-schema';
-export { canonicalJson, flattenConfig, hashConfig, loadConfig, loadExperiment, parseConfig, parseExperiment } from './config';
+export { flattenConfig, hashConfig, loadConfig, loadExperiment, parseConfig, parseExperiment } from './config';
 export type { ExperimentPlan, LoadedConfig } from './config';
 export { captureEnvironment } from './environment';
 export { FeatureCache } from './feature-cache';
@@ -16,7 +16,7 @@ export { gateRun } from './gate-run';
 export type { GateResult, GateTarget } from './gate-run';
 export { diffRuns, isResultMetric } from './run-diff';
 export type { RunDiff, RunSnapshot } from './run-diff';
-export { UnknownRunError, configOfRun, reproduceRun, snapshotRun } from './reproduce';
+export { configOfRun, reproduceRun, snapshotRun } from './reproduce';
 export type { ReproduceResult } from './reproduce';
 export { seedGroupKey, summarizeSeedGroups } from './seed-groups';
 export type { RunForGrouping, SeedGroup } from './seed-groups';
@@ -33,7 +33,7 @@ export type { CnnHeadConfig, HeadConfig, ModelExtractorConfig } from './config-s
 export { GateInputError } from './gate-input-error';
 export { accuracyOfLabels, metricsFromPredictions } from './prediction-metrics';
 export type { RecomputeOptions, StoredPrediction } from './prediction-metrics';
-export { describeVerificationProblems, finalMetricMap, loadVerifiableRun, verifyRecord, verifyRun } from './verify';
+export { describeVerificationProblems, loadVerifiableRun, verifyRecord, verifyRun } from './verify';
 export type { MetricMismatch, VerifiableRun, Verification, VerifyOptions } from './verify';
 export { SPLIT_PROCEDURE, TASK_METRIC, describeTask, makeTask, taskDifferences, taskOfRun } from './task';
 export type { BenchmarkTask } from './task';
@@ -48,6 +48,7 @@ export {
   seedResultsOfSweep,
   serializeSeedReference,
   verdictMetrics,
+  writeSeedReference,
 } from './seed-results';
 export type { SeedReference, SeedResult, VerdictMetric } from './seed-results';
 export { checkSeedGroup, configDifferences, decideSeedGate, formatP } from './seed-gate';

@@ -1,18 +1,15 @@
 import {
-  BadImagesError,
-  checkImages,
-  imageBatches,
+  DatasetError,
   scanDataset,
-  withoutBadImages,
   splitHash,
   stratifiedSplit,
   SPLIT_NAMES,
   type DatasetScan,
-  type ImageRecord,
   type SplitName,
 } from '@mlbench/data';
 import { argmax, bootstrapClassification, classificationReport, type ClassificationReport, type Interval } from '@mlbench/metrics';
 import {
+  checkProbabilitiesFinite,
   initBackend,
   type BackendInfo,
   type EpochMetrics,
@@ -20,13 +17,15 @@ import {
   type FeatureExtractor,
   type FeatureSet,
 } from '@mlbench/model';
-import { openSqliteStore, type Metric, type Prediction, type Run, type SkippedFile, type TrackingStore } from '@mlbench/tracking';
+import { borrowStore, type Metric, type Prediction, type Run, type SkippedFile, type TrackingStore } from '@mlbench/tracking';
 import { markAbandonedRuns } from './abandoned';
 import { flattenConfig, type LoadedConfig } from './config';
-import { ConfigError, InterruptedError } from './errors';
+import { InterruptedError } from './errors';
 import { captureEnvironment } from './environment';
 import { FeatureCache } from './feature-cache';
+import { extractDatasetFeatures, type DatasetFeatures } from './dataset-features';
 import { backendPreference, extractionBatchSize, openExtractor, trainConfiguredHead } from './model-setup';
+import { checkRunInputs } from './run-checks';
 import { auditForRun, auditMetrics, auditRecords, cleanEvaluationMetrics, flaggedIndices, type AuditSummary } from './audit';
 
 /** What the pipeline reports while it works; the CLI turns these into lines and progress bars. */
@@ -34,7 +33,6 @@ export type PipelineEvent =
   | { type: 'config'; file: string; name: string; hash: string }
   | { type: 'backend'; backend: BackendInfo }
   | { type: 'scan-progress'; done: number; total: number }
-  | { type: 'check-progress'; done: number; total: number }
   | { type: 'images-checked'; checked: number; cached: number; bad: SkippedFile[]; policy: 'fail' | 'skip' }
   | { type: 'dataset'; root: string; classes: string[]; images: number; skipped: number; fingerprint: string; splitSizes: Record<SplitName, number>; splitHash: string }
   | { type: 'abandoned'; runId: string; pid: number | null; hostname: string | null }
@@ -106,37 +104,49 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
   const backend = await initBackend(backendPreference(resolved));
   emit({ type: 'backend', backend });
 
-  const scanned = await scanDataset(resolved.dataset.path, { onProgress: (done, total) => emit({ type: 'scan-progress', done, total }) });
+  const scanned = await scanDataset(resolved.dataset.path, {
+    followLinksOutside: resolved.dataset.followLinksOutside,
+    onProgress: (done, total) => emit({ type: 'scan-progress', done, total }),
+  });
 
   const extractor = await openExtractor(resolved, options.cacheDir);
   try {
-    checkInputSize(loaded, extractor.description);
+    checkRunInputs(loaded, extractor.description, scanned.images.length, scanned.classes.length);
     emit({ type: 'extractor', description: extractor.description });
     checkAborted();
 
     const cache = await openFeatureCache(extractor, loaded, options.cacheDir);
-    // Bad images are found before the run row exists: with `fail` nothing is recorded.
-    const { scan, skipped } = await screenImages(scanned, cache, loaded, { emit, signal: options.signal });
-    checkAborted();
-    const assignment = stratifiedSplit(scan.images.map((i) => i.label), resolved.dataset.split, config.seed, scan.classes);
-    const members = scan.images.map((image, i) => ({ relPath: image.relPath, sha256: image.sha256, split: assignment[i] }));
-    const hashOfSplit = splitHash(members);
-    const splitSizes = countBy(assignment);
-    emit({
-      type: 'dataset',
-      root: scan.root,
-      classes: scan.classes,
-      images: scan.images.length,
-      skipped: skipped.length,
-      fingerprint: scan.fingerprint,
-      splitSizes,
-      splitHash: hashOfSplit,
-    });
+    const progress: RunProgress = { stage: 'extraction', extracted: 0, toExtract: 0, cached: 0, epochs: 0, totalEpochs: config.train.epochs };
+    // One pass decodes every uncached image once: it screens for bad images and fills the feature
+    // cache. It runs before the run row exists, so bad input (`onBadImage: fail`) records nothing.
+    let pass: DatasetFeatures | undefined;
+    let passFailure: unknown;
+    try {
+      pass = await extractFeatures(scanned, extractor, cache, loaded, progress, emit, checkAborted);
+    } catch (error) {
+      if (error instanceof DatasetError) throw error;
+      // Interrupted, a full cache disk, the engine failing: a run that had started, recorded below.
+      passFailure = error;
+    }
+    let prepared: PreparedSplit | undefined;
+    if (pass) {
+      prepared = prepareSplit(pass.scan, loaded);
+      emit({
+        type: 'dataset',
+        root: pass.scan.root,
+        classes: pass.scan.classes,
+        images: pass.scan.images.length,
+        skipped: pass.skipped.length,
+        fingerprint: pass.scan.fingerprint,
+        splitSizes: prepared.splitSizes,
+        splitHash: prepared.hashOfSplit,
+      });
+    }
 
-    const store = options.store ?? (await openSqliteStore(options.dbPath));
+    const { store, release } = await borrowStore(options);
     try {
       for (const stale of await markAbandonedRuns(store)) emit({ type: 'abandoned', runId: stale.id, pid: stale.pid, hostname: stale.hostname });
-      checkAborted();
+      if (pass) checkAborted();
       const run = await store.createRun({
         name: config.name,
         seed: config.seed,
@@ -152,10 +162,12 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
         }),
       });
       emit({ type: 'run-created', runId: run.id, store: store.location });
-      const progress: RunProgress = { stage: 'setup', extracted: 0, toExtract: 0, cached: 0, epochs: 0, totalEpochs: config.train.epochs };
       try {
+        await store.logBatch(run.id, { params: flattenConfig(config).map(([key, value]) => ({ key, value })), skippedFiles: pass?.skipped ?? [] });
+        if (!pass || !prepared) throw passFailure;
+        progress.stage = 'training';
         return await executeRun(run, store, {
-          loaded, scan, skipped, assignment, members, hashOfSplit, splitSizes, extractor, cache, backend, started, options, emit, checkAborted, progress,
+          loaded, scan: pass.scan, features: pass.features, extraction: pass.extraction, ...prepared, extractor, backend, started, options, emit, checkAborted, progress,
         });
       } catch (error) {
         const interrupted = error instanceof InterruptedError;
@@ -178,11 +190,25 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
         throw reported;
       }
     } finally {
-      if (!options.store) await store.close();
+      await release();
     }
   } finally {
     extractor.dispose();
   }
+}
+
+interface PreparedSplit {
+  assignment: SplitName[];
+  members: { relPath: string; sha256: string; split: SplitName }[];
+  hashOfSplit: string;
+  splitSizes: Record<SplitName, number>;
+}
+
+/** The seeded stratified split of the images a run uses. */
+function prepareSplit(scan: DatasetScan, loaded: LoadedConfig): PreparedSplit {
+  const assignment = stratifiedSplit(scan.images.map((i) => i.label), loaded.resolved.dataset.split, loaded.config.seed, scan.classes);
+  const members = scan.images.map((image, i) => ({ relPath: image.relPath, sha256: image.sha256, split: assignment[i] }));
+  return { assignment, members, hashOfSplit: splitHash(members), splitSizes: countBy(assignment) };
 }
 
 /** How far a run got, for the record of an interrupted run. */
@@ -216,37 +242,12 @@ async function openFeatureCache(extractor: FeatureExtractor, loaded: LoadedConfi
   return cache;
 }
 
-/**
- * Decodes every image whose features are not cached (cached ones decoded fine before, by content)
- * and applies `dataset.onBadImage`: `fail` throws BadImagesError listing every file and reason;
- * `skip` drops them, so counts, split and fingerprint describe only what the run uses.
- */
-async function screenImages(
-  scanned: DatasetScan,
-  cache: FeatureCache,
-  loaded: LoadedConfig,
-  io: { emit: (event: PipelineEvent) => void; signal?: AbortSignal },
-): Promise<{ scan: DatasetScan; skipped: SkippedFile[] }> {
-  const uncached: ImageRecord[] = [];
-  for (const image of scanned.images) if (!(await cache.has(image.sha256))) uncached.push(image);
-  const { bad } = await checkImages(uncached, {
-    aborted: () => io.signal?.aborted === true,
-    onProgress: (done, total) => io.emit({ type: 'check-progress', done, total }),
-  });
-  const allBad = [...scanned.unreadable, ...bad];
-  const policy = loaded.config.dataset.onBadImage;
-  const skipped = allBad.map((b) => ({ path: b.relPath, sha256: b.sha256, reason: b.reason }));
-  io.emit({ type: 'images-checked', checked: uncached.length, cached: scanned.images.length - uncached.length, bad: skipped, policy });
-  if (allBad.length === 0) return { scan: scanned, skipped: [] };
-  if (policy === 'fail') throw new BadImagesError(scanned.root, allBad);
-  return { scan: withoutBadImages(scanned, bad), skipped };
-}
-
 interface RunContext {
   loaded: LoadedConfig;
   scan: DatasetScan;
-  skipped: SkippedFile[];
-  cache: FeatureCache;
+  /** One row per image of `scan`, from the extraction pass. */
+  features: Float32Array;
+  extraction: RunSummary['extraction'];
   progress: RunProgress;
   assignment: SplitName[];
   members: { relPath: string; sha256: string; split: SplitName }[];
@@ -261,13 +262,8 @@ interface RunContext {
 }
 
 async function executeRun(run: Run, store: TrackingStore, ctx: RunContext): Promise<RunSummary> {
-  const { loaded, scan, assignment, extractor, emit } = ctx;
+  const { loaded, scan, assignment, extractor, emit, features, extraction } = ctx;
   const { config, resolved } = loaded;
-  await store.logBatch(run.id, { params: flattenConfig(config).map(([key, value]) => ({ key, value })), skippedFiles: ctx.skipped });
-
-  ctx.progress.stage = 'extraction';
-  const { features, extraction } = await extractFeatures(scan.images, extractor, ctx);
-  ctx.progress.stage = 'training';
   const dim = extractor.description.featureDim;
   // Label audit over the whole dataset (off unless config `audit.enabled`); see audit.ts.
   const audit = await auditForRun(config, { features, dim, labels: scan.images.map((i) => i.label), numClasses: scan.classes.length }, { checkAborted: ctx.checkAborted });
@@ -316,6 +312,7 @@ async function executeRun(run: Run, store: TrackingStore, ctx: RunContext): Prom
       const set = sets[split];
       if (set.labels.length === 0) continue;
       const flat = head.predict(set.features, set.labels.length);
+      checkProbabilitiesFinite(flat, `the ${split} split`);
       const k = scan.classes.length;
       const rows = set.labels.map((_, i) => Array.from(flat.subarray(i * k, (i + 1) * k)));
       const report = classificationReport(set.labels, rows, k);
@@ -403,66 +400,33 @@ async function executeRun(run: Run, store: TrackingStore, ctx: RunContext): Prom
   };
 }
 
-/** Features of every image, from the cache where present, extracted (and cached) otherwise. */
+/** The dataset pass (see dataset-features.ts), reported as pipeline events and run progress. */
 async function extractFeatures(
-  images: readonly ImageRecord[],
+  scanned: DatasetScan,
   extractor: FeatureExtractor,
-  ctx: RunContext,
-): Promise<{ features: Float32Array; extraction: RunSummary['extraction'] }> {
-  const { emit, loaded } = ctx;
-  const dim = extractor.description.featureDim;
-  const preprocess = loaded.resolved.preprocess;
-  const { cache, progress } = ctx;
-
-  const features = new Float32Array(images.length * dim);
-  const missing: (ImageRecord & { index: number })[] = [];
-  for (const [index, image] of images.entries()) {
-    const cached = await cache.get(image.sha256);
-    if (cached) features.set(cached, index * dim);
-    else missing.push({ ...image, index });
-  }
-  const cachedCount = images.length - missing.length;
-  progress.cached = cachedCount;
-  progress.toExtract = missing.length;
-  emit({ type: 'extract-start', total: images.length, cached: cachedCount, toExtract: missing.length, cacheDir: cache.dir });
-
-  const started = Date.now();
-  let done = 0;
-  const [height, width] = preprocess.size;
-  const batches = imageBatches(missing, { width, height, resize: preprocess.resize, fit: preprocess.fit, scaling: preprocess.scaling }, extractionBatchSize(loaded.resolved));
-  for await (const batch of batches) {
-    ctx.checkAborted();
-    const out = await extractor.extract(batch.pixels, batch.items.length);
-    for (const [k, item] of batch.items.entries()) {
-      const vector = out.slice(k * dim, (k + 1) * dim);
-      features.set(vector, item.index * dim);
-      await cache.put(item.sha256, vector);
-      progress.extracted++;
-    }
-    done += batch.items.length;
-    emit({ type: 'extract-progress', done, total: missing.length });
-  }
-  const seconds = (Date.now() - started) / 1000;
-  const extraction = {
-    total: images.length,
-    cached: cachedCount,
-    extracted: missing.length,
-    seconds,
-    imagesPerSecond: missing.length > 0 && seconds > 0 ? missing.length / seconds : null,
-  };
-  emit({ type: 'extract-end', extracted: missing.length, cached: cachedCount, seconds, imagesPerSecond: extraction.imagesPerSecond });
-  return { features, extraction };
-}
-
-function checkInputSize(loaded: LoadedConfig, description: ExtractorDescription): void {
-  const [height, width] = loaded.config.preprocess.size;
-  const [modelHeight, modelWidth] = description.inputShape;
-  if ((modelHeight > 0 && modelHeight !== height) || (modelWidth > 0 && modelWidth !== width)) {
-    throw new ConfigError(
-      `${loaded.file}: preprocess.size: expected [${modelHeight}, ${modelWidth}] (the input of ${description.source}), got [${height}, ${width}]`,
-      loaded.file,
-    );
-  }
+  cache: FeatureCache,
+  loaded: LoadedConfig,
+  progress: RunProgress,
+  emit: (event: PipelineEvent) => void,
+  checkAborted: () => void,
+): Promise<DatasetFeatures> {
+  return extractDatasetFeatures(scanned, extractor, cache, {
+    preprocess: loaded.resolved.preprocess,
+    batchSize: extractionBatchSize(loaded.resolved),
+    onBadImage: loaded.config.dataset.onBadImage,
+    checkAborted,
+    onStart: (cached, toExtract) => {
+      progress.cached = cached;
+      progress.toExtract = toExtract;
+      emit({ type: 'extract-start', total: scanned.images.length, cached, toExtract, cacheDir: cache.dir });
+    },
+    onProgress: (done, total) => emit({ type: 'extract-progress', done, total }),
+    onExtracted: () => progress.extracted++,
+    onScreened: (checked, cached, bad, extraction) => {
+      emit({ type: 'extract-end', extracted: extraction.extracted, cached, seconds: extraction.seconds, imagesPerSecond: extraction.imagesPerSecond });
+      emit({ type: 'images-checked', checked, cached, bad, policy: loaded.config.dataset.onBadImage });
+    },
+  });
 }
 
 function countBy(assignment: readonly SplitName[]): Record<SplitName, number> {

@@ -1,25 +1,22 @@
-import { openSqliteStore, type Run, type TrackingStore } from '@mlbench/tracking';
+import { borrowStore, loadRunView, resolveRun, type Run, type TrackingStore } from '@mlbench/tracking';
 import { experimentConfigSchema } from './config-schema';
 import type { LoadedConfig } from './config';
 import { ConfigError } from './errors';
 import { runExperiment, type RunExperimentOptions } from './pipeline';
 import { diffRuns, type RunDiff, type RunSnapshot } from './run-diff';
-import { UnknownRunError } from './unknown-run-error';
 import { verifyRun, type Verification } from './verify';
 
-export { UnknownRunError };
-
-/** Final metrics, split, predictions and environment of a recorded run. */
-export async function snapshotRun(store: TrackingStore, runId: string): Promise<RunSnapshot> {
-  const run = await store.getRun(runId);
-  if (!run) throw new UnknownRunError(runId, store.location);
-  const [metrics, dataset, predictions] = await Promise.all([store.getMetrics(runId), store.getDatasetInput(runId), store.getPredictions(runId)]);
+/** Final metrics, split, predictions and environment of a recorded run (id or unique prefix). */
+export async function snapshotRun(store: TrackingStore, runId: string): Promise<RunSnapshot & { runId: string }> {
+  const view = await loadRunView(store, await resolveRun(store, runId));
+  const predictions = await store.getPredictions(view.run.id);
   return {
-    splitHash: dataset?.splitHash ?? null,
-    datasetFingerprint: dataset?.fingerprint ?? null,
-    metrics: Object.fromEntries(metrics.filter((m) => m.step === null).map((m) => [m.key, m.value])),
+    runId: view.run.id,
+    splitHash: view.dataset?.splitHash ?? null,
+    datasetFingerprint: view.dataset?.fingerprint ?? null,
+    metrics: view.final,
     predictions,
-    environment: run.environment,
+    environment: view.run.environment,
   };
 }
 
@@ -42,20 +39,19 @@ export interface ReproduceResult {
 }
 
 /**
- * Runs a recorded run's resolved config again (recording a new run) and compares split,
+ * Runs a recorded run's (id or unique prefix) resolved config again (recording a new run) and compares split,
  * metrics and per-image predictions with the record.
  */
 export async function reproduceRun(runId: string, options: RunExperimentOptions & { tolerance?: number }): Promise<ReproduceResult> {
-  const store = options.store ?? (await openSqliteStore(options.dbPath));
+  const { store, release } = await borrowStore(options);
   try {
-    const run = await store.getRun(runId);
-    if (!run) throw new UnknownRunError(runId, store.location);
-    const recorded = await snapshotRun(store, runId);
+    const run = await resolveRun(store, runId);
+    const recorded = await snapshotRun(store, run.id);
     const summary = await runExperiment(configOfRun(run), { ...options, store });
     const fresh = await snapshotRun(store, summary.run.id);
-    const verification = { recorded: await verifyRun(store, runId), fresh: await verifyRun(store, summary.run.id) };
-    return { recordedRunId: runId, freshRunId: summary.run.id, diff: diffRuns(recorded, fresh, options.tolerance), verification };
+    const verification = { recorded: await verifyRun(store, run.id), fresh: await verifyRun(store, summary.run.id) };
+    return { recordedRunId: run.id, freshRunId: summary.run.id, diff: diffRuns(recorded, fresh, options.tolerance), verification };
   } finally {
-    if (!options.store) await store.close();
+    await release();
   }
 }

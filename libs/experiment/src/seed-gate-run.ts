@@ -1,4 +1,4 @@
-import { openSqliteStore } from '@mlbench/tracking';
+import { borrowStore } from '@mlbench/tracking';
 import { loadExperiment, parseExperiment, type ExperimentPlan } from './config';
 import { GateInputError } from './gate-input-error';
 import { decideSeedGate, type SeedGateOptions, type SeedGateVerdict } from './seed-gate';
@@ -40,7 +40,7 @@ export async function gateSeedGroups(target: SeedGateTarget, gate: SeedGateOptio
   if (Boolean(target.baselineSweep) === Boolean(target.reference)) {
     throw new GateInputError('gate: give the baseline as --reference <file> or --baseline-sweep <id>, exactly one');
   }
-  const store = options.store ?? (await openSqliteStore(options.dbPath));
+  const { store, release } = await borrowStore(options);
   try {
     let baseline: { source: string; results: SeedResult[] };
     if (target.reference) {
@@ -77,7 +77,7 @@ export async function gateSeedGroups(target: SeedGateTarget, gate: SeedGateOptio
     }
     return { ...decideSeedGate(candidate, baseline, gate), candidateSweepId };
   } finally {
-    if (!options.store) await store.close();
+    await release();
   }
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { summarizeSample, type SampleSummary } from '@mlbench/metrics';
-import { canonicalJson } from './config';
+import { canonicalJson } from '@mlbench/common';
 
 /** A run as the grouping needs it. */
 export interface RunForGrouping {

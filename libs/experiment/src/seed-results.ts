@@ -1,13 +1,13 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomic } from '@mlbench/common';
 import { confusionMatrix, macroF1 } from '@mlbench/metrics';
-import { parseRunExport, type Run, type TrackingStore } from '@mlbench/tracking';
+import { finalMetrics, loadSweepRuns, parseRunExport, resolveRun, type Run, type TrackingStore } from '@mlbench/tracking';
 import { GateInputError } from './gate-input-error';
 import { seedGroupKey } from './seed-groups';
 import { makeTask, taskOfRun, type BenchmarkTask } from './task';
-import { UnknownRunError } from './unknown-run-error';
-import { describeVerificationProblems, finalMetricMap, verifyRecord, type VerifiableRun } from './verify';
+import { describeVerificationProblems, verifyRecord, type VerifiableRun } from './verify';
 
 /** Metrics a verdict may use: both are recomputed from the per-image test predictions. */
 export const VERDICT_METRICS = ['test.accuracy', 'test.macro_f1'] as const;
@@ -96,16 +96,15 @@ export function seedResultOfRun(run: Pick<Run, 'id' | 'name' | 'status' | 'seed'
 export async function seedResultsOfRuns(store: TrackingStore, runIds: readonly string[]): Promise<SeedResult[]> {
   const out: SeedResult[] = [];
   for (const id of runIds) {
-    const run = await store.getRun(id);
-    if (!run) throw new UnknownRunError(id, store.location);
+    const run = await resolveRun(store, id);
     const [metrics, dataset, split, predictions, audit] = await Promise.all([
-      store.getMetrics(id),
-      store.getDatasetInput(id),
-      store.getSplit(id),
-      store.getPredictions(id),
-      store.getAuditResults(id),
+      store.getMetrics(run.id),
+      store.getDatasetInput(run.id),
+      store.getSplit(run.id),
+      store.getPredictions(run.id),
+      store.getAuditResults(run.id),
     ]);
-    const verifiable: VerifiableRun = { runId: id, seed: run.seed, recorded: finalMetricMap(metrics), dataset, split, predictions, audit };
+    const verifiable: VerifiableRun = { runId: run.id, seed: run.seed, recorded: finalMetrics(metrics), dataset, split, predictions, audit };
     out.push(seedResultOfRun(run, verifiable, dataset?.splitHash ?? null));
   }
   return out;
@@ -122,7 +121,7 @@ export async function seedResultsOfSweep(store: TrackingStore, sweepId: string):
         : `sweep id ${sweepId} is ambiguous (${matches.map((s) => s.id.slice(0, 12)).join(', ')}); give more characters`,
     );
   }
-  const runs = (await store.searchRuns({ sweepId: matches[0].id, limit: Number.MAX_SAFE_INTEGER })).sort((a, b) => (a.sweepIndex ?? 0) - (b.sweepIndex ?? 0));
+  const runs = await loadSweepRuns(store, matches[0].id);
   const completed = runs.filter((r) => r.status === 'completed');
   return { results: await seedResultsOfRuns(store, completed.map((r) => r.id)), unfinished: runs.length - completed.length, name: matches[0].name };
 }
@@ -209,6 +208,11 @@ export function serializeSeedReference(reference: SeedReference): string {
   const text = JSON.stringify(reference, (_key, value: unknown) => (isTestRow(value) ? `${MARK}${JSON.stringify(value)}` : value), 1);
   // Each marked row is a JSON string literal holding the row's own JSON: unwrap it.
   return `${text.replace(/"\\u0000((?:[^"\\]|\\.)*)"/g, (_m, inner: string) => JSON.parse(`"${inner}"`) as string)}\n`;
+}
+
+/** Writes a reference file atomically (a half-written reference never replaces a good one). */
+export async function writeSeedReference(file: string, reference: SeedReference): Promise<void> {
+  await writeFileAtomic(file, serializeSeedReference(reference));
 }
 
 const isTestRow = (value: unknown): boolean =>

@@ -1,4 +1,4 @@
-import { openSqliteStore, type Sweep, type TrackingStore } from '@mlbench/tracking';
+import { borrowStore, finalMetrics, loadSweepRuns, type Sweep, type TrackingStore } from '@mlbench/tracking';
 import type { ExperimentPlan } from './config';
 import { captureEnvironment } from './environment';
 import { InterruptedError } from './errors';
@@ -44,7 +44,7 @@ export interface RunSweepOptions extends RunExperimentOptions {
  */
 export async function runSweep(plan: ExperimentPlan, options: RunSweepOptions): Promise<SweepResult> {
   if (!plan.sweep) throw new Error('runSweep needs a plan with a sweep section');
-  const store: TrackingStore = options.store ?? (await openSqliteStore(options.dbPath));
+  const { store, release } = await borrowStore(options);
   const emit = (event: SweepEvent): void => options.onSweepEvent?.(event);
   try {
     const name = plan.runs[0].config.name;
@@ -59,7 +59,7 @@ export async function runSweep(plan: ExperimentPlan, options: RunSweepOptions): 
 
     const done = new Map<number, string>();
     if (resumed) {
-      for (const run of await store.searchRuns({ sweepId: sweep.id })) {
+      for (const run of await loadSweepRuns(store, sweep.id)) {
         if (run.status === 'completed' && run.sweepIndex !== null) done.set(run.sweepIndex, run.id);
       }
     }
@@ -112,19 +112,19 @@ export async function runSweep(plan: ExperimentPlan, options: RunSweepOptions): 
     const finished = await store.updateSweepStatus(sweep.id, 'completed');
     return { sweep: finished, outcomes, groups: await sweepSeedGroups(store, sweep.id) };
   } finally {
-    if (!options.store) await store.close();
+    await release();
   }
 }
 
 /** Seed groups over a sweep's completed runs, from the store. */
 export async function sweepSeedGroups(store: TrackingStore, sweepId: string): Promise<SeedGroup[]> {
-  const runs = (await store.searchRuns({ sweepId })).filter((r) => r.status === 'completed').sort((a, b) => (a.sweepIndex ?? 0) - (b.sweepIndex ?? 0));
+  const runs = (await loadSweepRuns(store, sweepId)).filter((r) => r.status === 'completed');
   const withMetrics = await Promise.all(
     runs.map(async (run) => ({
       id: run.id,
       seed: run.seed,
       resolvedConfig: run.resolvedConfig,
-      metrics: Object.fromEntries((await store.getMetrics(run.id)).filter((m) => m.step === null && isResultMetric(m.key)).map((m) => [m.key, m.value])),
+      metrics: Object.fromEntries(Object.entries(finalMetrics(await store.getMetrics(run.id))).filter(([key]) => isResultMetric(key))),
     })),
   );
   return summarizeSeedGroups(withMetrics);

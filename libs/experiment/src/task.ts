@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from './config';
+import { canonicalJson } from '@mlbench/common';
 
 /**
  * How a run's data was split. There is one procedure today (seeded, stratified per class; see

@@ -1,7 +1,6 @@
 import { argmax } from '@mlbench/metrics';
-import type { AuditResult, DatasetInput, Metric, SplitMember, TrackingStore } from '@mlbench/tracking';
+import { finalMetrics, resolveRun, type AuditResult, type DatasetInput, type SplitMember, type TrackingStore } from '@mlbench/tracking';
 import { metricsFromPredictions, type StoredPrediction } from './prediction-metrics';
-import { UnknownRunError } from './unknown-run-error';
 
 /** What verification reads of one run (from the store or from an export). */
 export interface VerifiableRun {
@@ -107,14 +106,9 @@ export function verifyRecord(run: VerifiableRun, options: VerifyOptions = {}): V
   return { runId: run.runId, checked, mismatches, notLogged, notDerivable, predictionProblems: problems, recomputed, ok: mismatches.length === 0 && problems.length === 0 };
 }
 
-/** Final (step null) metrics as a map. */
-export const finalMetricMap = (metrics: readonly Metric[]): Record<string, number> =>
-  Object.fromEntries(metrics.filter((m) => m.step === null).map((m) => [m.key, m.value]));
-
-/** Reads what verification needs of a recorded run. */
+/** Reads what verification needs of a recorded run (id or unique prefix). */
 export async function loadVerifiableRun(store: TrackingStore, runId: string): Promise<VerifiableRun> {
-  const run = await store.getRun(runId);
-  if (!run) throw new UnknownRunError(runId, store.location);
+  const run = await resolveRun(store, runId);
   const [metrics, dataset, split, predictions, audit] = await Promise.all([
     store.getMetrics(run.id),
     store.getDatasetInput(run.id),
@@ -122,7 +116,7 @@ export async function loadVerifiableRun(store: TrackingStore, runId: string): Pr
     store.getPredictions(run.id),
     store.getAuditResults(run.id),
   ]);
-  return { runId: run.id, seed: run.seed, recorded: finalMetricMap(metrics), dataset, split, predictions, audit };
+  return { runId: run.id, seed: run.seed, recorded: finalMetrics(metrics), dataset, split, predictions, audit };
 }
 
 /** `verify <run>`: recomputes every final metric of a recorded run from its predictions. */

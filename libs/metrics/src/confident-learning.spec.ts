@@ -1,3 +1,4 @@
+import { shuffleInPlace } from '@mlbench/common';
 import seedrandom from 'seedrandom';
 import { MetricsInputError, confidentLearning, perClassThresholds, recoveryScores, stratifiedKFold } from './index';
 
@@ -91,11 +92,7 @@ describe('confidentLearning', () => {
     }
     // Flip 5% of the labels (20 of 400) to another class, seeded.
     const given = [...truth];
-    const order = given.map((_, i) => i);
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(rng() * (i + 1));
-      [order[i], order[j]] = [order[j], order[i]];
-    }
+    const order = shuffleInPlace(given.map((_, i) => i), rng);
     const flipped = order.slice(0, 20);
     for (const i of flipped) given[i] = (truth[i] + 1 + Math.floor(rng() * (k - 1))) % k;
 

@@ -18,6 +18,7 @@
  * images have no rank.
  */
 
+import { groupByClass, shuffleInPlace } from '@mlbench/common';
 import seedrandom from 'seedrandom';
 import { MetricsInputError } from './classification';
 
@@ -124,22 +125,11 @@ export function confidentLearning(labels: readonly number[], probabilities: read
 export function stratifiedKFold(labels: readonly number[], folds: number, seed: number | string): number[] {
   if (!Number.isInteger(folds) || folds < 2) throw new MetricsInputError(`folds must be an integer >= 2, got ${folds}`);
   if (labels.length < folds) throw new MetricsInputError(`${labels.length} samples are too few for ${folds} folds; use at most ${labels.length} folds`);
-  const byClass = new Map<number, number[]>();
-  labels.forEach((label, index) => {
-    const members = byClass.get(label) ?? [];
-    members.push(index);
-    byClass.set(label, members);
-  });
   const rng = seedrandom(`kfold:${seed}`);
   const assignment = new Array<number>(labels.length);
   let next = 0;
-  for (const label of [...byClass.keys()].sort((a, b) => a - b)) {
-    const members = byClass.get(label) ?? [];
-    for (let i = members.length - 1; i > 0; i--) {
-      const j = Math.floor(rng() * (i + 1));
-      [members[i], members[j]] = [members[j], members[i]];
-    }
-    for (const index of members) {
+  for (const [, members] of groupByClass(labels)) {
+    for (const index of shuffleInPlace(members, rng)) {
       assignment[index] = next;
       next = (next + 1) % folds;
     }

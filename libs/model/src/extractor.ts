@@ -1,3 +1,5 @@
+import type { ModelLimits } from './limits';
+
 /**
  * The seam between the pipeline and whatever runs the frozen network: tfjs (tfjs-node or
  * WebAssembly) or ONNX Runtime (a graph exported from the TFLite model by `onnx/export.ts`).
@@ -65,4 +67,9 @@ export interface LoadExtractorOptions {
    * (default) = one per core, 1 = run on the calling thread. Ignored by other engines/backends.
    */
   workers?: number | 'auto';
+  /**
+   * Size and download-time bounds; absent fields come from `MLBENCH_MAX_MODEL_BYTES` /
+   * `MLBENCH_DOWNLOAD_TIMEOUT_SECONDS` or the defaults (2 GiB, 30 s without a byte).
+   */
+  limits?: Partial<ModelLimits>;
 }

@@ -7,6 +7,8 @@ export {
   ChecksumMismatchError,
   EngineUnavailableError,
   FeatureLayerError,
+  HeadOptionsError,
+  TrainingDivergedError,
   ModelDownloadError,
   ModelError,
   ModelFormatError,
@@ -16,14 +18,13 @@ export {
   UnsupportedOperatorError,
 } from './errors';
 export { downloadModel, CACHE_MANIFEST } from './download';
+export { DEFAULT_MODEL_LIMITS, MODEL_LIMIT_ENV, modelLimitsFromEnv } from './limits';
+export type { ModelLimits } from './limits';
 export type { CacheManifest, DownloadedModel, DownloadOptions } from './download';
 export { createTfjsExtractor, readTfjsModelFiles, tfjsFileSaveHandler } from './tfjs-model';
 export type { TfjsExtractorOptions, TfjsModelFiles } from './tfjs-model';
 export * from './tflite';
 export * from './onnx';
 export * from './pool';
-export { HeadOptionsError, SoftmaxHead, evaluateHead, trainSoftmaxHead } from './head';
-export type { EpochMetrics, FeatureSet, SoftmaxHeadOptions, TrainHeadHooks } from './head';
+export * from './heads';
 export { PIXEL_EXTRACTOR_ID, PIXEL_EXTRACTOR_SOURCE, createPixelExtractor } from './pixel-extractor';
-export { CnnHead, cnnArchitectureProblems, cnnParameterCount, cnnParameterShapes, initCnnHead, trainCnnHead } from './cnn-head';
-export type { CnnArchitecture, CnnBlockSpec, CnnHeadOptions, CnnParameterShape } from './cnn-head';

@@ -4,7 +4,9 @@ import { currentBackend, initBackend, type BackendInfo } from './backend';
 import { downloadModel } from './download';
 import { ChecksumMismatchError, ModelFormatError, ModelNotFoundError, ModelOptionsError, UnsupportedOperatorError } from './errors';
 import type { FeatureExtractor, LoadExtractorOptions } from './extractor';
-import { isHttpUrl, sha256Hex, statOrUndefined } from './files';
+import { describeFileKind, isHttpUrl, readFileBounded } from '@mlbench/common';
+import { sha256Hex, statOrUndefined } from './files';
+import { explainBounds, modelLimitsFromEnv, type ModelLimits } from './limits';
 import { createTfjsExtractor, readTfjsModelFiles } from './tfjs-model';
 import { createOnnxExtractor, defaultThreads, onnxRuntimeAvailable } from './onnx/extractor';
 import { createWorkerPoolExtractor } from './pool/tfjs-pool';
@@ -22,6 +24,7 @@ import { createTfliteExtractor } from './tflite/extractor';
 export async function loadExtractor(options: LoadExtractorOptions): Promise<FeatureExtractor> {
   const opts = validateOptions(options);
   const { source } = opts;
+  const limits: ModelLimits = { ...modelLimitsFromEnv(), ...opts.limits };
 
   let file: string;
   let remote = false;
@@ -33,7 +36,8 @@ export async function loadExtractor(options: LoadExtractorOptions): Promise<Feat
         source,
       );
     }
-    const dl = await downloadModel(source, { cacheDir: opts.downloadCacheDir, sha256: opts.sha256 });
+    const dl = await downloadModel(source, { cacheDir: opts.downloadCacheDir, sha256: opts.sha256, limits });
+    if (!opts.sha256) throw unpinnedDownload(source, dl.manifest.files.length > 1 ? dl.manifest.combinedSha256 : dl.manifest.sha256);
     file = dl.file;
     remote = true;
   } else {
@@ -42,8 +46,20 @@ export async function loadExtractor(options: LoadExtractorOptions): Promise<Feat
 
   const backend = currentBackend() ?? (await initBackend('auto'));
   const kind = await detectKind(file);
+  return checkedInputShape(await openKind(kind, file, source, remote, opts, limits, backend));
+}
+
+async function openKind(
+  kind: 'tflite' | 'tfjs',
+  file: string,
+  source: string,
+  remote: boolean,
+  opts: LoadExtractorOptions,
+  limits: ModelLimits,
+  backend: BackendInfo,
+): Promise<FeatureExtractor> {
   if (kind === 'tflite') {
-    const bytes = await fsp.readFile(file);
+    const bytes = await readModelFile(file, limits);
     const sha256 = sha256Hex(bytes);
     if (opts.sha256 && !remote && opts.sha256 !== sha256) throw localMismatch(file, opts.sha256, sha256);
     const engine = opts.engine ?? 'auto';
@@ -64,11 +80,45 @@ export async function loadExtractor(options: LoadExtractorOptions): Promise<Feat
       source,
     );
   }
-  const files = await readTfjsModelFiles(file);
+  const files = await readTfjsModelFiles(file, { maxBytes: limits.maxModelBytes });
   if (opts.sha256 && !remote && opts.sha256 !== files.modelJsonSha256 && opts.sha256 !== files.sha256) {
     throw localMismatch(file, opts.sha256, files.modelJsonSha256);
   }
   return withWorkerPool(await createTfjsExtractor(files, { source, featureLayer: opts.featureLayer, backend }), file, backend, opts.workers);
+}
+
+/**
+ * Every engine must report a fixed, positive input size: a model whose input is dynamic (-1),
+ * zero or missing cannot be matched against preprocess.size, so it is refused on load.
+ */
+function checkedInputShape(extractor: FeatureExtractor): FeatureExtractor {
+  const shape = extractor.description.inputShape;
+  if (shape.length === 3 && shape.every((d) => Number.isInteger(d) && d > 0)) return extractor;
+  extractor.dispose();
+  const { source } = extractor.description;
+  throw new ModelFormatError(
+    `${source}: the model input is [${shape.join(', ')}] (height, width, channels); a fixed positive image size is needed. ` +
+      'Re-export the model with a fixed input size.',
+    source,
+  );
+}
+
+/** A .tflite file read whole, only if it is a regular file within the model size limit. */
+async function readModelFile(file: string, limits: ModelLimits): Promise<Buffer> {
+  try {
+    return await readFileBounded(file, limits.maxModelBytes, 'the model size limit');
+  } catch (err) {
+    throw explainBounds(err, file, limits);
+  }
+}
+
+function unpinnedDownload(url: string, sha256: string): ModelOptionsError {
+  return new ModelOptionsError(
+    `${url} was downloaded, but no sha256 pins it: a download is only used once its hash is given, so that a changed or ` +
+      `tampered file on the server cannot change results unnoticed. The downloaded bytes have sha256 ${sha256}; if you trust ` +
+      `them, add "sha256: ${sha256}" under model.extractor (the download is cached, the next run does not fetch it again).`,
+    url,
+  );
 }
 
 /**
@@ -103,7 +153,19 @@ function validateOptions(options: LoadExtractorOptions): LoadExtractorOptions {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(out.source) && !isHttpUrl(out.source) && !out.source.startsWith('file://')) {
     throw new ModelOptionsError(`Unsupported source scheme in "${out.source}": use a local path or an http(s) URL.`, out.source);
   }
-  if (out.source.startsWith('file://')) out.source = new URL(out.source).pathname;
+  if (isHttpUrl(out.source) || out.source.startsWith('file://')) {
+    let url: URL;
+    try {
+      url = new URL(out.source);
+      decodeURIComponent(url.pathname);
+    } catch {
+      throw new ModelOptionsError(
+        `"${out.source}" is not a valid URL (malformed host, port or %-encoding); check the model source.`,
+        out.source,
+      );
+    }
+    if (out.source.startsWith('file://')) out.source = decodeURIComponent(url.pathname);
+  }
   if (out.featureLayer !== undefined && (typeof out.featureLayer !== 'string' || out.featureLayer.trim() === '')) {
     throw new ModelOptionsError('featureLayer must be "auto" or a non-empty tensor/layer name.', out.source);
   }
@@ -146,6 +208,9 @@ async function resolveLocal(source: string): Promise<string> {
         'point source at the model file itself.',
       source,
     );
+  }
+  if (!st.isFile()) {
+    throw new ModelFormatError(`${abs} is ${describeFileKind(st)}, not a regular file; a model source must be a .tflite file or a model.json.`, source);
   }
   return abs;
 }

@@ -179,14 +179,15 @@ describe('tfjs model downloaded over http', () => {
   it('re-downloads when the cached copy was tampered with', async () => {
     const cache = path.join(tmp, 'cache-tamper');
     const url = `${baseUrl}/model.json`;
-    (await loadExtractor({ source: url, downloadCacheDir: cache })).dispose();
+    const sha256 = sha256Hex(fs.readFileSync(path.join(modelDir, 'model.json')));
+    (await loadExtractor({ source: url, downloadCacheDir: cache, sha256 })).dispose();
     const [entry] = fs.readdirSync(cache);
     const weights = path.join(cache, entry, 'weights.bin');
     const bytes = fs.readFileSync(weights);
     bytes[0] ^= 0xff;
     fs.writeFileSync(weights, bytes);
     requests.length = 0;
-    (await loadExtractor({ source: url, downloadCacheDir: cache })).dispose();
+    (await loadExtractor({ source: url, downloadCacheDir: cache, sha256 })).dispose();
     expect(requests).toEqual(['/model.json', '/weights.bin']);
   });
 

@@ -12,14 +12,15 @@
  *   the last Mean or AvgPool node; failing that, the data input of the last MatMul (dense).
  * Otherwise a layer name (Layers) or node name (Graph) chooses the layer.
  */
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendInfo } from './backend';
 import { FeatureLayerError, ModelFormatError, ModelNotFoundError } from './errors';
 import type { ExtractorFormat, FeatureExtractor } from './extractor';
-import { safeRelativePath, sha256Hex, writeFileAtomic } from './files';
-import { makeExtractor } from './runner';
+import { readFileBounded, writeFileAtomic } from '@mlbench/common';
+import { safeRelativePath, sha256Hex } from './files';
+import { DEFAULT_MODEL_LIMITS, explainBounds } from './limits';
+import { makeExtractor } from './forward-extractor';
 
 export interface TfjsModelFiles {
   modelJson: tf.io.ModelJSON;
@@ -31,9 +32,19 @@ export interface TfjsModelFiles {
   sha256: string;
 }
 
-/** Reads a local model.json and its weight files. */
-export async function readTfjsModelFiles(modelJsonPath: string): Promise<TfjsModelFiles> {
-  const jsonBytes = await readOrExplain(modelJsonPath, 'model.json');
+/**
+ * Reads a local model.json and its weight files; together they may hold at most `maxBytes`
+ * (default 2 GiB), and each must be a regular file.
+ */
+export async function readTfjsModelFiles(modelJsonPath: string, options: { maxBytes?: number } = {}): Promise<TfjsModelFiles> {
+  const maxModelBytes = options.maxBytes ?? DEFAULT_MODEL_LIMITS.maxModelBytes;
+  let budget = maxModelBytes;
+  const read = async (file: string, what: string): Promise<Uint8Array> => {
+    const bytes = await readOrExplain(file, what, budget, maxModelBytes);
+    budget -= bytes.length;
+    return bytes;
+  };
+  const jsonBytes = await read(modelJsonPath, 'model.json');
   let modelJson: tf.io.ModelJSON;
   try {
     modelJson = JSON.parse(new TextDecoder().decode(jsonBytes)) as tf.io.ModelJSON;
@@ -50,8 +61,8 @@ export async function readTfjsModelFiles(modelJsonPath: string): Promise<TfjsMod
     for (const group of manifest) {
       for (const p of group.paths) {
         const rel = safeRelativePath(p);
-        if (!rel) throw new ModelFormatError(`${modelJsonPath} lists a weight file ${JSON.stringify(p)} outside its folder.`, modelJsonPath);
-        weightFiles.push(await readOrExplain(path.join(dir, rel), `weight file listed in ${modelJsonPath}`));
+        if (!rel) throw new ModelFormatError(`${modelJsonPath} lists a weight file ${JSON.stringify(p)} outside its folder or not a valid path.`, modelJsonPath);
+        weightFiles.push(await read(path.join(dir, rel), `weight file listed in ${modelJsonPath}`));
       }
     }
     // Exact-size copies: tfjs reads the ArrayBuffers whole, and Node Buffers share a larger pool.
@@ -76,9 +87,10 @@ function detectFormat(json: tf.io.ModelJSON, file: string): TfjsModelFiles['form
   throw new ModelFormatError(`${file}: cannot tell whether this is a Layers or a Graph model (format ${JSON.stringify(json.format)}).`, file);
 }
 
-async function readOrExplain(file: string, what: string): Promise<Uint8Array> {
+/** `budget`: bytes left of the model limit `maxModelBytes` (model.json and weights count together). */
+async function readOrExplain(file: string, what: string, budget: number, maxModelBytes: number): Promise<Uint8Array> {
   try {
-    return await fsp.readFile(file);
+    return await readFileBounded(file, budget, budget < maxModelBytes ? 'what is left of the model size limit' : 'the model size limit');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new ModelNotFoundError(
@@ -87,7 +99,7 @@ async function readOrExplain(file: string, what: string): Promise<Uint8Array> {
         file,
       );
     }
-    throw err;
+    throw explainBounds(err, file, { maxModelBytes });
   }
 }
 

@@ -99,6 +99,8 @@ export interface RunFilter {
   name?: string;
   status?: RunStatus;
   sweepId?: string;
+  /** Runs whose id starts with this (lowercase hex digits; anything else matches no run). */
+  idPrefix?: string;
   /** Newest first; default 1000. */
   limit?: number;
 }

@@ -77,10 +77,36 @@ export class MigrationError extends TrackingStoreError {
   }
 }
 
+/**
+ * No run with this id (or id prefix). With `store`, the message names the store and, with `hint`,
+ * how to find ids (each app says where it lists them).
+ */
 export class RunNotFoundError extends TrackingStoreError {
-  constructor(readonly runId: string) {
-    super('RUN_NOT_FOUND', `run ${runId} does not exist`);
+  readonly store: string | null;
+  constructor(
+    readonly runId: string,
+    options: { store?: string; hint?: string } = {},
+  ) {
+    super(
+      'RUN_NOT_FOUND',
+      options.store === undefined ? `run ${runId} does not exist` : `run ${runId} is not in ${options.store}${options.hint ? `; ${options.hint}` : ''}`,
+    );
     this.name = 'RunNotFoundError';
+    this.store = options.store ?? null;
+  }
+}
+
+/** A run id prefix that matches several runs. */
+export class AmbiguousRunIdError extends TrackingStoreError {
+  constructor(
+    readonly prefix: string,
+    readonly matches: readonly string[],
+  ) {
+    super(
+      'AMBIGUOUS_RUN_ID',
+      `run id prefix ${JSON.stringify(prefix)} matches ${matches.length} runs (${matches.slice(0, 5).join(', ')}${matches.length > 5 ? ', …' : ''}); give more characters`,
+    );
+    this.name = 'AmbiguousRunIdError';
   }
 }
 

@@ -12,7 +12,7 @@ import {
   type TrackingStore,
 } from './index';
 import { MIGRATIONS, migrate, readSchemaState } from './migrations';
-import { SqliteDb } from './sqlite';
+import { SqliteDb } from './database/sqlite/sqlite-database';
 import { newRun, runRecord, tempDir, type TempDir } from './testing/fixtures';
 
 let dir: TempDir;

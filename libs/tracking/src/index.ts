@@ -1,4 +1,4 @@
-/** Public entry of @mlbench/tracking: entities, the abstract store, the SQLite store, typed errors. */
+/** Public entry of @mlbench/tracking: entities, the abstract store, the SQLite store, the read layer, typed errors. */
 
 export type * from './entities';
 export type { TrackingStore } from './store';
@@ -8,12 +8,17 @@ export {
   RUN_EXPORT_VERSION,
   parseRunExport,
   serializeRunExport,
-  writeFileAtomic,
   type ImportResult,
   type JsonNumber,
   type RunExport,
 } from './transfer';
 export { exportRunFile, importRunFile } from './transfer-files';
+export { RUN_EXPORT_LIMITS } from './run-export-checks';
+export { borrowStore, openTrackingStore, type BorrowedStore } from './open-store';
+export { finalMetrics, loadRunDetails, loadRunView, metricCurves, type CurvePoint, type RunDetails, type RunView } from './read/run-view';
+export { MIN_RUN_ID_PREFIX, findRun, resolveRun } from './read/resolve-run';
+export { loadStudyArms, loadSweepRuns, type StudyArmRuns } from './read/sweep-runs';
+export { isBadInputStoreError } from './bad-input';
 export { MIGRATIONS, SCHEMA_VERSION, APPLICATION_ID, type Migration } from './migrations';
 export {
   TrackingStoreError,
@@ -22,6 +27,7 @@ export {
   SchemaTooNewError,
   MigrationError,
   RunNotFoundError,
+  AmbiguousRunIdError,
   InvalidRunStateError,
   ParamConflictError,
   InvalidArgumentError,

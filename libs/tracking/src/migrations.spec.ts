@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { ForeignDatabaseError, MigrationError, NotASqliteDatabaseError, SchemaTooNewError, TrackingStoreError } from './errors';
 import { openSqliteStore } from './index';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, migrate, readSchemaState, validateMigrations, type Migration } from './migrations';
-import { SqliteDb } from './sqlite';
+import { SqliteDb } from './database/sqlite/sqlite-database';
 import { newRun, runRecord, tempDir, type TempDir } from './testing/fixtures';
 
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');

@@ -1,14 +1,15 @@
 /**
  * Schema as numbered migrations. Never edit a released migration: append a new one.
  *
- * Version bookkeeping lives in the SQLite header: `PRAGMA user_version` is the schema version and
- * `PRAGMA application_id` marks the file as ours (SQLite's own mechanism for exactly this, also
- * shown by the `file` command). Both are written inside each migration's transaction, so they
- * can never disagree with the tables. `schema_migrations` keeps a human-readable history.
+ * Version bookkeeping is the engine's (see each driver's dialect, e.g. SQLite's header pragmas);
+ * it is written inside each migration's transaction, so it can never disagree with the tables.
+ * `schema_migrations` keeps a human-readable history.
  */
 
+import type { Database, SchemaState, SqlExecutor } from './database/database';
 import { ForeignDatabaseError, MigrationError, SchemaTooNewError } from './errors';
-import type { SqlExecutor, SqliteDb } from './sqlite';
+
+export type { SchemaState } from './database/database';
 
 export interface Migration {
   version: number;
@@ -204,21 +205,9 @@ const BOOKKEEPING_SQL = `
 /** The schema version this code writes and reads. */
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 
-export interface SchemaState {
-  applicationId: number;
-  version: number;
-  /** Tables, indexes, views, triggers (SQLite's internal objects excluded). */
-  objectCount: number;
-}
-
-/** One statement, hence one consistent snapshot: a concurrent migration cannot land between the reads. */
-export async function readSchemaState(db: SqlExecutor): Promise<SchemaState> {
-  const row = await db.get<SchemaState>(
-    `SELECT (SELECT application_id FROM pragma_application_id) AS applicationId,
-            (SELECT user_version FROM pragma_user_version) AS version,
-            (SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\') AS objectCount`,
-  );
-  return row ?? { applicationId: 0, version: 0, objectCount: 0 };
+/** One consistent snapshot: a concurrent migration cannot land between the reads. */
+export function readSchemaState(db: SqlExecutor): Promise<SchemaState> {
+  return db.dialect.readSchemaState(db);
 }
 
 /**
@@ -254,7 +243,7 @@ export interface MigrationResult {
  * future table-rebuilding migration is not blocked by them. `foreign_key_check` guards the result.
  */
 export async function migrate(
-  db: SqliteDb,
+  db: Database,
   path: string,
   migrations: readonly Migration[] = MIGRATIONS,
   now: () => Date = () => new Date(),
@@ -267,20 +256,19 @@ export async function migrate(
     if (m.version <= from) continue;
     await db
       .transaction(async (tx) => {
+        await tx.dialect.lockSchema(tx);
         const current = checkSchemaState(await readSchemaState(tx), path, latest);
         if (current >= m.version) return; // applied by a concurrent connection
         // The bookkeeping belongs to this machinery, not to any one migration.
-        if (current === 0) await tx.exec(`${BOOKKEEPING_SQL}; PRAGMA application_id = ${APPLICATION_ID};`);
+        if (current === 0) await tx.exec(BOOKKEEPING_SQL);
         await tx.exec(m.sql);
         await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
           m.version,
           m.name,
           now().toISOString(),
         ]);
-        const violations = await tx.all<Record<string, unknown>>('PRAGMA foreign_key_check');
-        if (violations.length > 0) throw new Error(`foreign key violations after migration: ${JSON.stringify(violations.slice(0, 5))}`);
-        // Integer from our own constant list (validated above); PRAGMA takes no bound parameters.
-        await tx.exec(`PRAGMA user_version = ${m.version}`);
+        await tx.dialect.checkForeignKeys(tx);
+        await tx.dialect.writeSchemaVersion(tx, m.version, current === 0);
         applied.push(m.version);
       })
       .catch(async (err: unknown) => {

@@ -6,8 +6,8 @@ import { Database } from 'sqlite3';
 import type { Metric, Run } from './entities';
 import { InvalidArgumentError, InvalidRunStateError, ParamConflictError, RunNotFoundError, SqliteError, StoreClosedError } from './errors';
 import { openSqliteStore } from './index';
-import { decodeFloat64, encodeFloat64 } from './sqlite-store';
-import type { SqliteDb } from './sqlite';
+import { decodeFloat64, encodeFloat64 } from './store/rows';
+import type { SqliteDb } from './database/sqlite/sqlite-database';
 import type { TrackingStore } from './store';
 import { newRun, runRecord, tempDir, type TempDir } from './testing/fixtures';
 

@@ -8,12 +8,11 @@
  * writes the shortest representation that parses back to the same double).
  */
 
-import { promises as fs } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { dirname } from 'node:path';
+import { canonicalJson } from '@mlbench/common';
 import { z } from 'zod';
 import type { AuditResult, DatasetInput, Metric, Param, Prediction, Run, SkippedFile, SplitMember } from './entities';
 import { InvalidRunExportError } from './errors';
+import { jsonDepth, runExportProblem, RUN_EXPORT_LIMITS } from './run-export-checks';
 
 export const RUN_EXPORT_FORMAT = 'mlbench.run';
 /** Version of the export document layout (not of the database schema). */
@@ -125,6 +124,10 @@ const runExportSchema = z.object({
 
 /** Parses and validates an export document; `file` names it in messages. */
 export function parseRunExport(text: string, file: string): RunExport {
+  // Before parsing: the parsed value would reach recursive code (validation, canonical JSON).
+  if (jsonDepth(text, RUN_EXPORT_LIMITS.jsonDepth) > RUN_EXPORT_LIMITS.jsonDepth) {
+    throw new InvalidRunExportError(file, `nested deeper than ${RUN_EXPORT_LIMITS.jsonDepth} levels (a run export nests about 6)`);
+  }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -143,6 +146,8 @@ export function parseRunExport(text: string, file: string): RunExport {
     const issue = parsed.error.issues[0];
     throw new InvalidRunExportError(file, `${issue.path.join('.') || '(top level)'}: ${issue.message}`);
   }
+  const problem = runExportProblem(parsed.data as RunExport);
+  if (problem) throw new InvalidRunExportError(file, problem);
   return parsed.data as RunExport;
 }
 
@@ -153,32 +158,5 @@ export function serializeRunExport(data: RunExport): string {
 /** Deterministic JSON (sorted keys): two exports of the same run compare equal as text. */
 export function canonicalRunJson(data: RunExport): string {
   const { exportedAt: _exportedAt, schemaVersion: _schemaVersion, ...content } = data;
-  return canonical(content);
-}
-
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-/**
- * Writes `data` to `file` through a unique temp file in the same folder and a rename, so a reader
- * (or a crash) never sees a half-written file; the temp file is removed when the write fails.
- */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  await fs.mkdir(dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await fs.writeFile(temp, data);
-    await fs.rename(temp, file);
-  } catch (error) {
-    await fs.rm(temp, { force: true });
-    throw error;
-  }
+  return canonicalJson(content);
 }

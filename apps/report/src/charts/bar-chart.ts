@@ -1,5 +1,6 @@
 import { formatTick, linearScale, niceDomain, ticks } from './scale';
 import { escapeXml, legend, px, seriesColor, svgDocument, textWidth, truncate } from './svg';
+import { maxOf, minOf } from '../extent';
 
 export interface BarSeries {
   name: string;
@@ -36,10 +37,10 @@ export function barChart(options: BarChartOptions): string {
   const { categories, series } = options;
   const width = options.width ?? 560;
   const format = options.formatValue ?? formatTick;
-  const labelWidth = Math.min(170, Math.max(40, ...categories.map((c) => textWidth(truncate(c, 26))))) + 12;
+  const labelWidth = Math.min(170, Math.max(40, maxOf(categories.map((c) => textWidth(truncate(c, 26)))))) + 12;
   const values = series.flatMap((s) => s.values.filter((v): v is number => v !== null && Number.isFinite(v)));
-  const [d0, d1] = options.domain ?? niceDomain(Math.min(0, ...values), Math.max(0, ...values));
-  const valueTextWidth = Math.max(0, ...values.map((v) => textWidth(format(v), 11))) + 8;
+  const [d0, d1] = options.domain ?? niceDomain(Math.min(0, minOf(values)), Math.max(0, maxOf(values)));
+  const valueTextWidth = Math.max(0, maxOf(values.map((v) => textWidth(format(v), 11)))) + 8;
 
   const legendBlock = series.length > 1 ? legend(series.map((s, i) => ({ name: s.name, color: s.color ?? seriesColor(i) })), labelWidth, 30, width - labelWidth - 10) : { svg: '', height: 0 };
   // Room under the title (and legend) for the category-axis label.

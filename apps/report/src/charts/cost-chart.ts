@@ -1,5 +1,6 @@
 import { linearScale, niceDomain, ticks } from './scale';
 import { escapeXml, legend, px, seriesColor, svgDocument } from './svg';
+import { maxOf, minOf } from '../extent';
 
 /** One arm: its accuracy (mean ± std over seeds) at its cost. */
 export interface CostPoint {
@@ -38,10 +39,10 @@ export function costChart(options: CostChartOptions): string {
     return svgDocument(width, height, options.title, parts.join(''));
   }
   const logs = drawn.map((p) => Math.log10(p.cost));
-  const x0 = Math.floor(Math.min(...logs));
-  const x1 = Math.max(x0 + 1, Math.ceil(Math.max(...logs)));
+  const x0 = Math.floor(minOf(logs));
+  const x1 = Math.max(x0 + 1, Math.ceil(maxOf(logs)));
   const x = linearScale([x0, x1], [left + 10, right - 10]);
-  const [y0, y1] = niceDomain(Math.min(...drawn.map((p) => p.mean - p.std)), Math.max(...drawn.map((p) => p.mean + p.std)));
+  const [y0, y1] = niceDomain(minOf(drawn.map((p) => p.mean - p.std)), maxOf(drawn.map((p) => p.mean + p.std)));
   const y = linearScale([Math.max(0, y0), Math.min(1, y1)], [bottom, top]);
   for (const tick of ticks(Math.max(0, y0), Math.min(1, y1), 5)) {
     parts.push(

@@ -1,5 +1,6 @@
 import { formatTick, linearScale, niceDomain, ticks } from './scale';
 import { escapeXml, legend, px, seriesColor, svgDocument, textWidth, truncate } from './svg';
+import { maxOf, minOf } from '../extent';
 
 /** One summarised point: a mean with its spread, and the raw values it summarises. */
 export interface ErrorBarPoint {
@@ -55,7 +56,7 @@ export function errorBarChart(options: ErrorBarChartOptions): string {
   const bottom = top + (options.height ?? 220);
   const categoryLabels = categories.map((c) => truncate(c, 18));
   const rotate = categoryLabels.some((c) => textWidth(c) > (right - left) / Math.max(1, categories.length) - 6);
-  const labelDepth = rotate ? Math.max(...categoryLabels.map((c) => textWidth(c))) * 0.6 + 10 : 0;
+  const labelDepth = rotate ? maxOf(categoryLabels.map((c) => textWidth(c))) * 0.6 + 10 : 0;
   const height = bottom + 44 + labelDepth;
 
   const parts: string[] = [`<text x="8" y="18" font-size="14" font-weight="600" fill="#222">${escapeXml(options.title)}</text>`, legendBlock.svg];
@@ -66,7 +67,7 @@ export function errorBarChart(options: ErrorBarChartOptions): string {
     parts.push(`<text x="${px(width / 2)}" y="${px((top + bottom) / 2)}" text-anchor="middle" fill="#777">no completed runs to plot</text>`);
     return svgDocument(width, height, options.title, parts.join(''));
   }
-  let [y0, y1] = niceDomain(Math.min(...extent), Math.max(...extent));
+  let [y0, y1] = niceDomain(minOf(extent), maxOf(extent));
   if (options.clamp) {
     y0 = Math.max(options.clamp[0], y0);
     y1 = Math.min(options.clamp[1], y1);

@@ -1,4 +1,5 @@
 import { escapeXml, px, svgDocument, textWidth, truncate } from './svg';
+import { maxOf } from '../extent';
 
 export interface HeatmapOptions {
   title: string;
@@ -23,8 +24,8 @@ export function heatmap(options: HeatmapOptions): string {
   const n = columnLabels.length;
   const cell = n <= 6 ? 72 : n <= 10 ? 56 : Math.max(26, Math.floor(560 / n));
   const showText = cell >= 40;
-  const rowLabelWidth = Math.min(160, Math.max(30, ...rowLabels.map((l) => textWidth(truncate(l, 22))))) + 10;
-  const columnLabelHeight = Math.min(140, Math.max(20, ...columnLabels.map((l) => textWidth(truncate(l, 22))))) * 0.72 + 14;
+  const rowLabelWidth = Math.min(160, Math.max(30, maxOf(rowLabels.map((l) => textWidth(truncate(l, 22)))))) + 10;
+  const columnLabelHeight = Math.min(140, Math.max(20, maxOf(columnLabels.map((l) => textWidth(truncate(l, 22)))))) * 0.72 + 14;
   const left = 30 + rowLabelWidth;
   const top = 52 + columnLabelHeight;
   const gridWidth = n * cell;

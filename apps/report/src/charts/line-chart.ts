@@ -1,5 +1,6 @@
 import { formatTick, linearScale, niceDomain, ticks } from './scale';
 import { escapeXml, legend, px, seriesColor, svgDocument } from './svg';
+import { maxOf, minOf } from '../extent';
 
 export interface LinePoint {
   x: number;
@@ -48,9 +49,9 @@ export function lineChart(options: LineChartOptions): string {
   }
   const xs = points.map((p) => p.x);
   const ys = points.map((p) => p.y);
-  const xMin = Math.min(...xs);
-  const xMax = Math.max(...xs);
-  const [y0, y1] = options.yDomain ?? niceDomain(Math.min(...ys), Math.max(...ys));
+  const xMin = minOf(xs);
+  const xMax = maxOf(xs);
+  const [y0, y1] = options.yDomain ?? niceDomain(minOf(ys), maxOf(ys));
   const x = linearScale([xMin, xMax === xMin ? xMin + 1 : xMax], [left + 6, right - 6]);
   const y = linearScale([y0, y1], [bottom, top]);
 

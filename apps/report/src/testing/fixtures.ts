@@ -125,12 +125,17 @@ export async function recordRun(store: TrackingStore, data: RunData, datasetDir:
   if (data.run.status === 'failed') return store.failRun(run.id, data.run.error ?? 'Error: failed');
   if (!data.dataset) throw new Error('a completed fake run needs a dataset');
   const dataset = { ...data.dataset, path: datasetDir ?? data.dataset.path };
+  let split = [...data.split];
   if (datasetDir) {
+    // A colour per image (from its fake hash), then the real hash of the file, as a scan records it.
+    split = [];
     for (const member of data.split) {
       const file = path.join(datasetDir, member.path);
       await fs.mkdir(path.dirname(file), { recursive: true });
-      const shade = parseInt(member.sha256.slice(0, 2), 16);
-      await sharp({ create: { width: 24, height: 16, channels: 3, background: { r: shade, g: 255 - shade, b: 128 } } }).jpeg().toFile(file);
+      const [r, g, b] = [0, 2, 4].map((i) => parseInt(member.sha256.slice(i, i + 2), 16));
+      const bytes = await sharp({ create: { width: 24, height: 16, channels: 3, background: { r, g, b } } }).jpeg().toBuffer();
+      await fs.writeFile(file, bytes);
+      split.push({ ...member, sha256: createHash('sha256').update(bytes).digest('hex') });
     }
   }
   return store.completeRun(run.id, {
@@ -138,7 +143,7 @@ export async function recordRun(store: TrackingStore, data: RunData, datasetDir:
     metrics: Object.entries(data.final).map(([key, value]) => ({ key, value, step: null })),
     dataset,
     extractor: data.extractor,
-    split: [...data.split],
+    split,
     predictions: [...data.predictions],
   });
 }

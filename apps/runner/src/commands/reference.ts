@@ -1,5 +1,5 @@
-import { openSqliteStore, writeFileAtomic } from '@mlbench/tracking';
-import { buildSeedReference, describeTask, seedResultsOfSweep, serializeSeedReference } from '@mlbench/experiment';
+import { openTrackingStore } from '@mlbench/tracking';
+import { buildSeedReference, describeTask, seedResultsOfSweep, writeSeedReference } from '@mlbench/experiment';
 import { EXIT, reportError, type CliIo } from '../io';
 
 /**
@@ -8,11 +8,11 @@ import { EXIT, reportError, type CliIo } from '../io';
  */
 export async function referenceCommand(args: { sweepId: string; out: string; description?: string; db: string }, io: CliIo): Promise<number> {
   try {
-    const store = await openSqliteStore(args.db);
+    const store = await openTrackingStore(args.db);
     try {
       const { results, unfinished } = await seedResultsOfSweep(store, args.sweepId);
       const reference = buildSeedReference(results, { description: args.description });
-      await writeFileAtomic(args.out, serializeSeedReference(reference));
+      await writeSeedReference(args.out, reference);
       const accuracies = reference.seeds.map((s) => `${s.seed}: ${(100 * s.metrics['test.accuracy']).toFixed(2)}%`).join(', ');
       io.out(`reference  ${args.out}: ${reference.name}, ${reference.seeds.length} seeds (${accuracies})`);
       io.out(`task       ${describeTask({ key: '', ...reference.task })}`);

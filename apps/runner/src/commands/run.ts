@@ -93,10 +93,6 @@ class ProgressView {
 
   handle(event: PipelineEvent): void {
     if (event.type === 'scan-progress') return; // hashing is quick; a bar would only flicker
-    if (event.type === 'check-progress') {
-      this.progress('checking', event.done, event.total);
-      return;
-    }
     if (event.type === 'extract-progress') {
       this.progress('features', event.done, event.total);
       return;

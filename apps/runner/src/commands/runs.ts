@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
-import { exportRunFile, importRunFile, openSqliteStore, type RunStatus } from '@mlbench/tracking';
-import { UnknownRunError, sweepSeedGroups } from '@mlbench/experiment';
+import { exportRunFile, importRunFile, loadRunView, loadSweepRuns, openTrackingStore, resolveRun, type RunStatus } from '@mlbench/tracking';
+import { sweepSeedGroups } from '@mlbench/experiment';
 import { formatRunDetails, formatRunList, formatSweepList } from '../format';
 import { EXIT, reportError, type CliIo } from '../io';
 
@@ -43,7 +43,7 @@ export function runsCommand<T extends StoreArgs>(io: CliIo, setExitCode: (code: 
                 io.out(`no runs: ${args.db} does not exist yet`);
                 return EXIT.ok;
               }
-              const store = await openSqliteStore(args.db);
+              const store = await openTrackingStore(args.db);
               try {
                 io.out(formatRunList(await store.searchRuns({ name: args.name, status: args.status, sweepId: args.sweep, limit: args.limit })));
               } finally {
@@ -62,11 +62,11 @@ export function runsCommand<T extends StoreArgs>(io: CliIo, setExitCode: (code: 
                 io.out(`no sweeps: ${args.db} does not exist yet`);
                 return EXIT.ok;
               }
-              const store = await openSqliteStore(args.db);
+              const store = await openTrackingStore(args.db);
               try {
                 const sweeps = await store.searchSweeps({ name: args.name, limit: args.limit });
                 const entries = await Promise.all(
-                  sweeps.map(async (sweep) => ({ sweep, runs: await store.searchRuns({ sweepId: sweep.id }), groups: await sweepSeedGroups(store, sweep.id) })),
+                  sweeps.map(async (sweep) => ({ sweep, runs: await loadSweepRuns(store, sweep.id), groups: await sweepSeedGroups(store, sweep.id) })),
                 );
                 io.out(formatSweepList(entries));
               } finally {
@@ -78,20 +78,14 @@ export function runsCommand<T extends StoreArgs>(io: CliIo, setExitCode: (code: 
         .command(
           'show <runId>',
           'Print one run: config, environment, dataset, metrics',
-          (b) => b.positional('runId', { type: 'string', demandOption: true, describe: 'Run id (see `runs list`)' }),
+          (b) => b.positional('runId', { type: 'string', demandOption: true, describe: 'Run id or a unique prefix of it (see `runs list`)' }),
           (args) =>
             attempt(async () => {
-              const store = await openSqliteStore(args.db);
+              const store = await openTrackingStore(args.db);
               try {
-                const run = await store.getRun(args.runId);
-                if (!run) throw new UnknownRunError(args.runId, args.db);
-                const [metrics, dataset, extractor, skipped] = await Promise.all([
-                  store.getMetrics(run.id),
-                  store.getDatasetInput(run.id),
-                  store.getExtractor(run.id),
-                  store.getSkippedFiles(run.id),
-                ]);
-                io.out(formatRunDetails({ run, metrics, dataset, extractor, skipped }));
+                const run = await resolveRun(store, args.runId);
+                const [view, skipped] = await Promise.all([loadRunView(store, run), store.getSkippedFiles(run.id)]);
+                io.out(formatRunDetails(view, skipped));
               } finally {
                 await store.close();
               }
@@ -103,7 +97,7 @@ export function runsCommand<T extends StoreArgs>(io: CliIo, setExitCode: (code: 
           'Write one finished run as JSON (to --out, or stdout)',
           (b) =>
             b
-              .positional('runId', { type: 'string', demandOption: true, describe: 'Run id (see `runs list`)' })
+              .positional('runId', { type: 'string', demandOption: true, describe: 'Run id or a unique prefix of it (see `runs list`)' })
               .option('out', { alias: 'o', type: 'string', describe: 'Output file (written atomically)' }),
           (args) =>
             attempt(async () => {

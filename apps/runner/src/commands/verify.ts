@@ -1,4 +1,4 @@
-import { openSqliteStore } from '@mlbench/tracking';
+import { openTrackingStore } from '@mlbench/tracking';
 import { verifyRun, type Verification } from '@mlbench/experiment';
 import { EXIT, reportError, type CliIo } from '../io';
 
@@ -22,7 +22,7 @@ export function formatVerification(v: Verification): string[] {
 /** `runner verify <runId>`: 0 when every logged metric matches its predictions, 1 on a mismatch. */
 export async function verifyCommand(args: { runId: string; db: string }, io: CliIo): Promise<number> {
   try {
-    const store = await openSqliteStore(args.db);
+    const store = await openTrackingStore(args.db);
     try {
       const verification = await verifyRun(store, args.runId);
       for (const line of formatVerification(verification)) io.out(line);

@@ -14,19 +14,11 @@
  */
 import { ModelFormatError, UnsupportedOperatorError } from '../errors';
 import { BuiltinOp } from '../tflite/builtin-ops';
-import type { ConstantValue } from '../tflite/constants';
 import type { TfliteGraph } from '../tflite/graph';
-import { ActivationFunction, Padding, type BuiltinOptions, type OperatorDef } from '../tflite/schema';
-import {
-  encodeOnnxModel,
-  OnnxAttributeType,
-  OnnxDataType,
-  type OnnxAttribute,
-  type OnnxModel,
-  type OnnxNode,
-  type OnnxTensor,
-  type OnnxValueInfo,
-} from './proto';
+import { activationOf, biasOf, keepDimsOf, softmaxBeta, windowOf } from '../tflite/operator-options';
+import { ActivationFunction, Padding, type OperatorDef } from '../tflite/schema';
+import { bytesOf, floatAttr, intAttr, intsAttr, toFloat, transpose4, valueInfo } from './builders';
+import { encodeOnnxModel, OnnxDataType, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from './proto';
 
 /** Bump when the exported graph changes for the same input, so cached `.onnx` files are rebuilt. */
 export const ONNX_EXPORTER_VERSION = 1;
@@ -203,13 +195,11 @@ class Exporter {
   }
 
   private unsupported(op: OperatorDef, detail: string): UnsupportedOperatorError {
-    const name = this.graph.operatorName(op);
-    const out = op.outputs.length ? ` (producing ${this.graph.tensor(op.outputs[0]).name})` : '';
     return new UnsupportedOperatorError(
-      `${this.graph.file}: operator #${op.index} ${name}${out} cannot be exported to ONNX: ${detail}. ` +
-        "Use engine: tfjs for this model, or pick an earlier featureLayer.",
+      `${this.graph.file}: ${this.graph.operatorLabel(op)} cannot be exported to ONNX: ${detail}. ` +
+        'Use engine: tfjs for this model, or pick an earlier featureLayer.',
       this.graph.file,
-      name,
+      this.graph.operatorName(op),
     );
   }
 
@@ -264,13 +254,12 @@ class Exporter {
           group = inC;
         }
         const inputs = [this.toNchw(op.inputs[0]), weight];
-        const bias = op.inputs[2];
-        if (bias !== undefined && bias >= 0) {
+        const bias = biasOf(op);
+        if (bias !== undefined) {
           const bv = g.constantValue(bias);
           inputs.push(this.floatInit(g.tensor(bias).name, [bv.values.length], toFloat(bv)));
         }
-        const strides = [opt.strideH || 1, opt.strideW || 1];
-        const dilations = [opt.dilationH || 1, opt.dilationW || 1];
+        const { strides, dilations } = windowOf(opt);
         const pads = tfPads(opt.padding, [inShape[1], inShape[2]], [kh, kw], strides, dilations);
         const y = this.node(
           'Conv',
@@ -287,8 +276,8 @@ class Exporter {
         const x = this.toPlain(op.inputs[0]);
         const flat = inShape.length === 2 && inShape[1] === inN ? x : this.node('Reshape', [x, this.int64Init('fc_shape', [-1, inN])]);
         const inputs = [flat, this.floatInit(g.tensor(op.inputs[1]).name, [outN, inN], toFloat(wv))];
-        const bias = op.inputs[2];
-        if (bias !== undefined && bias >= 0) inputs.push(this.floatInit(g.tensor(bias).name, [outN], toFloat(g.constantValue(bias))));
+        const bias = biasOf(op);
+        if (bias !== undefined) inputs.push(this.floatInit(g.tensor(bias).name, [outN], toFloat(g.constantValue(bias))));
         const y = this.node('Gemm', inputs, [intAttr('transB', 1)], g.tensor(op.outputs[0]).name);
         this.set(op, this.activation(y, activationOf(o), op), 'plain');
         return;
@@ -316,7 +305,7 @@ class Exporter {
         if (!opt || inShape.length !== 4) throw this.unsupported(op, 'expected an NHWC input and pool options');
         const x = this.toNchw(op.inputs[0]);
         const kernel = [opt.filterHeight, opt.filterWidth];
-        const strides = [opt.strideH || 1, opt.strideW || 1];
+        const { strides } = windowOf(opt);
         const whole = kernel[0] === inShape[1] && kernel[1] === inShape[2] && (opt.padding === Padding.VALID || (inShape[1] === 1 && inShape[2] === 1));
         let y: string;
         if (whole) {
@@ -333,7 +322,7 @@ class Exporter {
       }
       case BuiltinOp.MEAN: {
         const axes = Array.from(g.constantValue(op.inputs[1]).values).map((a) => (a < 0 ? a + inShape.length : a));
-        const keepDims = o?.kind === 'reducer' ? o.keepDims : false;
+        const keepDims = keepDimsOf(o);
         if (inShape.length === 4 && axes.length === 2 && axes.includes(1) && axes.includes(2)) {
           const y = this.node('GlobalAveragePool', [this.toNchw(op.inputs[0])], [], g.tensor(op.outputs[0]).name);
           if (keepDims) this.set(op, y, 'nchw');
@@ -362,7 +351,7 @@ class Exporter {
         return;
       }
       case BuiltinOp.SOFTMAX: {
-        const beta = o?.kind === 'softmax' ? o.beta : 1;
+        const beta = softmaxBeta(o);
         let x = this.toPlain(op.inputs[0]);
         if (beta !== 1) x = this.node('Mul', [x, this.scalar(beta)]);
         this.set(op, this.node('Softmax', [x], [intAttr('axis', -1)], g.tensor(op.outputs[0]).name), 'plain');
@@ -414,47 +403,4 @@ export function tfPads(padding: Padding, input: number[], kernel: number[], stri
     after.push(total - Math.floor(total / 2));
   }
   return [before[0], before[1], after[0], after[1]];
-}
-
-function toFloat(c: ConstantValue): Float32Array {
-  return c.values instanceof Float32Array ? c.values : Float32Array.from(c.values);
-}
-
-/** Transposes a rank-4 row-major array: result dims are `shape[perm[i]]`. */
-function transpose4(values: Float32Array, shape: readonly number[], perm: readonly number[]): Float32Array {
-  const out = new Float32Array(values.length);
-  const strides = [shape[1] * shape[2] * shape[3], shape[2] * shape[3], shape[3], 1];
-  const dims = perm.map((p) => shape[p]);
-  const s = perm.map((p) => strides[p]);
-  let k = 0;
-  for (let a = 0; a < dims[0]; a++)
-    for (let b = 0; b < dims[1]; b++)
-      for (let c = 0; c < dims[2]; c++)
-        for (let d = 0; d < dims[3]; d++) out[k++] = values[a * s[0] + b * s[1] + c * s[2] + d * s[3]];
-  return out;
-}
-
-function bytesOf(a: Float32Array | BigInt64Array): Uint8Array {
-  // Raw tensor data is little-endian; so are the typed arrays on every platform Node supports.
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
-
-function intsAttr(name: string, ints: number[]): OnnxAttribute {
-  return { name, type: OnnxAttributeType.INTS, ints };
-}
-
-function intAttr(name: string, i: number): OnnxAttribute {
-  return { name, type: OnnxAttributeType.INT, i };
-}
-
-function floatAttr(name: string, f: number): OnnxAttribute {
-  return { name, type: OnnxAttributeType.FLOAT, f };
-}
-
-function valueInfo(name: string, dim: { dim_value?: number; dim_param?: string }[]): OnnxValueInfo {
-  return { name, type: { tensor_type: { elem_type: OnnxDataType.FLOAT, shape: { dim } } } };
-}
-
-function activationOf(o: BuiltinOptions | undefined): ActivationFunction | undefined {
-  return o && 'activation' in o ? o.activation : undefined;
 }

@@ -10,8 +10,8 @@ import * as path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { EngineUnavailableError, ModelError } from '../errors';
 import type { ExtractorDescription, FeatureExtractor } from '../extractor';
-import { writeFileAtomic } from '../files';
-import { checkExtractInput } from '../runner';
+import { writeFileAtomic } from '@mlbench/common';
+import { checkExtractInput } from '../extract-input';
 import { TfliteGraph } from '../tflite/graph';
 import { exportTfliteToOnnx, ONNX_EXPORTER_VERSION, ONNX_INPUT_NAME, ONNX_OPSET } from './export';
 

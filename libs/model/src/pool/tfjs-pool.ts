@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ModelError } from '../errors';
 import type { ExtractorDescription, FeatureExtractor } from '../extractor';
-import { checkExtractInput } from '../runner';
+import { checkExtractInput } from '../extract-input';
 import type { PoolWorkerData, SerializedError, WorkerMessage } from './protocol';
 
 /** A pool worker failed to start, crashed, or failed a batch. */

@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendInfo } from '../backend';
 import { ModelInputError } from '../errors';
 import type { FeatureExtractor } from '../extractor';
-import { makeExtractor } from '../runner';
+import { makeExtractor } from '../forward-extractor';
 import { TfliteGraph } from './graph';
+import { TfliteInterpreter } from './interpreter';
 
 export interface TfliteExtractorOptions {
   /** Source as given by the user (path or URL), recorded in the description. */
@@ -19,9 +20,14 @@ export interface TfliteExtractorOptions {
 /** Builds a FeatureExtractor over a parsed TFLite graph that outputs the feature tensor. */
 export function createTfliteExtractor(bytes: Uint8Array, options: TfliteExtractorOptions): FeatureExtractor {
   const graph = TfliteGraph.fromBytes(bytes, options.file);
+  const interpreter = new TfliteInterpreter(graph);
+  const release = (): void => {
+    interpreter.dispose();
+    graph.dispose();
+  };
   try {
     const feature = graph.resolveFeatureTensor(options.featureLayer ?? 'auto');
-    const plan = graph.plan([feature]);
+    const plan = interpreter.plan([feature]);
     // Shape inference from the file: every dimension after the batch one.
     const featureDim = graph.tensor(feature).shape.slice(1).reduce((a, b) => a * b, 1);
     return makeExtractor({
@@ -37,11 +43,11 @@ export function createTfliteExtractor(bytes: Uint8Array, options: TfliteExtracto
         engineVersion: options.backend.engineVersion,
         threads: options.backend.threads,
       },
-      forward: (x) => graph.run(plan, x)[0],
-      release: () => graph.dispose(),
+      forward: (x) => interpreter.run(plan, x)[0],
+      release,
     });
   } catch (err) {
-    graph.dispose();
+    release();
     throw err;
   }
 }
@@ -55,11 +61,16 @@ export async function runTfliteClassifier(graph: TfliteGraph, pixels: Float32Arr
   if (pixels.length !== count * h * w * c) {
     throw new ModelInputError(`${graph.file} expects ${count * h * w * c} values for ${count} images, got ${pixels.length}.`, graph.file);
   }
-  const plan = graph.plan([graph.outputIndices[0]]);
-  const out = tf.tidy(() => tf.reshape(graph.run(plan, tf.tensor4d(pixels, [count, h, w, c], 'float32'))[0], [count, -1]));
+  const interpreter = new TfliteInterpreter(graph);
   try {
-    return Float32Array.from(await out.data());
+    const plan = interpreter.plan([graph.outputIndices[0]]);
+    const out = tf.tidy(() => tf.reshape(interpreter.run(plan, tf.tensor4d(pixels, [count, h, w, c], 'float32'))[0], [count, -1]));
+    try {
+      return Float32Array.from(await out.data());
+    } finally {
+      out.dispose();
+    }
   } finally {
-    out.dispose();
+    interpreter.dispose();
   }
 }

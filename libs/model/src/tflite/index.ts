@@ -1,5 +1,6 @@
 export { TfliteGraph } from './graph';
-export type { ExecutionPlan } from './graph';
+export { TfliteInterpreter } from './interpreter';
+export type { ExecutionPlan } from './interpreter';
 export { createTfliteExtractor, runTfliteClassifier } from './extractor';
 export type { TfliteExtractorOptions } from './extractor';
 export { parseTflite, TFLITE_FILE_IDENTIFIER, TensorType, Padding, ActivationFunction } from './schema';

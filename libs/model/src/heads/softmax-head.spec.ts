@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
-import { HeadOptionsError, evaluateHead, trainSoftmaxHead, type FeatureSet, type SoftmaxHeadOptions } from './head';
+import { HeadOptionsError } from '../errors';
+import { trainSoftmaxHead, type SoftmaxHeadOptions } from './softmax-head';
+import { evaluateHead, type FeatureSet } from './training';
 
 /** Three Gaussian blobs in 8-d: linearly separable up to a little overlap. */
 function blobs(count: number, seed: string): FeatureSet {

@@ -1,6 +1,8 @@
-import { SqliteError, StoreClosedError } from './errors';
-import { Mutex, SqliteDb, type SqlTransaction } from './sqlite';
-import { tempDir, type TempDir } from './testing/fixtures';
+import { SqliteError, StoreClosedError } from '../../errors';
+import type { SqlTransaction } from '../database';
+import { Mutex } from '../mutex';
+import { SqliteDb } from './sqlite-database';
+import { tempDir, type TempDir } from '../../testing/fixtures';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -12,88 +12,17 @@
  * uniform), dropout masks and the per-epoch shuffle are all seeded.
  */
 import * as tf from '@tensorflow/tfjs';
+import { shuffleInPlace } from '@mlbench/common';
 import seedrandom from 'seedrandom';
-import type { EpochMetrics, FeatureSet, TrainHeadHooks } from './head';
-import { HeadOptionsError, evaluateHead, makeOptimizer, trainingProblems } from './head';
+import { cnnArchitectureProblems, cnnParameterShapes, kernelOf, type CnnArchitecture } from './cnn-architecture';
+import { HeadOptionsError } from '../errors';
+import { checkEpochFinite, epochMetrics, gatherRows, makeOptimizer, trainingProblems, type EpochMetrics, type FeatureSet, type TrainHeadHooks, type TrainingSettings } from './training';
 
-export interface CnnBlockSpec {
-  /** Output channels of the block's convolution. */
-  filters: number;
-  /** Square kernel size (odd); default 3. */
-  kernel?: number;
-}
-
-export interface CnnArchitecture {
-  /** [height, width, channels] of one input image. */
-  inputShape: readonly [number, number, number];
-  blocks: readonly CnnBlockSpec[];
-  /** Units of the hidden dense layer after flattening; 0 = none. */
-  dense: number;
-  numClasses: number;
-}
-
-export interface CnnHeadOptions extends CnnArchitecture {
+export interface CnnHeadOptions extends CnnArchitecture, TrainingSettings {
   /** Dropout rate after flattening and after the hidden dense layer; 0 = none. */
   dropout: number;
-  optimizer: 'adam' | 'sgd' | 'rmsprop' | 'adagrad';
-  learningRate: number;
-  epochs: number;
-  batchSize: number;
   /** Seeds weight initialisation, dropout masks and the per-epoch shuffle. */
   seed: number;
-}
-
-/** One weight tensor of the network, in creation order. */
-export interface CnnParameterShape {
-  name: string;
-  shape: number[];
-}
-
-const kernelOf = (block: CnnBlockSpec): number => block.kernel ?? 3;
-
-/** Problems with an architecture, as readable lines (empty when it is valid). */
-export function cnnArchitectureProblems(arch: CnnArchitecture): string[] {
-  const problems: string[] = [];
-  const [h, w, c] = arch.inputShape;
-  if (![h, w, c].every((v) => Number.isInteger(v) && v > 0)) problems.push(`inputShape must be three positive integers, got [${arch.inputShape.join(', ')}]`);
-  if (arch.blocks.length === 0) problems.push('at least one convolution block is needed');
-  arch.blocks.forEach((b, i) => {
-    if (!Number.isInteger(b.filters) || b.filters < 1) problems.push(`blocks[${i}].filters must be a positive integer, got ${b.filters}`);
-    const k = kernelOf(b);
-    if (!Number.isInteger(k) || k < 1 || k % 2 === 0) problems.push(`blocks[${i}].kernel must be an odd positive integer, got ${k}`);
-  });
-  const side = Math.min(h, w) / 2 ** arch.blocks.length;
-  if (side < 1) problems.push(`${arch.blocks.length} blocks halve a ${h}x${w} input below 1 pixel; use fewer blocks or a larger preprocess.size`);
-  if (!Number.isInteger(arch.dense) || arch.dense < 0) problems.push(`dense must be a non-negative integer, got ${arch.dense}`);
-  if (!Number.isInteger(arch.numClasses) || arch.numClasses < 2) problems.push(`numClasses must be >= 2, got ${arch.numClasses}`);
-  return problems;
-}
-
-/** Every weight tensor's shape, in creation order (pure: no tensors are made). */
-export function cnnParameterShapes(arch: CnnArchitecture): CnnParameterShape[] {
-  const problems = cnnArchitectureProblems(arch);
-  if (problems.length > 0) throw new HeadOptionsError(`invalid CNN head: ${problems.join('; ')}`);
-  let [h, w, channels] = arch.inputShape;
-  const shapes: CnnParameterShape[] = [];
-  arch.blocks.forEach((block, i) => {
-    const k = kernelOf(block);
-    shapes.push({ name: `conv${i + 1}/kernel`, shape: [k * k * channels, block.filters] }, { name: `conv${i + 1}/bias`, shape: [block.filters] });
-    channels = block.filters;
-    h = Math.floor(h / 2);
-    w = Math.floor(w / 2);
-  });
-  let units = h * w * channels;
-  if (arch.dense > 0) {
-    shapes.push({ name: 'dense/kernel', shape: [units, arch.dense] }, { name: 'dense/bias', shape: [arch.dense] });
-    units = arch.dense;
-  }
-  shapes.push({ name: 'logits/kernel', shape: [units, arch.numClasses] }, { name: 'logits/bias', shape: [arch.numClasses] });
-  return shapes;
-}
-
-/** Trainable parameters of the whole network. */
-export function cnnParameterCount(arch: CnnArchitecture): number {
-  return cnnParameterShapes(arch).reduce((sum, p) => sum + p.shape.reduce((a, b) => a * b, 1), 0);
 }
 
 /** Columns of every k x k neighbourhood ("same" padding): [n*h*w, k*k*C]. */
@@ -242,17 +171,13 @@ export async function trainCnnHead(
   let step = 0;
   try {
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
-      for (let i = order.length - 1; i > 0; i--) {
-        const j = Math.floor(rng() * (i + 1));
-        [order[i], order[j]] = [order[j], order[i]];
-      }
+      shuffleInPlace(order, rng);
       let lossSum = 0;
       let correctSum = 0;
       for (let start = 0; start < order.length; start += options.batchSize) {
         hooks.checkAborted?.();
         const batch = order.slice(start, start + options.batchSize);
-        const x = new Float32Array(batch.length * train.dim);
-        batch.forEach((row, k) => x.set(train.features.subarray(row * train.dim, (row + 1) * train.dim), k * train.dim));
+        const x = gatherRows(train, batch);
         const dropoutSeed = seed * 1_000_003 + 2 * step++;
         const [loss, correct] = tf.tidy(() => {
           const xs = tf.tensor2d(x, [batch.length, train.dim]);
@@ -271,14 +196,8 @@ export async function trainCnnHead(
         lossSum += loss * batch.length;
         correctSum += correct;
       }
-      const valMetrics = val && val.labels.length > 0 ? evaluateHead(head, val) : null;
-      const metrics: EpochMetrics = {
-        epoch,
-        loss: lossSum / order.length,
-        accuracy: correctSum / order.length,
-        valLoss: valMetrics?.loss ?? null,
-        valAccuracy: valMetrics?.accuracy ?? null,
-      };
+      const metrics = epochMetrics(epoch, lossSum, correctSum, order.length, head, val);
+      checkEpochFinite(metrics, options);
       history.push(metrics);
       await hooks.onEpoch?.(metrics);
     }

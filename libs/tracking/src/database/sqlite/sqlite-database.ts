@@ -1,5 +1,5 @@
 /**
- * A minimal promise wrapper over the `sqlite3` driver.
+ * The SQLite driver of the database seam: a minimal promise wrapper over the `sqlite3` package.
  *
  * One `SqliteDb` is one connection. Every operation on it goes through a per-connection queue:
  * a transaction owns the connection from BEGIN to COMMIT/ROLLBACK, so a concurrent `getRun` on the
@@ -10,51 +10,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { realpathSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
-import { Database, OPEN_CREATE, OPEN_READWRITE, type Statement } from 'sqlite3';
-import { SqliteError, StoreClosedError, TrackingStoreError } from './errors';
+import { Database as Driver, OPEN_CREATE, OPEN_READWRITE, type Statement } from 'sqlite3';
+import { SqliteError, StoreClosedError, TrackingStoreError } from '../../errors';
+import type { Database, RunResult, SqlParams, SqlTransaction } from '../database';
+import { Mutex } from '../mutex';
+import { sqliteDialect } from './sqlite-dialect';
 
-export type SqlValue = string | number | Buffer | null;
-export type SqlParams = readonly SqlValue[];
-
-export interface RunResult {
-  /** Rows changed by an INSERT/UPDATE/DELETE. */
-  changes: number;
-  lastID: number;
-}
-
-export interface SqlExecutor {
-  run(sql: string, params?: SqlParams): Promise<RunResult>;
-  /** First row, or undefined. The row type is the caller's claim; SQLite does not check it. */
-  get<T>(sql: string, params?: SqlParams): Promise<T | undefined>;
-  all<T>(sql: string, params?: SqlParams): Promise<T[]>;
-  /** Several `;`-separated statements, no parameters (migrations, pragmas). */
-  exec(sql: string): Promise<void>;
-}
-
-export interface SqlTransaction extends SqlExecutor {
-  /**
-   * Runs one prepared statement once per row (bulk insert). All rows are attempted before the
-   * first error is thrown, so nothing is still in flight when the transaction rolls back.
-   */
-  runMany(sql: string, rows: Iterable<SqlParams>): Promise<number>;
-}
-
-/** FIFO async mutex: `run` calls execute one at a time, in call order. */
-export class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    const previous = this.tail;
-    let release!: () => void;
-    this.tail = new Promise<void>((r) => (release = r));
-    await previous;
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
-  }
-}
+export type { RunResult, SqlExecutor, SqlParams, SqlTransaction, SqlValue } from '../database';
 
 /**
  * Process-wide write lock per database file. Within one process, connections to the same file
@@ -89,34 +51,34 @@ function wrapError(err: unknown, sql: string): unknown {
   return err;
 }
 
-function rawRun(db: Database, sql: string, params: SqlParams): Promise<RunResult> {
+function rawRun(db: Driver, sql: string, params: SqlParams): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    db.run(sql, params, function (this: { changes: number; lastID: number }, err: Error | null) {
+    db.run(sql, params, function (this: { changes: number }, err: Error | null) {
       if (err) reject(wrapError(err, sql));
-      else resolve({ changes: this.changes, lastID: this.lastID });
+      else resolve({ changes: this.changes });
     });
   });
 }
 
-function rawGet<T>(db: Database, sql: string, params: SqlParams): Promise<T | undefined> {
+function rawGet<T>(db: Driver, sql: string, params: SqlParams): Promise<T | undefined> {
   return new Promise((resolve, reject) => {
     db.get<T>(sql, params, (err: Error | null, row: T) => (err ? reject(wrapError(err, sql)) : resolve(row)));
   });
 }
 
-function rawAll<T>(db: Database, sql: string, params: SqlParams): Promise<T[]> {
+function rawAll<T>(db: Driver, sql: string, params: SqlParams): Promise<T[]> {
   return new Promise((resolve, reject) => {
     db.all<T>(sql, params, (err: Error | null, rows: T[]) => (err ? reject(wrapError(err, sql)) : resolve(rows)));
   });
 }
 
-function rawExec(db: Database, sql: string): Promise<void> {
+function rawExec(db: Driver, sql: string): Promise<void> {
   return new Promise((resolve, reject) => {
     db.exec(sql, (err: Error | null) => (err ? reject(wrapError(err, sql)) : resolve()));
   });
 }
 
-function rawPrepare(db: Database, sql: string): Promise<Statement> {
+function rawPrepare(db: Driver, sql: string): Promise<Statement> {
   return new Promise((resolve, reject) => {
     const stmt = db.prepare(sql, (err: Error | null) => (err ? reject(wrapError(err, sql)) : resolve(stmt)));
   });
@@ -138,13 +100,14 @@ function stmtFinalize(stmt: Statement): Promise<void> {
  * On a SqliteDb, `get`/`all` are for reads (WAL readers never wait, so they skip the process write
  * lock); writes outside a transaction go through `run`/`exec`, which take it.
  */
-export class SqliteDb implements SqlExecutor {
+export class SqliteDb implements Database {
+  readonly dialect = sqliteDialect;
   private readonly queue = new Mutex();
   private readonly fileLock: Mutex;
   private closed = false;
 
   private constructor(
-    private readonly raw: Database,
+    private readonly raw: Driver,
     /** As given to `open` (':memory:' or a file path). */
     readonly filename: string,
   ) {
@@ -155,10 +118,14 @@ export class SqliteDb implements SqlExecutor {
     raw.serialize();
   }
 
+  get location(): string {
+    return this.filename;
+  }
+
   /** Opens (creating if absent) a read-write connection. Errors are the driver's, wrapped. */
   static open(filename: string): Promise<SqliteDb> {
     return new Promise((resolve, reject) => {
-      const raw: Database = new Database(filename, OPEN_READWRITE | OPEN_CREATE, (err: Error | null) => {
+      const raw: Driver = new Driver(filename, OPEN_READWRITE | OPEN_CREATE, (err: Error | null) => {
         if (err) reject(wrapError(err, `open ${filename}`));
         else resolve(new SqliteDb(raw, filename));
       });
@@ -240,10 +207,11 @@ export class SqliteDb implements SqlExecutor {
 
 /** The handle given to a transaction body; dead once the transaction ends. */
 class Transaction implements SqlTransaction {
+  readonly dialect = sqliteDialect;
   private readonly inFlight = new Set<Promise<unknown>>();
   private ended = false;
 
-  constructor(private readonly raw: Database) {}
+  constructor(private readonly raw: Driver) {}
 
   run(sql: string, params: SqlParams = []): Promise<RunResult> {
     return this.track(() => rawRun(this.raw, sql, params));

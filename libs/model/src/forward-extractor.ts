@@ -1,9 +1,10 @@
 /**
- * The engine-independent half of a FeatureExtractor: checks the pixel buffer, wraps it in a
+ * A FeatureExtractor over a tfjs forward function: checks the pixel buffer, wraps it in a
  * tensor, runs the forward function and copies the features out, freeing every tensor it made.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ModelError, ModelInputError } from './errors';
+import { ModelError } from './errors';
+import { checkExtractInput } from './extract-input';
 import type { ExtractorDescription, FeatureExtractor } from './extractor';
 
 export interface ForwardSpec {
@@ -12,22 +13,6 @@ export interface ForwardSpec {
   forward(x: tf.Tensor4D): tf.Tensor;
   /** Frees the model's weights. */
   release(): void;
-}
-
-/** The checks every engine's `extract` makes before running: not disposed, a pixel buffer of the right size. */
-export function checkExtractInput(description: ExtractorDescription, pixels: Float32Array, count: number, disposed: boolean): void {
-  const [h, w, c] = description.inputShape;
-  if (disposed) throw new ModelError(`${description.source}: extract() called after dispose()`, description.source);
-  if (!Number.isInteger(count) || count < 0) {
-    throw new ModelInputError(`count must be a non-negative integer, got ${count}`, description.source);
-  }
-  if (pixels.length !== count * h * w * c) {
-    throw new ModelInputError(
-      `${description.source} expects ${count} x ${h}x${w}x${c} = ${count * h * w * c} float values, got ${pixels.length}. ` +
-        `Resize images to ${w}x${h} with ${c} channels before extracting.`,
-      description.source,
-    );
-  }
 }
 
 export function makeExtractor(spec: ForwardSpec): FeatureExtractor {

@@ -1,7 +1,8 @@
-import { HeadOptionsError } from './head';
-import { cnnArchitectureProblems, cnnParameterCount, cnnParameterShapes, trainCnnHead, type CnnArchitecture } from './cnn-head';
-import { createPixelExtractor, PIXEL_EXTRACTOR_ID } from './pixel-extractor';
-import { initBackend } from './backend';
+import { HeadOptionsError } from '../errors';
+import { cnnArchitectureProblems, cnnParameterCount, cnnParameterShapes, type CnnArchitecture } from './cnn-architecture';
+import { trainCnnHead } from './cnn-head';
+import { createPixelExtractor, PIXEL_EXTRACTOR_ID } from '../pixel-extractor';
+import { initBackend } from '../backend';
 import { createHash } from 'node:crypto';
 
 const study: CnnArchitecture = { inputShape: [32, 32, 3], blocks: [{ filters: 16 }, { filters: 32 }, { filters: 64 }], dense: 64, numClasses: 5 };

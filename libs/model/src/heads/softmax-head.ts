@@ -1,0 +1,118 @@
+/** One dense softmax layer trained on frozen features (the canonical experiment's head). */
+import * as tf from '@tensorflow/tfjs';
+import { shuffleInPlace } from '@mlbench/common';
+import seedrandom from 'seedrandom';
+import { HeadOptionsError } from '../errors';
+import { checkEpochFinite, epochMetrics, gatherRows, makeOptimizer, trainingProblems, type EpochMetrics, type FeatureSet, type TrainHeadHooks, type TrainingSettings } from './training';
+
+export interface SoftmaxHeadOptions extends TrainingSettings {
+  numClasses: number;
+  /** Dropout on the features before the dense layer; 0 = none. */
+  dropout: number;
+  /** L2 penalty on the dense kernel; 0 = none. */
+  l2: number;
+  /** Seeds weight initialisation, dropout and the per-epoch shuffle. */
+  seed: number;
+}
+
+/** A trained softmax layer over frozen features. */
+export class SoftmaxHead {
+  constructor(
+    private readonly model: tf.LayersModel,
+    readonly numClasses: number,
+    readonly dim: number,
+  ) {}
+
+  /** Class probabilities, `count x numClasses` row-major. */
+  predict(features: Float32Array, count: number): Float32Array {
+    return tf.tidy(() => {
+      const probs = this.model.predict(tf.tensor2d(features, [count, this.dim])) as tf.Tensor;
+      return probs.dataSync() as Float32Array;
+    });
+  }
+
+  /** Trainable parameters (kernel + bias). */
+  get parameterCount(): number {
+    return this.model.countParams();
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+function validate(options: SoftmaxHeadOptions, train: FeatureSet): void {
+  const problems: string[] = [];
+  if (!Number.isInteger(options.numClasses) || options.numClasses < 2) problems.push(`numClasses must be >= 2, got ${options.numClasses}`);
+  if (!(options.l2 >= 0)) problems.push(`l2 must be >= 0, got ${options.l2}`);
+  problems.push(...trainingProblems(options, train));
+  if (train.features.length !== train.labels.length * train.dim) problems.push('features and labels disagree in length');
+  if (problems.length > 0) throw new HeadOptionsError(`invalid softmax head options: ${problems.join('; ')}`);
+}
+
+/**
+ * Trains one dense softmax layer (optionally after dropout) on frozen features.
+ * The loop is ours rather than `model.fit` because fit shuffles with an unseeded Math.random.
+ */
+export async function trainSoftmaxHead(
+  train: FeatureSet,
+  val: FeatureSet | null,
+  options: SoftmaxHeadOptions,
+  hooks: TrainHeadHooks = {},
+): Promise<{ head: SoftmaxHead; history: EpochMetrics[] }> {
+  validate(options, train);
+  const { numClasses, seed } = options;
+  const model = tf.sequential();
+  if (options.dropout > 0) model.add(tf.layers.dropout({ inputShape: [train.dim], rate: options.dropout, seed }));
+  model.add(
+    tf.layers.dense({
+      ...(options.dropout > 0 ? {} : { inputShape: [train.dim] }),
+      units: numClasses,
+      activation: 'softmax',
+      kernelInitializer: tf.initializers.glorotUniform({ seed }),
+      biasInitializer: 'zeros',
+      kernelRegularizer: options.l2 > 0 ? tf.regularizers.l2({ l2: options.l2 }) : undefined,
+    }),
+  );
+  model.compile({ optimizer: makeOptimizer(options), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const head = new SoftmaxHead(model, numClasses, train.dim);
+
+  const rng = seedrandom(`head:${seed}`);
+  const order = train.labels.map((_, i) => i);
+  const history: EpochMetrics[] = [];
+  try {
+    for (let epoch = 1; epoch <= options.epochs; epoch++) {
+      shuffleInPlace(order, rng);
+      let lossSum = 0;
+      let correctSum = 0;
+      for (let start = 0; start < order.length; start += options.batchSize) {
+        hooks.checkAborted?.();
+        const batch = order.slice(start, start + options.batchSize);
+        const x = gatherRows(train, batch);
+        const [loss, acc] = await trainBatch(model, x, batch.map((row) => train.labels[row]), train.dim, numClasses);
+        lossSum += loss * batch.length;
+        correctSum += acc * batch.length;
+      }
+      const metrics = epochMetrics(epoch, lossSum, correctSum, order.length, head, val);
+      checkEpochFinite(metrics, options);
+      history.push(metrics);
+      await hooks.onEpoch?.(metrics);
+    }
+  } catch (error) {
+    head.dispose(); // an interrupted or diverged training keeps no weights
+    throw error;
+  }
+  return { head, history };
+}
+
+async function trainBatch(model: tf.LayersModel, x: Float32Array, labels: number[], dim: number, numClasses: number): Promise<[number, number]> {
+  const xs = tf.tensor2d(x, [labels.length, dim]);
+  const ys = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses));
+  try {
+    const result = (await model.trainOnBatch(xs, ys)) as number[];
+    return [result[0], result[1]];
+  } finally {
+    xs.dispose();
+    ys.dispose();
+  }
+}
