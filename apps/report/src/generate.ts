@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '@mlbench/common';
-import { describeTask } from '@mlbench/experiment';
+import { describeTask } from '@mlbench/experiment/results';
 import { findRun, type Run, type Study, type Sweep, type TrackingStore } from '@mlbench/tracking';
 import { buildComparePage, comparePageImages } from './compare-page';
 import { auditLink, auditPageImages, auditPagePath, buildAuditPage } from './audit-page';

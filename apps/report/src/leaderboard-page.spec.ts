@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sqlite3 from 'sqlite3';
-import { metricsFromPredictions } from '@mlbench/experiment';
+import { metricsFromPredictions } from '@mlbench/experiment/results';
 import { openTrackingStore, type Prediction, type SplitMember, type Study, type TrackingStore } from '@mlbench/tracking';
 import { generateReport } from './generate';
 import { buildLeaderboardPage, leaderboardPagePath, loadLeaderboardData } from './leaderboard-page';

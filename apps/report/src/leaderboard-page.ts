@@ -3,7 +3,7 @@
  * metric): every configuration's seed group ranked by mean test accuracy recomputed from the
  * stored predictions, with its interval, seeds, cost, and significance against the leader.
  */
-import { buildLeaderboards, describeTask, formatP, seedResultOfRun, type Leaderboard, type LeaderboardEntry, type SeedResult } from '@mlbench/experiment';
+import { buildLeaderboards, describeTask, formatP, seedResultOfRun, type Leaderboard, type LeaderboardEntry, type SeedResult } from '@mlbench/experiment/results';
 import { finalMetrics, type Run, type TrackingStore } from '@mlbench/tracking';
 import { duration, MISSING, percent, shortId } from './format';
 

@@ -1,4 +1,4 @@
-import { describeVerificationProblems, verifyRecord } from '@mlbench/experiment';
+import { describeVerificationProblems, verifyRecord } from '@mlbench/experiment/results';
 import type { AuditResult } from '@mlbench/tracking';
 import type { RunData } from './run-data';
 

@@ -1,5 +1,6 @@
 import { DatasetError } from '@mlbench/data';
-import { CacheWriteError, CandidateRunError, ConfigError, InterruptedError } from '@mlbench/experiment';
+import { AuditError, CacheWriteError, CandidateRunError, ConfigError, InterruptedError } from '@mlbench/experiment';
+import { MetricsInputError } from '@mlbench/metrics';
 import { ModelError, TrainingDivergedError } from '@mlbench/model';
 import { isBadInputStoreError, RunNotFoundError, TrackingStoreError } from '@mlbench/tracking';
 
@@ -27,7 +28,8 @@ export function reportError(error: unknown, io: CliIo): number {
     io.err(`interrupted: ${error.message}; the run is recorded as interrupted and cached features are kept`);
     return EXIT.interrupted;
   }
-  if (error instanceof ConfigError || error instanceof DatasetError || error instanceof ModelError) {
+  // Bad input: config, data, model or head options, an audit the data cannot support, metrics of nothing.
+  if (error instanceof ConfigError || error instanceof DatasetError || error instanceof ModelError || error instanceof AuditError || error instanceof MetricsInputError) {
     io.err(`error: ${error.message}`);
     return EXIT.badInput;
   }

@@ -6,7 +6,8 @@ import seedrandom from 'seedrandom';
 import { writeSyntheticDataset } from '@mlbench/data';
 import { initBackend } from '@mlbench/model';
 import { openSqliteStore } from '@mlbench/tracking';
-import { auditLabels, cleanEvaluationMetrics } from './audit';
+import { auditLabels } from './audit';
+import { cleanEvaluationMetrics } from './evaluation';
 import { parseConfig } from './config';
 import { runExperiment } from './pipeline';
 

@@ -6,10 +6,12 @@
  * same verdicts.
  */
 
-import { classificationReport, confidentLearning, stratifiedKFold, type ConfidentLearningResult } from '@mlbench/metrics';
+import { confidentLearning, stratifiedKFold, type ConfidentLearningResult } from '@mlbench/metrics';
 import { trainSoftmaxHead, type SoftmaxHeadOptions } from '@mlbench/model';
 import type { AuditResult, Metric } from '@mlbench/tracking';
 import type { ExperimentConfig } from './config-schema';
+import { AuditError } from './errors';
+import { METRIC_KEYS } from './metric-keys';
 
 export interface AuditOptions {
   /** Number of folds (>= 2); every image is held out exactly once. */
@@ -33,10 +35,6 @@ export interface LabelAudit {
   probabilities: number[][];
   verdicts: ConfidentLearningResult;
   seconds: number;
-}
-
-export class AuditError extends Error {
-  override name = 'AuditError';
 }
 
 /**
@@ -123,11 +121,11 @@ export function auditMetrics(audit: LabelAudit, labels: readonly number[], class
   const correct = audit.probabilities.filter((row, i) => row.indexOf(Math.max(...row)) === labels[i]).length;
   const metrics: Metric[] = [
     { key: 'audit.folds', value: Math.max(...audit.folds) + 1, step: null },
-    { key: 'audit.label_issues', value: verdicts.labelIssues.length, step: null },
-    { key: 'audit.no_confident_class', value: verdicts.noConfidentClass.length, step: null },
-    { key: 'audit.label_issue_fraction', value: verdicts.labelIssues.length / labels.length, step: null },
-    { key: 'audit.oof_accuracy', value: correct / labels.length, step: null },
-    { key: 'audit.seconds', value: audit.seconds, step: null },
+    { key: METRIC_KEYS.auditLabelIssues, value: verdicts.labelIssues.length, step: null },
+    { key: METRIC_KEYS.auditNoConfidentClass, value: verdicts.noConfidentClass.length, step: null },
+    { key: METRIC_KEYS.auditLabelIssueFraction, value: verdicts.labelIssues.length / labels.length, step: null },
+    { key: METRIC_KEYS.auditOofAccuracy, value: correct / labels.length, step: null },
+    { key: METRIC_KEYS.auditSeconds, value: audit.seconds, step: null },
   ];
   verdicts.thresholds.forEach((t, j) => {
     // An empty class has an infinite threshold; the store keeps Infinity as is.
@@ -178,30 +176,3 @@ export async function auditForRun(
   );
 }
 
-/**
- * The "cleaned" evaluation of one split: its metrics over the images the audit did not flag as
- * label issues, as
- * `<split>_clean.accuracy`, `<split>_clean.macro_f1`, `<split>_clean.log_loss`, `<split>_clean.count`.
- * The split itself is never changed; `<split>.*` stays the evaluation on all of it.
- */
-export function cleanEvaluationMetrics(
-  split: string,
-  set: { indices: readonly number[]; labels: readonly number[] },
-  rows: readonly (readonly number[])[],
-  flagged: ReadonlySet<number>,
-  numClasses: number,
-): Metric[] {
-  const keep = set.indices.flatMap((imageIndex, i) => (flagged.has(imageIndex) ? [] : [i]));
-  if (keep.length === 0) return [{ key: `${split}_clean.count`, value: 0, step: null }];
-  const report = classificationReport(
-    keep.map((i) => set.labels[i]),
-    keep.map((i) => rows[i]),
-    numClasses,
-  );
-  return [
-    { key: `${split}_clean.accuracy`, value: report.accuracy, step: null },
-    { key: `${split}_clean.macro_f1`, value: report.macroF1, step: null },
-    { key: `${split}_clean.log_loss`, value: report.logLoss, step: null },
-    { key: `${split}_clean.count`, value: report.count, step: null },
-  ];
-}

@@ -70,6 +70,11 @@ export const experimentConfigSchema = z.strictObject({
       /** What runs the network: onnx (ONNX Runtime), tfjs (backend above), or auto = the fastest available. */
       engine: oneOf(['auto', 'tfjs', 'onnx'] as const).default('auto'),
       /**
+       * float32 (weights dequantized) or int8 (a quantized .tflite run as quantized on ONNX Runtime;
+       * models that are not quantized keep float32). Optional, so configs without it keep their hash.
+       */
+      precision: oneOf(['float32', 'int8'] as const).optional(),
+      /**
        * tfjs on WebAssembly only: worker threads sharing each batch (features are bit-identical);
        * absent = auto = one per core, 1 = the main thread. Optional, so configs without it keep their hash.
        */

@@ -1,4 +1,4 @@
-export type { EnginePreference, ExtractorDescription, ExtractorFormat, FeatureExtractor, LoadExtractorOptions } from './extractor';
+export type { EnginePreference, ExtractorDescription, ExtractorFormat, FeatureExtractor, LoadExtractorOptions, Precision } from './extractor';
 export { loadExtractor, resolveTfjsWorkers } from './load';
 export { currentBackend, initBackend } from './backend';
 export type { BackendInfo, BackendPreference } from './backend';
