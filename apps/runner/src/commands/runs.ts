@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { exportRunFile, importRunFile, loadRunView, loadSweepRuns, openTrackingStore, resolveRun, type RunStatus } from '@mlbench/tracking';
-import { sweepSeedGroups } from '@mlbench/experiment';
+import { sweepProgress, sweepSeedGroups } from '@mlbench/experiment';
 import { formatRunDetails, formatRunList, formatSweepList } from '../format';
 import { EXIT, reportError, type CliIo } from '../io';
 
@@ -43,7 +43,7 @@ export function runsCommand<T extends StoreArgs>(io: CliIo, setExitCode: (code: 
                 io.out(`no runs: ${args.db} does not exist yet`);
                 return EXIT.ok;
               }
-              const store = await openTrackingStore(args.db);
+              const store = await openTrackingStore(args.db, { readOnly: true });
               try {
                 io.out(formatRunList(await store.searchRuns({ name: args.name, status: args.status, sweepId: args.sweep, limit: args.limit })));
               } finally {
@@ -62,11 +62,14 @@ export function runsCommand<T extends StoreArgs>(io: CliIo, setExitCode: (code: 
                 io.out(`no sweeps: ${args.db} does not exist yet`);
                 return EXIT.ok;
               }
-              const store = await openTrackingStore(args.db);
+              const store = await openTrackingStore(args.db, { readOnly: true });
               try {
                 const sweeps = await store.searchSweeps({ name: args.name, limit: args.limit });
                 const entries = await Promise.all(
-                  sweeps.map(async (sweep) => ({ sweep, runs: await loadSweepRuns(store, sweep.id), groups: await sweepSeedGroups(store, sweep.id) })),
+                  sweeps.map(async (sweep) => {
+                    const runs = await loadSweepRuns(store, sweep.id);
+                    return { sweep, runs, groups: await sweepSeedGroups(store, sweep.id), progress: sweepProgress(sweep.size, runs) };
+                  }),
                 );
                 io.out(formatSweepList(entries));
               } finally {
@@ -81,7 +84,7 @@ export function runsCommand<T extends StoreArgs>(io: CliIo, setExitCode: (code: 
           (b) => b.positional('runId', { type: 'string', demandOption: true, describe: 'Run id or a unique prefix of it (see `runs list`)' }),
           (args) =>
             attempt(async () => {
-              const store = await openTrackingStore(args.db);
+              const store = await openTrackingStore(args.db, { readOnly: true });
               try {
                 const run = await resolveRun(store, args.runId);
                 const [view, skipped] = await Promise.all([loadRunView(store, run), store.getSkippedFiles(run.id)]);
