@@ -1,11 +1,26 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { CliIo } from './cli';
 
 /** Repository root and the read-only shared data beside it. */
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
 export const SHARED = path.resolve(REPO_ROOT, '../shared');
+
+/** A temporary folder for the tests of one file: made before all of them, removed after all. */
+export function useTempDir(prefix: string): { readonly path: string } {
+  let dir = '';
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
+  });
+  afterAll(() => fs.rm(dir, { recursive: true, force: true }));
+  return {
+    get path(): string {
+      return dir;
+    },
+  };
+}
 
 /** Captures what the CLI prints. */
 export function captureIo(): CliIo & { stdout: string[]; stderr: string[] } {
