@@ -4,7 +4,7 @@ import { gateCommand } from './commands/gate';
 import { reproduceCommand } from './commands/reproduce';
 import { runCommand } from './commands/run';
 import { runsCommand } from './commands/runs';
-import { EXIT, processIo, reportError, type CliIo } from './io';
+import { EXIT, processIo, reportError, terminalSafeIo, type CliIo } from './io';
 
 export { EXIT } from './io';
 export type { CliIo } from './io';
@@ -20,7 +20,8 @@ const withStore = <T>(y: Argv<T>) =>
  * one core function and formats the result. Returns the exit code instead of exiting, so tests
  * run it in-process.
  */
-export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
+export async function runCli(argv: string[], rawIo: CliIo = processIo): Promise<number> {
+  const io = terminalSafeIo(rawIo);
   let exitCode: number = EXIT.ok;
   const parser = withStore(yargs(argv))
     .scriptName('runner')

@@ -1,6 +1,7 @@
 import { DatasetError } from '@mlbench/data';
 import { AuditError, CacheWriteError, ConfigError, InterruptedError } from '@mlbench/experiment';
 import { MetricsInputError } from '@mlbench/metrics';
+import { terminalSafe } from '@mlbench/common';
 import { ModelError, TrainingDivergedError } from '@mlbench/model';
 import { isBadInputStoreError, RunNotFoundError, TrackingStoreError } from '@mlbench/tracking';
 
@@ -12,6 +13,15 @@ export interface CliIo {
   err: (line: string) => void;
   /** Progress bars only on a terminal; elsewhere a line every 10%. */
   isTty: boolean;
+}
+
+/**
+ * The output layer every command prints through: control characters in any line (run and class
+ * names, paths, messages, all possibly from a shared database or an imported run) are shown as
+ * escapes, never sent to the terminal raw. runCli wraps whatever io it is given.
+ */
+export function terminalSafeIo(io: CliIo): CliIo {
+  return { ...io, out: (line) => io.out(terminalSafe(line)), err: (line) => io.err(terminalSafe(line)) };
 }
 
 export const processIo: CliIo = {

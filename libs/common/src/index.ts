@@ -6,3 +6,4 @@ export { isHttpUrl } from './url';
 export { jsonDepth } from './json-depth';
 export { describeFileKind, FileBoundsError, readFileBounded } from './read-file-bounded';
 export { writeFileAtomic } from './write-file-atomic';
+export { terminalSafe } from './terminal-text';

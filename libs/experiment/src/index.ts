@@ -1,37 +1,30 @@
+/**
+ * Public entry of @mlbench/experiment: the core function behind each runner command (run a config,
+ * sweep or study file; reproduce; gate), their events and results, and the typed errors. Readers of
+ * recorded results that must not load tfjs (the report) use `@mlbench/experiment/results`.
+ */
 export { AuditError, CacheWriteError, ConfigError, InterruptedError } from './errors';
-export { localProcesses, markAbandonedRuns, type ProcessProbe } from './abandoned';
-export { experimentConfigSchema } from './config-schema';
-export type { ExperimentConfig } from './config-schema';
-export { flattenConfig, hashConfig, loadConfig, loadExperiment, parseConfig, parseExperiment } from './config';
+export type { CnnHeadConfig, ExperimentConfig, HeadConfig, ModelExtractorConfig } from './config-schema';
+export { parseConfig } from './config';
 export type { ExperimentPlan, LoadedConfig } from './config';
-export { captureEnvironment } from './environment';
-export { FeatureCache } from './feature-cache';
+export { runConfigFile } from './run-file';
+export type { FileRunResult } from './run-file';
 export { runExperiment } from './pipeline';
 export type { PipelineEvent, RunExperimentOptions, RunSummary } from './pipeline';
 export type { SplitSummary } from './evaluation';
-export { describePoint, expandGrid, setDotted } from './sweep';
+export type { AuditSummary } from './audit';
+export type { RunSweepOptions, SweepEvent, SweepResult, SweepRunOutcome } from './sweep-run';
 export type { SweepPoint } from './sweep';
-export { evaluateGate, parseGateRule } from './gate';
-export type { GateRule, GateVerdict } from './gate';
+export type { RunStudyOptions, StudyArmResult, StudyEvent, StudyPlan, StudyResult } from './study';
+export type { StudyDefinition } from './study-definition';
+export { reproduceRun } from './reproduce';
+export type { ReproduceResult } from './reproduce';
+export type { RunDiff } from './run-diff';
 export { gateRun } from './gate-run';
 export type { GateResult, GateTarget } from './gate-run';
-export { diffRuns } from './run-diff';
-export { intervalKeys, isResultMetric, METRIC_KEYS, perClassMetricKey, splitMetricKey } from './metric-keys';
-export type { MetricSplit, SplitFigure } from './metric-keys';
-export type { RunDiff, RunSnapshot } from './run-diff';
-export { configOfRun, reproduceRun, snapshotRun } from './reproduce';
-export type { ReproduceResult } from './reproduce';
-export { seedGroupKey, summarizeSeedGroups } from './seed-groups';
+export { parseGateRule } from './gate';
+export type { GateRule, GateVerdict } from './gate';
+export { summarizeSeedGroups } from './seed-groups';
 export type { RunForGrouping, SeedGroup } from './seed-groups';
-export { runSweep } from './sweep-run';
-export type { RunSweepOptions, SweepEvent, SweepResult, SweepRunOutcome } from './sweep-run';
-export { runConfigFile } from './run-file';
-export type { FileRunResult } from './run-file';
 export { sweepSeedGroups } from './sweep-seed-groups';
-export { auditForRun, auditLabels, auditMetrics, auditRecords, flaggedIndices } from './audit';
-export type { AuditHooks, AuditOptions, AuditSummary, LabelAudit } from './audit';
-export { loadStudy, pairingProblems, runStudy } from './study';
-export type { RunStudyOptions, StudyArmResult, StudyEvent, StudyPlan, StudyResult } from './study';
-export { isStudyText, parseStudyDefinition, studyFileSchema } from './study-definition';
-export type { StudyDefinition } from './study-definition';
-export type { CnnHeadConfig, HeadConfig, ModelExtractorConfig } from './config-schema';
+export { METRIC_KEYS } from './metric-keys';

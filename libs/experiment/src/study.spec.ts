@@ -1,4 +1,5 @@
-import { ConfigError, parseConfig, parseExperiment } from './index';
+import { parseConfig, parseExperiment } from './config';
+import { ConfigError } from './errors';
 import { pairingProblems } from './study';
 import { isStudyText, parseStudyDefinition } from './study-definition';
 

@@ -1,4 +1,4 @@
-import { borrowStore, type Sweep } from '@mlbench/tracking';
+import { borrowStore, loadSweepRuns, type Sweep } from '@mlbench/tracking';
 import type { ExperimentPlan } from './config';
 import { captureEnvironment } from './environment';
 import { InterruptedError } from './errors';

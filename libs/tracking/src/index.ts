@@ -36,4 +36,6 @@ export {
   InvalidRunExportError,
   ImportConflictError,
   StoreWriteError,
+  NoDatabaseError,
+  SchemaNeedsMigrationError,
 } from './errors';

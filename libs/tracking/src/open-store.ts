@@ -1,9 +1,12 @@
 import { openSqliteStore } from './sqlite-store';
 import type { TrackingStore } from './store';
 
-/** Opens the tracking store at `location` (a SQLite file path). */
-export function openTrackingStore(location: string): Promise<TrackingStore> {
-  return openSqliteStore(location);
+/**
+ * Opens the tracking store at `location` (a SQLite file path). `readOnly`: for commands that only
+ * read: an existing database, never created, migrated or written (works on a read-only disk).
+ */
+export function openTrackingStore(location: string, options: { readOnly?: boolean } = {}): Promise<TrackingStore> {
+  return openSqliteStore(location, options);
 }
 
 export interface BorrowedStore {
