@@ -98,17 +98,21 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, prefix: re
 export async function runCliCapped(
   args: string[],
   options: { env?: NodeJS.ProcessEnv; maxRssBytes: number; timeoutMs: number },
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; peakRssBytes: number; seconds: number; killedFor: 'memory' | 'time' | null; stdout: string; stderr: string }> {
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; peakRssBytes: number; seconds: number; cpuSeconds: number; killedFor: 'memory' | 'time' | null; stdout: string; stderr: string }> {
   const started = Date.now();
   const cli = spawnCli(args, options.env);
   const pid = cli.child.pid;
   let peak = 0;
+  let cpuTicks = 0;
   let killedFor: 'memory' | 'time' | null = null;
   const sample = (): void => {
     if (pid === undefined) return;
     let status: string;
     try {
       status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      // utime + stime (fields 14 and 15, after the parenthesised command name), in clock ticks.
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+      cpuTicks = Number(fields[11]) + Number(fields[12]);
     } catch {
       return; // already gone
     }
@@ -122,7 +126,8 @@ export async function runCliCapped(
   const timer = setInterval(sample, 20);
   try {
     const { code, signal } = await cli.exited;
-    return { code, signal, peakRssBytes: peak, seconds: (Date.now() - started) / 1000, killedFor, stdout: cli.stdout.join('\n'), stderr: cli.stderr.join('\n') };
+    // Clock ticks are 1/100 s on Linux (USER_HZ).
+    return { code, signal, peakRssBytes: peak, seconds: (Date.now() - started) / 1000, cpuSeconds: cpuTicks / 100, killedFor, stdout: cli.stdout.join('\n'), stderr: cli.stderr.join('\n') };
   } finally {
     clearInterval(timer);
   }
