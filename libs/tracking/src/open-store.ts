@@ -1,9 +1,20 @@
+import { isPostgresUrl, openPostgresStore } from './postgres-store';
 import { openSqliteStore } from './sqlite-store';
 import type { TrackingStore } from './store';
 
-/** Opens the tracking store at `location` (a SQLite file path). */
-export function openTrackingStore(location: string): Promise<TrackingStore> {
-  return openSqliteStore(location);
+export interface OpenStoreOptions {
+  /** Clock for start/end times (tests). */
+  now?: () => Date;
+  /** PostgreSQL: migrate an older schema (the apps' --yes). SQLite backs up and migrates anyway. */
+  allowMigration?: boolean;
+}
+
+/** Where the apps' commands find the store by default: $MLBENCH_DB, else results/runs.sqlite. */
+export const defaultStoreLocation = (env: NodeJS.ProcessEnv = process.env): string => env.MLBENCH_DB || 'results/runs.sqlite';
+
+/** Opens the tracking store at `location`: a SQLite file path, or a `postgresql://` URL. */
+export function openTrackingStore(location: string, options: OpenStoreOptions = {}): Promise<TrackingStore> {
+  return isPostgresUrl(location) ? openPostgresStore(location, options) : openSqliteStore(location, { now: options.now });
 }
 
 export interface BorrowedStore {
