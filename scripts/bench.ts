@@ -1,7 +1,7 @@
 /**
  * Feature-extraction benchmark on this machine (a script, not a test):
  *
- *   npm run bench [-- --repeats 3 --images 640 --engines onnx,tfjs --prefetch 1 --no-canonical --no-torch]
+ *   npm run bench [-- --repeats 3 --images 640 --engines onnx,onnx-int8,tfjs --prefetch 1 --no-canonical --canonical-repeats 1 --no-torch]
  *
  * Prints medians over `--repeats` runs of: images/s of decode+resize alone, of inference alone and
  * of the whole extraction (decode + resize + inference, the pipeline's `imageBatches` feeding
@@ -14,6 +14,10 @@
  * python3-torchvision installed it also times torchvision's MobileNetV2 (same architecture,
  * random weights: speed does not depend on them) and reports the ratio. Writes everything as
  * JSON to results/bench/bench-<timestamp>.json and results/bench/latest.json.
+ *
+ * `onnx-int8` is the ONNX engine with `precision: int8` (the quantized graph on ORT's integer
+ * kernels). With both `onnx` and `onnx-int8`, int8 and float32 inference and whole extraction are
+ * also timed alternately, run by run, so their speed-ups compare figures taken under the same load.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -25,6 +29,7 @@ import { DEFAULT_PREFETCH, imageBatches } from '@mlbench/data';
 import {
   defaultThreads,
   encodeOnnxModel,
+  int8KernelIsa,
   initBackend,
   loadExtractor,
   loadOnnxRuntime,
@@ -40,7 +45,12 @@ const GFLOP_PER_IMAGE = 0.6;
 const BATCH = 32;
 const PREPROCESS = { width: 224, height: 224, resize: 'bilinear', fit: 'fill', scaling: 'minus_one_to_one' } as const;
 
-type Engine = 'onnx' | 'tfjs';
+type Engine = 'onnx' | 'onnx-int8' | 'tfjs';
+
+/** What loadExtractor is given for a bench engine name. */
+function engineOptions(engine: Engine): { engine: 'onnx' | 'tfjs'; precision?: 'int8' } {
+  return engine === 'onnx-int8' ? { engine: 'onnx', precision: 'int8' } : { engine };
+}
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -77,9 +87,12 @@ async function inferenceRate(ex: FeatureExtractor, batches: number): Promise<num
   return (batches * BATCH) / ((performance.now() - start) / 1000);
 }
 
-async function wholeRate(ex: FeatureExtractor, items: { absPath: string }[], prefetch: number): Promise<number> {
+async function wholeRate(ex: FeatureExtractor, items: { absPath: string }[], prefetch: number, keep?: Float32Array[]): Promise<number> {
   const start = performance.now();
-  for await (const batch of imageBatches(items, PREPROCESS, BATCH, prefetch)) await ex.extract(batch.pixels, batch.items.length);
+  for await (const batch of imageBatches(items, PREPROCESS, BATCH, prefetch)) {
+    const features = await ex.extract(batch.pixels, batch.items.length);
+    keep?.push(features);
+  }
   return items.length / ((performance.now() - start) / 1000);
 }
 
@@ -116,7 +129,8 @@ function canonicalRun(dbFile: string, cacheDir: string, engine: Engine | 'auto')
     // A temporary copy with the engine set; the shared paths made absolute so it can live in tmp.
     config = path.join(path.dirname(dbFile), `canonical-${engine}.yaml`);
     const text = fs.readFileSync(CONFIG, 'utf8').replaceAll('../../shared/', `${SHARED}/`);
-    fs.writeFileSync(config, text.replace(/\n    batchSize: 32/, `$&\n    engine: ${engine}`));
+    const { engine: name, precision } = engineOptions(engine);
+    fs.writeFileSync(config, text.replace(/\n    batchSize: 32/, `$&\n    engine: ${name}${precision ? `\n    precision: ${precision}` : ''}`));
   }
   try {
     const hasTime = fs.existsSync('/usr/bin/time');
@@ -130,8 +144,10 @@ function canonicalRun(dbFile: string, cacheDir: string, engine: Engine | 'auto')
     if (r.status !== 0) throw new Error(`canonical run failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
     const rss = /maxrss_kb=(\d+)/.exec(r.stderr ?? '');
     const rate = /\(([\d.]+) images\/s\)/.exec(r.stdout);
-    const acc = /test accuracy ([\d.]+)%/.exec(r.stdout);
-    return { seconds, peakRssMb: rss ? Number(rss[1]) / 1024 : null, extractPerSecond: rate ? Number(rate[1]) : null, testAccuracy: acc ? Number(acc[1]) / 100 : null };
+    // "test accuracy 88.84%  (653/735)": the exact fraction when printed.
+    const acc = /test accuracy ([\d.]+)%(?:\s+\((\d+)\/(\d+)\))?/.exec(r.stdout);
+    const testAccuracy = acc ? (acc[2] ? Number(acc[2]) / Number(acc[3]) : Number(acc[1]) / 100) : null;
+    return { seconds, peakRssMb: rss ? Number(rss[1]) / 1024 : null, extractPerSecond: rate ? Number(rate[1]) : null, testAccuracy };
   } finally {
     if (config !== CONFIG) fs.rmSync(config, { force: true });
   }
@@ -171,8 +187,9 @@ async function main(): Promise<void> {
       repeats: { type: 'string', default: '3' },
       images: { type: 'string', default: '640' },
       batches: { type: 'string', default: '10' },
-      engines: { type: 'string', default: 'onnx,tfjs' },
+      engines: { type: 'string', default: 'onnx,onnx-int8,tfjs' },
       'no-canonical': { type: 'boolean', default: false },
+      'canonical-repeats': { type: 'string' },
       'no-torch': { type: 'boolean', default: false },
       prefetch: { type: 'string', default: String(DEFAULT_PREFETCH) },
       out: { type: 'string', default: path.join(ROOT, 'results/bench') },
@@ -201,18 +218,18 @@ async function main(): Promise<void> {
   const perEngine: Record<string, unknown> = {};
   let onnxInference: number | null = null;
   for (const engine of engines) {
-    const ex = await loadExtractor({ source: MODEL, engine, threads });
+    const ex = await loadExtractor({ source: MODEL, ...engineOptions(engine), threads });
     const d = ex.description;
     const inference = await timeRepeated(repeats, () => inferenceRate(ex, Number(values.batches)));
     const whole = await timeRepeated(repeats, () => wholeRate(ex, items, prefetch));
     if (engine === 'onnx') onnxInference = inference.median;
-    const entry: Record<string, unknown> = { engine: d.engine, backend: d.backend, version: d.engineVersion, threads: d.threads ?? null, inference, whole };
+    const entry: Record<string, unknown> = { engine: d.engine, precision: d.precision ?? 'float32', backend: d.backend, version: d.engineVersion, threads: d.threads ?? null, inference, whole };
     const pool = d.engine === 'tfjs' && d.backend === 'wasm' && (d.threads ?? 1) > 1 ? ` (${d.threads} worker threads)` : '';
-    log(`${engine.padEnd(10)} ${d.engine} ${d.engineVersion} ${d.backend}, threads ${d.threads ?? '?'}${pool}: inference ${round(inference.median)} images/s, whole extraction ${round(whole.median)} images/s`);
+    log(`${engine.padEnd(10)} ${d.engine} ${d.engineVersion} ${d.backend}${d.precision === 'int8' ? ' int8' : ''}, threads ${d.threads ?? '?'}${pool}: inference ${round(inference.median)} images/s, whole extraction ${round(whole.median)} images/s`);
     ex.dispose();
     if (pool) {
       // The same WebAssembly engine on the main thread alone, to show what the worker pool buys.
-      const one = await loadExtractor({ source: MODEL, engine, workers: 1 });
+      const one = await loadExtractor({ source: MODEL, ...engineOptions(engine), workers: 1 });
       const oneInference = await timeRepeated(repeats, () => inferenceRate(one, Number(values.batches)));
       one.dispose();
       entry['singleThreadInference'] = oneInference;
@@ -220,6 +237,8 @@ async function main(): Promise<void> {
     }
     perEngine[engine] = entry;
   }
+
+  const int8 = engines.includes('onnx') && engines.includes('onnx-int8') ? await int8VersusFloat(items, prefetch, repeats, Number(values.batches), threads, log) : null;
 
   const peakFlops = engines.includes('onnx') ? await gemmPeak(threads) : null;
   const fraction = peakFlops && onnxInference ? (onnxInference * GFLOP_PER_IMAGE * 1e9) / peakFlops : null;
@@ -241,7 +260,7 @@ async function main(): Promise<void> {
     for (const engine of engines) {
       const cold: ReturnType<typeof canonicalRun>[] = [];
       const warm: ReturnType<typeof canonicalRun>[] = [];
-      for (let i = 0; i < repeats; i++) {
+      for (let i = 0; i < Number(values['canonical-repeats'] ?? repeats); i++) {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-canonical-'));
         try {
           cold.push(canonicalRun(path.join(dir, 'runs.sqlite'), path.join(dir, 'cache'), engine));
@@ -261,7 +280,7 @@ async function main(): Promise<void> {
       canonical[engine] = summary;
       log(
         `canonical  ${engine}: cold ${summary.coldSeconds} s (extraction ${summary.coldExtractImagesPerSecond} images/s), warm ${summary.warmSeconds} s, ` +
-          `peak RSS ${summary.peakRssMb} MB, test accuracy ${summary.testAccuracy === null ? "-" : `${(100 * summary.testAccuracy).toFixed(2)}%`}`,
+          `peak RSS ${summary.peakRssMb} MB, test accuracy ${summary.testAccuracy === null ? "-" : `${(100 * summary.testAccuracy).toFixed(2)}% (${summary.testAccuracy})`}`,
       );
     }
   }
@@ -274,6 +293,7 @@ async function main(): Promise<void> {
     workload: { model: path.relative(ROOT, MODEL), gflopPerImage: GFLOP_PER_IMAGE, batch: BATCH, images: items.length, repeats },
     decode,
     engines: perEngine,
+    int8,
     peak: peakFlops ? { method: 'float32 1024^3 MatMul in ONNX Runtime (MLAS), best of 12, one thread per core', gflops: round(peakFlops / 1e9), imagesPerSecondLimit: round(peakFlops / 1e9 / GFLOP_PER_IMAGE), onnxInferenceFraction: fraction === null ? null : round(fraction, 3) } : null,
     pytorch: torch,
     canonical,
@@ -285,6 +305,88 @@ async function main(): Promise<void> {
   fs.writeFileSync(file, json);
   fs.writeFileSync(path.join(values.out, 'latest.json'), json);
   log(`wrote      ${path.relative(ROOT, file)}`);
+}
+
+/**
+ * int8 against float32 on the ONNX engine, timed alternately (float32 then int8, run by run) so
+ * both see the same background load; speed-ups are ratios of the medians, and the median of the
+ * per-run ratios.
+ */
+async function int8VersusFloat(items: { absPath: string }[], prefetch: number, repeats: number, batches: number, threads: number, log: (line: string) => void): Promise<Record<string, unknown>> {
+  const float = await loadExtractor({ source: MODEL, engine: 'onnx', threads });
+  const int8 = await loadExtractor({ source: MODEL, engine: 'onnx', precision: 'int8', threads });
+  const runs = { floatInference: [] as number[], int8Inference: [] as number[], floatWhole: [] as number[], int8Whole: [] as number[] };
+  const floatFeatures: Float32Array[] = [];
+  const int8Features: Float32Array[] = [];
+  try {
+    for (let i = 0; i < repeats; i++) {
+      runs.floatInference.push(await inferenceRate(float, batches));
+      runs.int8Inference.push(await inferenceRate(int8, batches));
+      runs.floatWhole.push(await wholeRate(float, items, prefetch, i === 0 ? floatFeatures : undefined));
+      runs.int8Whole.push(await wholeRate(int8, items, prefetch, i === 0 ? int8Features : undefined));
+    }
+  } finally {
+    float.dispose();
+    int8.dispose();
+  }
+  const ratio = (a: number[], b: number[]): number => median(a.map((x, i) => x / b[i]));
+  const agreement = featureAgreement(concat(int8Features), concat(floatFeatures), float.description.featureDim);
+  const summary = {
+    precision: int8.description.precision,
+    isa: int8KernelIsa(),
+    inference: { float32: round(median(runs.floatInference)), int8: round(median(runs.int8Inference)) },
+    whole: { float32: round(median(runs.floatWhole)), int8: round(median(runs.int8Whole)) },
+    inferenceSpeedup: round(median(runs.int8Inference) / median(runs.floatInference), 2),
+    wholeSpeedup: round(median(runs.int8Whole) / median(runs.floatWhole), 2),
+    perRunSpeedup: { inference: round(ratio(runs.int8Inference, runs.floatInference), 2), whole: round(ratio(runs.int8Whole, runs.floatWhole), 2) },
+    featureAgreement: agreement,
+    runs: Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.map((x) => round(x))])),
+  };
+  log(
+    `int8       onnx int8 vs float32, alternating, medians of ${repeats}: inference ${summary.inference.int8} vs ${summary.inference.float32} images/s = ${summary.inferenceSpeedup}x; ` +
+      `whole extraction ${summary.whole.int8} vs ${summary.whole.float32} images/s = ${summary.wholeSpeedup}x (per-run ratios ${summary.perRunSpeedup.inference}x, ${summary.perRunSpeedup.whole}x)`,
+  );
+  log(
+    `           int8 features vs float32 on the ${items.length} photos: relative L2 difference mean ${agreement.meanRelativeL2}, worst ${agreement.worstRelativeL2}; ` +
+      `cosine >= ${agreement.minCosine}`,
+  );
+  log(`           int8 kernels: ${summary.isa}, judged from the CPU flags (ORT does not report which MLAS kernels it picked)`);
+  return summary;
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Per image: ||a - b|| / ||b|| and the cosine of a and b; mean and worst over the images. */
+function featureAgreement(a: Float32Array, b: Float32Array, dim: number): { meanRelativeL2: number; worstRelativeL2: number; minCosine: number } {
+  let sum = 0;
+  let worst = 0;
+  let minCosine = 1;
+  const n = b.length / dim;
+  for (let i = 0; i < n; i++) {
+    let d2 = 0;
+    let b2 = 0;
+    let a2 = 0;
+    let dot = 0;
+    for (let k = i * dim; k < (i + 1) * dim; k++) {
+      d2 += (a[k] - b[k]) ** 2;
+      b2 += b[k] ** 2;
+      a2 += a[k] ** 2;
+      dot += a[k] * b[k];
+    }
+    const rel = Math.sqrt(d2 / b2);
+    sum += rel;
+    worst = Math.max(worst, rel);
+    minCosine = Math.min(minCosine, dot / Math.sqrt(a2 * b2));
+  }
+  return { meanRelativeL2: round(sum / n, 4), worstRelativeL2: round(worst, 4), minCosine: round(minCosine, 4) };
 }
 
 main().catch((err: unknown) => {

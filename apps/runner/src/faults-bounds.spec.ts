@@ -99,6 +99,24 @@ it('a model URL whose body never ends', async () => {
 });
 
 it('a model URL whose server never answers', async () => {
-  const result = await runConfig(config(`${baseUrl}/silent.tflite`), { MLBENCH_DOWNLOAD_TIMEOUT_SECONDS: '2' });
-  expectBoundedRefusal(result, /silent\.tflite: no data for 2 s while connecting or waiting for the response/);
+  const result = await runConfig(config(`${baseUrl}/silent.tflite`), { MLBENCH_DOWNLOAD_TIMEOUT_SECONDS: '1' });
+  expectBoundedRefusal(result, /silent\.tflite: no data for 1 s while connecting or waiting for the response/);
+});
+
+it('a config file linked to /dev/zero', async () => {
+  const link = path.join(dir, 'zero.yaml');
+  await fs.symlink('/dev/zero', link);
+  const result = await runCliCapped(['--config', link, '--db', path.join(dir, 'runs.sqlite'), '--cache-dir', path.join(dir, 'cache')], CAP);
+  expectBoundedRefusal(result, /zero\.yaml is a character device \(such as \/dev\/zero\), not a regular file/);
+});
+
+it('a config nested 100k levels deep', async () => {
+  const result = await runConfig(`${config('m.tflite')}description: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`);
+  expectBoundedRefusal(result, /nested 100001 levels deep, over the limit of 64/);
+});
+
+it('a YAML alias bomb', async () => {
+  const levels = ['a: &a [x, x, x, x, x, x, x, x, x]', ...'bcdefgh'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)];
+  const result = await runConfig(`${config('m.tflite')}description:\n  ${levels.join('\n  ')}\n`);
+  expectBoundedRefusal(result, /YAML aliases \(\*name\) expand to too much data/);
 });

@@ -47,7 +47,7 @@ export function formatEvent(event: PipelineEvent): string | null {
       );
     case 'extractor': {
       const d = event.description;
-      const threads = d.threads ? `, ${d.threads} thread${d.threads === 1 ? '' : 's'}` : '';
+      const threads = (d.threads ? `, ${d.threads} thread${d.threads === 1 ? '' : 's'}` : '') + (d.precision === 'int8' ? ', int8' : '');
       return (
         `extractor  ${d.format} ${relative(d.source)} (sha256 ${short(d.sha256)}), ${d.featureDim}-d features from "${d.featureLayer}", input ${d.inputShape.join('x')}\n` +
         `engine     ${d.engine} ${d.engineVersion} (${d.backend}${threads}) extracts the features`

@@ -1,6 +1,6 @@
 import { DatasetError } from '@mlbench/data';
 import { CacheWriteError, ConfigError, InterruptedError } from '@mlbench/experiment';
-import { ModelError } from '@mlbench/model';
+import { ModelError, TrainingDivergedError } from '@mlbench/model';
 import { isBadInputStoreError, RunNotFoundError, TrackingStoreError } from '@mlbench/tracking';
 
 /** Exit codes: 0 ok, 1 the run failed, 2 bad input (config, data, model), 130 interrupted. */
@@ -36,6 +36,11 @@ export function reportError(error: unknown, io: CliIo): number {
     const hint = error instanceof RunNotFoundError && error.store ? `; list runs with: npx nx run runner -- runs list --db ${error.store}` : '';
     io.err(`error: ${(error as Error).message}${hint}`);
     return EXIT.badInput;
+  }
+  // The run was recorded and failed on its own numbers: say so without a stack trace.
+  if (error instanceof TrainingDivergedError) {
+    io.err(`run failed: ${error.message}`);
+    return EXIT.failed;
   }
   if (error instanceof CacheWriteError) {
     io.err(`run failed: ${error.message}`);

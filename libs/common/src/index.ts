@@ -3,4 +3,5 @@ export { errnoCode, errnoWords } from './errno';
 export { groupByClass } from './group-by-class';
 export { shuffleInPlace } from './shuffle';
 export { isHttpUrl } from './url';
+export { describeFileKind, FileBoundsError, readFileBounded } from './read-file-bounded';
 export { writeFileAtomic } from './write-file-atomic';

@@ -53,6 +53,13 @@ export interface ScanOptions {
   onProgress?: (done: number, total: number) => void;
   /** Files hashed at once. */
   concurrency?: number;
+  /**
+   * Follow symbolic links whose target is outside the dataset root (config
+   * `dataset.followLinksOutside`). Off by default: such links are reported as unusable (file or
+   * folder links inside a class) or refused (a class folder), so a link like `b/up -> ../..`
+   * cannot pull in files from elsewhere on the disk.
+   */
+  followLinksOutside?: boolean;
 }
 
 /** Code-point order, independent of the machine's locale. */
@@ -65,9 +72,18 @@ const isImageName = (name: string): boolean => IMAGE_EXTENSIONS.has(path.extname
 interface Walk {
   /** Real paths of folders already listed (or about to be): loops and aliases are listed once. */
   visited: Set<string>;
-  /** Image-named entries that cannot be followed. */
+  /** Image-named entries that cannot be followed, and links out of the root. */
   broken: { absPath: string; reason: string }[];
+  /** Real path of the dataset root. */
+  realRoot: string;
+  followLinksOutside: boolean;
 }
+
+/** Whether `real` (a resolved path) is the root or inside it. */
+const isInside = (realRoot: string, real: string): boolean => real === realRoot || real.startsWith(realRoot.endsWith(path.sep) ? realRoot : realRoot + path.sep);
+
+const outsideReason = (target: string, kind: 'file' | 'folder'): string =>
+  `symbolic link to a ${kind} outside the dataset root (${target}); set dataset.followLinksOutside: true to use it`;
 
 /**
  * Image files under `dir`, recursively, in code-point order. Symbolic links are followed; a
@@ -83,12 +99,18 @@ async function listImageFiles(dir: string, walk: Walk): Promise<string[]> {
     let isDirectory = entry.isDirectory();
     let isFile = entry.isFile();
     if (entry.isSymbolicLink()) {
+      let real: string;
       try {
         const target = await fs.stat(full);
         isDirectory = target.isDirectory();
         isFile = target.isFile();
+        real = await fs.realpath(full);
       } catch (error) {
         if (isImageName(entry.name)) walk.broken.push({ absPath: full, reason: linkProblem(error) });
+        continue;
+      }
+      if (!walk.followLinksOutside && !isInside(walk.realRoot, real) && (isDirectory || (isFile && isImageName(entry.name)))) {
+        walk.broken.push({ absPath: full, reason: outsideReason(real, isDirectory ? 'folder' : 'file') });
         continue;
       }
     }
@@ -157,31 +179,44 @@ export async function scanDataset(root: string, options: ScanOptions = {}): Prom
       absRoot,
     );
   }
+  const realRoot = await fs.realpath(absRoot);
+  const followLinksOutside = options.followLinksOutside === true;
   const classDirs: { name: string; real: string }[] = [];
   for (const entry of rootEntries) {
     if (isHidden(entry.name)) continue;
     const full = path.join(absRoot, entry.name);
-    // A class folder may itself be a symbolic link to a folder.
+    // A class folder may itself be a symbolic link to a folder (inside the root, unless allowed).
     const isDirectory = entry.isDirectory() || (entry.isSymbolicLink() && (await fs.stat(full).then((s) => s.isDirectory(), () => false)));
-    if (isDirectory) classDirs.push({ name: entry.name, real: await fs.realpath(full) });
+    if (!isDirectory) continue;
+    const real = await fs.realpath(full);
+    if (!followLinksOutside && !isInside(realRoot, real)) {
+      throw new DatasetError(
+        `class folder ${full} is a symbolic link to ${real}, outside the dataset root ${absRoot}; ` +
+          'move or copy the images inside, or set dataset.followLinksOutside: true to read it',
+        full,
+      );
+    }
+    classDirs.push({ name: entry.name, real });
   }
   classDirs.sort((a, b) => byCodePoint(a.name, b.name));
   const classes = classDirs.map((c) => c.name);
+  refuseLookalikeClasses(absRoot, classes);
   // The root and every class folder count as visited up front: a link from one class into
   // another (or back to the root) must not pull the other class's images in under a wrong label.
-  const walk: Walk = { visited: new Set([await fs.realpath(absRoot), ...classDirs.map((c) => c.real)]), broken: [] };
+  const walk: Walk = { visited: new Set([realRoot, ...classDirs.map((c) => c.real)]), broken: [], realRoot, followLinksOutside };
 
   const files: { absPath: string; label: number }[] = [];
   const broken: { absPath: string; label: number; reason: string }[] = [];
-  const listed: Record<string, number> = {};
+  // A Map, not an object: a class folder may be named `__proto__` or `constructor`.
+  const listed = new Map<string, number>();
   for (const [label, name] of classes.entries()) {
     walk.broken = [];
     const classFiles = await listImageFiles(path.join(absRoot, name), walk);
-    listed[name] = classFiles.length + walk.broken.length;
+    listed.set(name, classFiles.length + walk.broken.length);
     for (const absPath of classFiles) files.push({ absPath, label });
     for (const b of walk.broken) broken.push({ ...b, label });
   }
-  const usable = classes.filter((c) => listed[c] > 0);
+  const usable = classes.filter((c) => (listed.get(c) ?? 0) > 0);
   if (usable.length < 2) {
     throw new DatasetError(
       `dataset folder ${absRoot} has ${usable.length} class folder(s) with images (${classes.join(', ') || 'none'}); ` +
@@ -209,6 +244,30 @@ export async function scanDataset(root: string, options: ScanOptions = {}): Prom
   ].sort((a, b) => byCodePoint(a.relPath, b.relPath));
   const classCounts = countClasses(classes, images);
   return { root: absRoot, classes, images, classCounts, fingerprint: fingerprintImages(images), unreadable };
+}
+
+/** `U+0065 U+0301`: the code points of a name, to tell look-alike names apart in a message. */
+const codePoints = (name: string): string => [...name].map((c) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`).join(' ');
+
+/**
+ * Class folders whose names are the same text in another Unicode normalisation (`é` as one code
+ * point, NFC, or as `e` plus a combining accent, NFD, as macOS writes it) would look like one class
+ * and count as two: refused, naming both.
+ */
+function refuseLookalikeClasses(root: string, classes: readonly string[]): void {
+  const seen = new Map<string, string>();
+  for (const name of classes) {
+    const key = name.normalize('NFC');
+    const other = seen.get(key);
+    if (other !== undefined) {
+      throw new DatasetError(
+        `class folders "${other}" (${codePoints(other)}) and "${name}" (${codePoints(name)}) in ${root} have the same name in different ` +
+          'Unicode normalisations (NFC and NFD) and would be two classes; rename or merge them into one folder',
+        path.join(root, name),
+      );
+    }
+    seen.set(key, name);
+  }
 }
 
 function countClasses(classes: readonly string[], images: readonly Pick<ImageRecord, 'label'>[]): Record<string, number> {

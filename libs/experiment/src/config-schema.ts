@@ -10,6 +10,10 @@ const text = (what = 'a non-empty string') => z.string({ error: `expected ${what
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: `expected one of ${values.map((v) => `"${v}"`).join(', ')}` });
 
+/** Largest preprocess height or width: larger inputs exhaust memory long before they help. */
+export const MAX_IMAGE_SIDE = 4096;
+const imageSide = positiveInt(`a positive integer up to ${MAX_IMAGE_SIDE}`).max(MAX_IMAGE_SIDE, { error: `expected a positive integer up to ${MAX_IMAGE_SIDE}` });
+
 const dropoutRate = z.number({ error: 'expected a number in [0, 1)' }).min(0, { error: 'expected a number in [0, 1)' }).lt(1, { error: 'expected a number in [0, 1)' });
 
 const splitSchema = z
@@ -37,11 +41,17 @@ export const experimentConfigSchema = z.strictObject({
      * reason; `skip` leaves them out and records them with the run.
      */
     onBadImage: oneOf(['fail', 'skip'] as const).default('fail'),
+    /**
+     * Follow symbolic links that lead outside `path` (default: no; such links are reported as
+     * unusable images, a class folder linking outside is refused). Optional, so configs without
+     * it keep their hash.
+     */
+    followLinksOutside: z.boolean({ error: 'expected true or false' }).optional(),
   }),
   preprocess: z
     .strictObject({
       /** [height, width] of the network input. */
-      size: z.tuple([positiveInt(), positiveInt()], { error: 'expected [height, width], two positive integers' }),
+      size: z.tuple([imageSide, imageSide], { error: `expected [height, width], two positive integers up to ${MAX_IMAGE_SIDE}` }),
       resize: oneOf(['bilinear', 'nearest', 'bicubic', 'lanczos3'] as const).default('bilinear'),
       fit: oneOf(['fill', 'cover', 'contain'] as const).default('fill'),
       scaling: oneOf(['minus_one_to_one', 'zero_to_one', 'raw'] as const).default('minus_one_to_one'),
@@ -59,6 +69,11 @@ export const experimentConfigSchema = z.strictObject({
       backend: oneOf(['auto', 'tfjs-node', 'wasm', 'cpu'] as const).default('auto'),
       /** What runs the network: onnx (ONNX Runtime), tfjs (backend above), or auto = the fastest available. */
       engine: oneOf(['auto', 'tfjs', 'onnx'] as const).default('auto'),
+      /**
+       * float32 (weights dequantized) or int8 (a quantized .tflite run as quantized on ONNX Runtime;
+       * models that are not quantized keep float32). Optional, so configs without it keep their hash.
+       */
+      precision: oneOf(['float32', 'int8'] as const).optional(),
       /**
        * tfjs on WebAssembly only: worker threads sharing each batch (features are bit-identical);
        * absent = auto = one per core, 1 = the main thread. Optional, so configs without it keep their hash.

@@ -46,6 +46,16 @@ describe('parseConfig', () => {
     expect(parseConfig(valid.replace('seed: 42', 'seed: 43'), file, {}).hash).not.toBe(parseConfig(valid, file, {}).hash);
   });
 
+  it('takes model.extractor.precision float32 | int8, absent by default so existing config hashes stay', () => {
+    const withPrecision = (p: string): string => valid.replace('    source: ../models/m.tflite', `    source: ../models/m.tflite\n    precision: ${p}`);
+    const plain = parseConfig(valid, file, {});
+    expect(plain.config.model.extractor).not.toHaveProperty('precision');
+    const int8 = parseConfig(withPrecision('int8'), file, {});
+    expect((int8.config.model.extractor as { precision?: string }).precision).toBe('int8');
+    expect(int8.hash).not.toBe(plain.hash);
+    expect(problemOf(withPrecision('int4'))).toContain('model.extractor.precision');
+  });
+
   it('keeps URLs as URLs', () => {
     const { resolved } = parseConfig(valid.replace('../models/m.tflite', 'https://example.org/m/model.json'), file, {});
     expect((resolved.model.extractor as { source: string }).source).toBe('https://example.org/m/model.json');

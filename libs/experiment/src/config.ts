@@ -1,13 +1,12 @@
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { canonicalJson, isHttpUrl } from '@mlbench/common';
 import { closest } from 'fastest-levenshtein';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { experimentConfigSchema, type ExperimentConfig } from './config-schema';
 import { ConfigError } from './errors';
 import { describePoint, expandGrid, setDotted, type SweepPoint } from './sweep';
+import { parseYamlText, readYamlFile } from './yaml-file';
 
 export interface LoadedConfig {
   /** Absolute path of the config file. */
@@ -57,16 +56,7 @@ export async function loadExperiment(file: string, env: NodeJS.ProcessEnv = proc
 }
 
 export function parseExperiment(text: string, file: string, env: NodeJS.ProcessEnv = process.env): ExperimentPlan {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const problems = doc.errors.map((e) => {
-      const at = e.linePos?.[0];
-      const where = at ? `line ${at.line}, column ${at.col}` : 'unknown position';
-      return `${where}: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`;
-    });
-    throw new ConfigError(`${file}: invalid YAML at ${problems[0]}`, file, problems);
-  }
-  const raw: unknown = doc.toJS();
+  const raw = parseYamlText(text, file);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(`${file}: expected a YAML mapping with name, seed, dataset, preprocess, model and train`, file);
   }
@@ -112,17 +102,7 @@ function validate(raw: unknown, text: string, file: string, context: string): Lo
   return { file, text, config, resolved: resolvePaths(config, path.dirname(file)), hash: hashConfig(config) };
 }
 
-async function readConfigText(absFile: string): Promise<string> {
-  try {
-    return await fs.readFile(absFile, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError(
-      code === 'ENOENT' ? `config file ${absFile} does not exist; pass --config experiments/<name>.yaml` : `cannot read config file ${absFile} (${code})`,
-      absFile,
-    );
-  }
-}
+const readConfigText = (absFile: string): Promise<string> => readYamlFile(absFile, 'config file');
 
 
 function resolvePaths(config: ExperimentConfig, base: string): ExperimentConfig {
@@ -180,6 +160,17 @@ function intendedBranch(issue: z.core.$ZodIssueInvalidUnion): z.core.$ZodIssue[]
   return candidates.length === 1 ? candidates[0] : null;
 }
 
+/**
+ * A value as the user wrote it, for messages: JSON, except that YAML's `.nan`, `.inf` and `-.inf`
+ * (which JSON would print as null) stay as written.
+ */
+export function describeValue(value: unknown): string {
+  const yamlNumber = (v: number): string => (Number.isNaN(v) ? '.nan' : v > 0 ? '.inf' : '-.inf');
+  if (typeof value === 'number' && !Number.isFinite(value)) return yamlNumber(value);
+  const text = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? `\u0000${yamlNumber(v)}` : v));
+  return text === undefined ? String(value) : text.replace(/"\\u0000(-?\.(?:nan|inf))"/g, '$1');
+}
+
 function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   const where = formatPath(issue.path);
   if (issue.code === 'invalid_union') {
@@ -189,7 +180,7 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
       'model.extractor': 'expected "none" or a mapping with source (a .tflite file, a tfjs model.json or a URL)',
       'model.head': 'expected a head with type "softmax" (dropout, l2) or "cnn" (blocks, dense, dropout)',
     };
-    return `${where}: ${expected[where] ?? issue.message}, got ${JSON.stringify(valueAt(input, issue.path))}`;
+    return `${where}: ${expected[where] ?? issue.message}, got ${describeValue(valueAt(input, issue.path))}`;
   }
   if (issue.code === 'unrecognized_keys') {
     const known = knownKeysAt(issue.path, input);
@@ -204,8 +195,8 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   }
   const value = valueAt(input, issue.path);
   if (value === undefined && issue.code === 'invalid_type') return `${where}: missing; ${issue.message}`;
-  if (issue.code === 'custom') return `${where}: ${issue.message}, got ${JSON.stringify(value)}`;
-  return `${where}: ${issue.message}, got ${JSON.stringify(value)}`;
+  if (issue.code === 'custom') return `${where}: ${issue.message}, got ${describeValue(value)}`;
+  return `${where}: ${issue.message}, got ${describeValue(value)}`;
 }
 
 type SchemaNode = {

@@ -42,6 +42,7 @@ export async function openExtractor(resolved: ExperimentConfig, cacheDir: string
     sha256: extractor.sha256,
     downloadCacheDir: path.join(cacheDir, 'models'),
     engine: extractor.engine,
+    precision: extractor.precision,
     onnxCacheDir: path.join(cacheDir, 'onnx'),
     workers: extractor.workers,
   });

@@ -9,6 +9,7 @@ import {
 } from '@mlbench/data';
 import { argmax, bootstrapClassification, classificationReport, type ClassificationReport, type Interval } from '@mlbench/metrics';
 import {
+  checkProbabilitiesFinite,
   initBackend,
   type BackendInfo,
   type EpochMetrics,
@@ -19,11 +20,12 @@ import {
 import { borrowStore, type Metric, type Prediction, type Run, type SkippedFile, type TrackingStore } from '@mlbench/tracking';
 import { markAbandonedRuns } from './abandoned';
 import { flattenConfig, type LoadedConfig } from './config';
-import { ConfigError, InterruptedError } from './errors';
+import { InterruptedError } from './errors';
 import { captureEnvironment } from './environment';
 import { FeatureCache } from './feature-cache';
 import { extractDatasetFeatures, type DatasetFeatures } from './dataset-features';
 import { backendPreference, extractionBatchSize, openExtractor, trainConfiguredHead } from './model-setup';
+import { checkRunInputs } from './run-checks';
 import { auditForRun, auditMetrics, auditRecords, cleanEvaluationMetrics, flaggedIndices, type AuditSummary } from './audit';
 
 /** What the pipeline reports while it works; the CLI turns these into lines and progress bars. */
@@ -102,11 +104,14 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
   const backend = await initBackend(backendPreference(resolved));
   emit({ type: 'backend', backend });
 
-  const scanned = await scanDataset(resolved.dataset.path, { onProgress: (done, total) => emit({ type: 'scan-progress', done, total }) });
+  const scanned = await scanDataset(resolved.dataset.path, {
+    followLinksOutside: resolved.dataset.followLinksOutside,
+    onProgress: (done, total) => emit({ type: 'scan-progress', done, total }),
+  });
 
   const extractor = await openExtractor(resolved, options.cacheDir);
   try {
-    checkInputSize(loaded, extractor.description);
+    checkRunInputs(loaded, extractor.description, scanned.images.length, scanned.classes.length);
     emit({ type: 'extractor', description: extractor.description });
     checkAborted();
 
@@ -230,6 +235,8 @@ async function openFeatureCache(extractor: FeatureExtractor, loaded: LoadedConfi
     featureLayer: description.featureLayer,
     engine: description.engine,
     backend: description.backend,
+    // Only int8 adds a part: float32 keys (and the caches and results behind them) are unchanged.
+    ...(description.precision === 'int8' ? { precision: 'int8' } : {}),
     preprocess: loaded.resolved.preprocess,
   };
   const cache = new FeatureCache(cacheDir, FeatureCache.keyFor(keyParts), description.featureDim);
@@ -307,6 +314,7 @@ async function executeRun(run: Run, store: TrackingStore, ctx: RunContext): Prom
       const set = sets[split];
       if (set.labels.length === 0) continue;
       const flat = head.predict(set.features, set.labels.length);
+      checkProbabilitiesFinite(flat, `the ${split} split`);
       const k = scan.classes.length;
       const rows = set.labels.map((_, i) => Array.from(flat.subarray(i * k, (i + 1) * k)));
       const report = classificationReport(set.labels, rows, k);
@@ -421,17 +429,6 @@ async function extractFeatures(
       emit({ type: 'images-checked', checked, cached, bad, policy: loaded.config.dataset.onBadImage });
     },
   });
-}
-
-function checkInputSize(loaded: LoadedConfig, description: ExtractorDescription): void {
-  const [height, width] = loaded.config.preprocess.size;
-  const [modelHeight, modelWidth] = description.inputShape;
-  if ((modelHeight > 0 && modelHeight !== height) || (modelWidth > 0 && modelWidth !== width)) {
-    throw new ConfigError(
-      `${loaded.file}: preprocess.size: expected [${modelHeight}, ${modelWidth}] (the input of ${description.source}), got [${height}, ${width}]`,
-      loaded.file,
-    );
-  }
 }
 
 function countBy(assignment: readonly SplitName[]): Record<SplitName, number> {

@@ -1,9 +1,9 @@
 import { loadExperiment } from './config';
 import { runExperiment, type RunSummary } from './pipeline';
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { isStudyText, loadStudy, runStudy, type RunStudyOptions, type StudyResult } from './study';
 import { runSweep, type SweepResult } from './sweep-run';
+import { readYamlFile } from './yaml-file';
 
 export type FileRunResult = { kind: 'run'; summary: RunSummary } | { kind: 'sweep'; result: SweepResult } | { kind: 'study'; result: StudyResult };
 
@@ -13,8 +13,8 @@ export type FileRunResult = { kind: 'run'; summary: RunSummary } | { kind: 'swee
  */
 export async function runConfigFile(file: string, options: RunStudyOptions): Promise<FileRunResult> {
   // A study file (top-level `study:`) runs every arm's sweep; see study.ts.
-  const text = await fs.readFile(path.resolve(file), 'utf8').catch(() => null);
-  if (text !== null && isStudyText(text)) return { kind: 'study', result: await runStudy(await loadStudy(file), options) };
+  const text = await readYamlFile(path.resolve(file), 'config file');
+  if (isStudyText(text)) return { kind: 'study', result: await runStudy(await loadStudy(file), options) };
   const plan = await loadExperiment(file);
   if (plan.sweep) return { kind: 'sweep', result: await runSweep(plan, options) };
   return { kind: 'run', summary: await runExperiment(plan.runs[0], options) };

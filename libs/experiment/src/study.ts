@@ -11,9 +11,8 @@
  * ```
  */
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { parseDocument } from 'yaml';
+import { parseYamlText, readYamlFile } from './yaml-file';
 import { z } from 'zod';
 import { borrowStore, type Study, type StudyArm } from '@mlbench/tracking';
 import { canonicalJson } from '@mlbench/common';
@@ -60,20 +59,18 @@ export interface StudyPlan {
 
 /** Whether YAML text is a study file (a top-level `study` key) rather than an experiment config. */
 export function isStudyText(text: string): boolean {
-  const doc = parseDocument(text);
-  if (doc.errors.length > 0) return false;
-  const raw: unknown = doc.toJS();
+  let raw: unknown;
+  try {
+    raw = parseYamlText(text, '(study check)');
+  } catch {
+    return false; // not a valid study; the config loader reports the problem
+  }
   return raw !== null && typeof raw === 'object' && !Array.isArray(raw) && 'study' in raw;
 }
 
 /** Validates the study section (pure: arms are not read). Throws ConfigError naming the field. */
 export function parseStudyDefinition(text: string, file: string): StudyDefinition {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const at = doc.errors[0].linePos?.[0];
-    throw new ConfigError(`${file}: invalid YAML${at ? ` at line ${at.line}, column ${at.col}` : ''}: ${doc.errors[0].message.split('\n')[0]}`, file);
-  }
-  const parsed = studyFileSchema.safeParse(doc.toJS());
+  const parsed = studyFileSchema.safeParse(parseYamlText(text, file));
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const where = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('') || '(top level)';
@@ -114,12 +111,7 @@ export function pairingProblems(arms: readonly { label: string; plan: Experiment
 /** Reads a study file and every arm config (relative to it), and checks that the arms are paired. */
 export async function loadStudy(file: string, env: NodeJS.ProcessEnv = process.env): Promise<StudyPlan> {
   const absFile = path.resolve(file);
-  let text: string;
-  try {
-    text = await fs.readFile(absFile, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`cannot read study file ${absFile} (${(error as NodeJS.ErrnoException).code})`, absFile);
-  }
+  const text = await readYamlFile(absFile, 'study file');
   const study = parseStudyDefinition(text, absFile);
   const arms: StudyPlan['arms'] = [];
   for (const [i, arm] of study.arms.entries()) {

@@ -11,8 +11,8 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ChecksumMismatchError, ModelDownloadError, ModelFormatError } from './errors';
-import { writeFileAtomic } from '@mlbench/common';
-import { readFileBounded, safeRelativePath, sha256Hex, statOrUndefined } from './files';
+import { readFileBounded, writeFileAtomic } from '@mlbench/common';
+import { safeRelativePath, sha256Hex, statOrUndefined } from './files';
 import { DEFAULT_MODEL_LIMITS, formatBytes, MODEL_LIMIT_ENV, type ModelLimits } from './limits';
 
 export const CACHE_MANIFEST = 'manifest.json';

@@ -104,3 +104,19 @@ export class EngineUnavailableError extends ModelError {
 export class HeadOptionsError extends Error {
   override name = 'HeadOptionsError';
 }
+
+/**
+ * Training went numerically wrong: a loss or a probability became NaN or infinite (typically a
+ * learning rate far too high). The run fails with the epoch and what to change; nothing computed
+ * from the broken weights is kept as a result.
+ */
+export class TrainingDivergedError extends Error {
+  override name = 'TrainingDivergedError';
+  constructor(
+    message: string,
+    /** The epoch whose metrics were not finite; null when found in the final predictions. */
+    readonly epoch: number | null,
+  ) {
+    super(message);
+  }
+}

@@ -27,7 +27,15 @@ export interface ExtractorDescription {
   engineVersion: string;
   /** Threads that run one inference (ONNX Runtime intra-op threads, tfjs worker-pool size), where known. */
   threads?: number;
+  /**
+   * Arithmetic of the network: `float32` (weights dequantized), or `int8` (the TFLite quantization
+   * run as it is, ONNX engine). Absent means float32 (engines that only run float).
+   */
+  precision?: Precision;
 }
+
+/** `int8` runs a quantized TFLite model's integer graph (onnx engine); everything else runs float32. */
+export type Precision = 'float32' | 'int8';
 
 /** Which engine runs the frozen network: `auto` picks the fastest available (onnx, else tfjs). */
 export type EnginePreference = 'auto' | 'tfjs' | 'onnx';
@@ -57,6 +65,11 @@ export interface LoadExtractorOptions {
   downloadCacheDir?: string;
   /** Engine; default `auto` (ONNX Runtime when installed and the model exports, else tfjs). */
   engine?: EnginePreference;
+  /**
+   * `int8`: run a quantized .tflite model as quantized (onnx engine; a model that is not quantized
+   * keeps float32, recorded as such). Default `float32`.
+   */
+  precision?: Precision;
   /** Threads per inference for the onnx engine; default one per core. */
   threads?: number;
   /** Where exported `.onnx` graphs are cached (content-addressed); default: not cached. */

@@ -1,4 +1,4 @@
-export type { EnginePreference, ExtractorDescription, ExtractorFormat, FeatureExtractor, LoadExtractorOptions } from './extractor';
+export type { EnginePreference, ExtractorDescription, ExtractorFormat, FeatureExtractor, LoadExtractorOptions, Precision } from './extractor';
 export { loadExtractor, resolveTfjsWorkers } from './load';
 export { currentBackend, initBackend } from './backend';
 export type { BackendInfo, BackendPreference } from './backend';
@@ -8,6 +8,7 @@ export {
   EngineUnavailableError,
   FeatureLayerError,
   HeadOptionsError,
+  TrainingDivergedError,
   ModelDownloadError,
   ModelError,
   ModelFormatError,
@@ -17,6 +18,8 @@ export {
   UnsupportedOperatorError,
 } from './errors';
 export { downloadModel, CACHE_MANIFEST } from './download';
+export { DEFAULT_MODEL_LIMITS, MODEL_LIMIT_ENV, modelLimitsFromEnv } from './limits';
+export type { ModelLimits } from './limits';
 export type { CacheManifest, DownloadedModel, DownloadOptions } from './download';
 export { createTfjsExtractor, readTfjsModelFiles, tfjsFileSaveHandler } from './tfjs-model';
 export type { TfjsExtractorOptions, TfjsModelFiles } from './tfjs-model';

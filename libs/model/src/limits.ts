@@ -5,7 +5,7 @@
  * variables (documented in the README, "When things go wrong").
  */
 import { ModelFormatError, ModelOptionsError } from './errors';
-import { FileBoundsError } from './files';
+import { FileBoundsError } from '@mlbench/common';
 
 export interface ModelLimits {
   /** Largest model in bytes (a .tflite file, or model.json plus all its weight files). */

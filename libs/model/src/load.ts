@@ -4,8 +4,8 @@ import { currentBackend, initBackend, type BackendInfo } from './backend';
 import { downloadModel } from './download';
 import { ChecksumMismatchError, ModelFormatError, ModelNotFoundError, ModelOptionsError, UnsupportedOperatorError } from './errors';
 import type { FeatureExtractor, LoadExtractorOptions } from './extractor';
-import { isHttpUrl } from '@mlbench/common';
-import { describeFileKind, readFileBounded, sha256Hex, statOrUndefined } from './files';
+import { describeFileKind, isHttpUrl, readFileBounded } from '@mlbench/common';
+import { sha256Hex, statOrUndefined } from './files';
 import { explainBounds, modelLimitsFromEnv, type ModelLimits } from './limits';
 import { createTfjsExtractor, readTfjsModelFiles } from './tfjs-model';
 import { createOnnxExtractor, defaultThreads, onnxRuntimeAvailable } from './onnx/extractor';
@@ -63,12 +63,14 @@ async function openKind(
     const sha256 = sha256Hex(bytes);
     if (opts.sha256 && !remote && opts.sha256 !== sha256) throw localMismatch(file, opts.sha256, sha256);
     const engine = opts.engine ?? 'auto';
-    if (engine === 'onnx' || (engine === 'auto' && onnxRuntimeAvailable())) {
+    const int8 = opts.precision === 'int8';
+    // int8 runs on ONNX Runtime only: auto then means onnx, and a refusal is not hidden by a tfjs fallback.
+    if (engine === 'onnx' || (engine === 'auto' && (int8 || onnxRuntimeAvailable()))) {
       try {
-        return await createOnnxExtractor(bytes, { source, file, featureLayer: opts.featureLayer, sha256, threads: opts.threads, cacheDir: opts.onnxCacheDir });
+        return await createOnnxExtractor(bytes, { source, file, featureLayer: opts.featureLayer, sha256, threads: opts.threads, cacheDir: opts.onnxCacheDir, precision: opts.precision });
       } catch (err) {
         // auto falls back to tfjs when the network has an operator the exporter cannot map.
-        if (engine === 'onnx' || !(err instanceof UnsupportedOperatorError)) throw err;
+        if (engine === 'onnx' || int8 || !(err instanceof UnsupportedOperatorError)) throw err;
       }
     }
     return withWorkerPool(createTfliteExtractor(bytes, { source, file, featureLayer: opts.featureLayer, sha256, backend }), file, backend, opts.workers);
@@ -171,6 +173,15 @@ function validateOptions(options: LoadExtractorOptions): LoadExtractorOptions {
   }
   if (out.engine !== undefined && !['auto', 'tfjs', 'onnx'].includes(out.engine)) {
     throw new ModelOptionsError(`engine must be "auto", "tfjs" or "onnx", got ${JSON.stringify(out.engine)}.`, out.source);
+  }
+  if (out.precision !== undefined && !['float32', 'int8'].includes(out.precision)) {
+    throw new ModelOptionsError(`precision must be "float32" or "int8", got ${JSON.stringify(out.precision)}.`, out.source);
+  }
+  if (out.precision === 'int8' && out.engine === 'tfjs') {
+    throw new ModelOptionsError(
+      'precision "int8" runs the quantized graph on ONNX Runtime; the tfjs engine runs float32 only. Use engine: onnx (or auto) with int8, or precision: float32 with tfjs.',
+      out.source,
+    );
   }
   if (out.workers !== undefined && out.workers !== 'auto' && !(Number.isInteger(out.workers) && out.workers > 0)) {
     throw new ModelOptionsError(`workers must be "auto" or a positive integer, got ${JSON.stringify(out.workers)}.`, out.source);

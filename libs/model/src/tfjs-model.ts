@@ -17,8 +17,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendInfo } from './backend';
 import { FeatureLayerError, ModelFormatError, ModelNotFoundError } from './errors';
 import type { ExtractorFormat, FeatureExtractor } from './extractor';
-import { writeFileAtomic } from '@mlbench/common';
-import { readFileBounded, safeRelativePath, sha256Hex } from './files';
+import { readFileBounded, writeFileAtomic } from '@mlbench/common';
+import { safeRelativePath, sha256Hex } from './files';
 import { DEFAULT_MODEL_LIMITS, explainBounds } from './limits';
 import { makeExtractor } from './forward-extractor';
 

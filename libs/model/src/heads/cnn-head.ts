@@ -16,7 +16,7 @@ import { shuffleInPlace } from '@mlbench/common';
 import seedrandom from 'seedrandom';
 import { cnnArchitectureProblems, cnnParameterShapes, kernelOf, type CnnArchitecture } from './cnn-architecture';
 import { HeadOptionsError } from '../errors';
-import { epochMetrics, gatherRows, makeOptimizer, trainingProblems, type EpochMetrics, type FeatureSet, type TrainHeadHooks, type TrainingSettings } from './training';
+import { checkEpochFinite, epochMetrics, gatherRows, makeOptimizer, trainingProblems, type EpochMetrics, type FeatureSet, type TrainHeadHooks, type TrainingSettings } from './training';
 
 export interface CnnHeadOptions extends CnnArchitecture, TrainingSettings {
   /** Dropout rate after flattening and after the hidden dense layer; 0 = none. */
@@ -197,6 +197,7 @@ export async function trainCnnHead(
         correctSum += correct;
       }
       const metrics = epochMetrics(epoch, lossSum, correctSum, order.length, head, val);
+      checkEpochFinite(metrics, options);
       history.push(metrics);
       await hooks.onEpoch?.(metrics);
     }

@@ -1,6 +1,6 @@
 export { trainSoftmaxHead, SoftmaxHead } from './softmax-head';
 export type { SoftmaxHeadOptions } from './softmax-head';
-export { evaluateHead } from './training';
+export { checkEpochFinite, checkProbabilitiesFinite, evaluateHead } from './training';
 export type { EpochMetrics, FeatureSet, TrainHeadHooks, TrainingSettings } from './training';
 export { CnnHead, initCnnHead, trainCnnHead } from './cnn-head';
 export type { CnnHeadOptions } from './cnn-head';

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { shuffleInPlace } from '@mlbench/common';
 import seedrandom from 'seedrandom';
 import { HeadOptionsError } from '../errors';
-import { epochMetrics, gatherRows, makeOptimizer, trainingProblems, type EpochMetrics, type FeatureSet, type TrainHeadHooks, type TrainingSettings } from './training';
+import { checkEpochFinite, epochMetrics, gatherRows, makeOptimizer, trainingProblems, type EpochMetrics, type FeatureSet, type TrainHeadHooks, type TrainingSettings } from './training';
 
 export interface SoftmaxHeadOptions extends TrainingSettings {
   numClasses: number;
@@ -80,21 +80,27 @@ export async function trainSoftmaxHead(
   const rng = seedrandom(`head:${seed}`);
   const order = train.labels.map((_, i) => i);
   const history: EpochMetrics[] = [];
-  for (let epoch = 1; epoch <= options.epochs; epoch++) {
-    shuffleInPlace(order, rng);
-    let lossSum = 0;
-    let correctSum = 0;
-    for (let start = 0; start < order.length; start += options.batchSize) {
-      hooks.checkAborted?.();
-      const batch = order.slice(start, start + options.batchSize);
-      const x = gatherRows(train, batch);
-      const [loss, acc] = await trainBatch(model, x, batch.map((row) => train.labels[row]), train.dim, numClasses);
-      lossSum += loss * batch.length;
-      correctSum += acc * batch.length;
+  try {
+    for (let epoch = 1; epoch <= options.epochs; epoch++) {
+      shuffleInPlace(order, rng);
+      let lossSum = 0;
+      let correctSum = 0;
+      for (let start = 0; start < order.length; start += options.batchSize) {
+        hooks.checkAborted?.();
+        const batch = order.slice(start, start + options.batchSize);
+        const x = gatherRows(train, batch);
+        const [loss, acc] = await trainBatch(model, x, batch.map((row) => train.labels[row]), train.dim, numClasses);
+        lossSum += loss * batch.length;
+        correctSum += acc * batch.length;
+      }
+      const metrics = epochMetrics(epoch, lossSum, correctSum, order.length, head, val);
+      checkEpochFinite(metrics, options);
+      history.push(metrics);
+      await hooks.onEpoch?.(metrics);
     }
-    const metrics = epochMetrics(epoch, lossSum, correctSum, order.length, head, val);
-    history.push(metrics);
-    await hooks.onEpoch?.(metrics);
+  } catch (error) {
+    head.dispose(); // an interrupted or diverged training keeps no weights
+    throw error;
   }
   return { head, history };
 }

@@ -3,6 +3,7 @@
  * checks of the shared settings, the optimizer factory and evaluation of a trained head.
  */
 import * as tf from '@tensorflow/tfjs';
+import { TrainingDivergedError } from '../errors';
 
 /** Labelled feature vectors: `labels.length` rows of `dim` values in `features`. */
 export interface FeatureSet {
@@ -80,6 +81,39 @@ export function evaluateHead(head: ProbabilisticHead, set: FeatureSet): { loss: 
     if (best === set.labels[i]) correct++;
   }
   return { loss: loss / set.labels.length, accuracy: correct / set.labels.length };
+}
+
+const LOWER_THE_RATE = 'lower train.learningRate (e.g. by a factor of 10), or use another train.optimizer';
+
+/**
+ * Throws TrainingDivergedError when an epoch's loss or validation loss is NaN or infinite: every
+ * later epoch and prediction would be meaningless (argmax of NaN picks class 0 and looks like a
+ * real, poor accuracy). Called by every head after each epoch, before the epoch is reported.
+ */
+export function checkEpochFinite(metrics: EpochMetrics, options: Pick<TrainingSettings, 'learningRate' | 'optimizer' | 'epochs'>): void {
+  const bad = [
+    ['training loss', metrics.loss],
+    ['validation loss', metrics.valLoss],
+  ].filter((entry): entry is [string, number] => typeof entry[1] === 'number' && !Number.isFinite(entry[1]));
+  if (bad.length === 0) return;
+  throw new TrainingDivergedError(
+    `training diverged at epoch ${metrics.epoch} of ${options.epochs}: the ${bad.map(([what, v]) => `${what} is ${v}`).join(' and the ')} ` +
+      `(learning rate ${options.learningRate}, ${options.optimizer}); ${LOWER_THE_RATE}. No results were recorded for this run`,
+    metrics.epoch,
+  );
+}
+
+/** Throws TrainingDivergedError if any of `probabilities` is not a finite number. */
+export function checkProbabilitiesFinite(probabilities: ArrayLike<number>, what: string): void {
+  for (let i = 0; i < probabilities.length; i++) {
+    if (!Number.isFinite(probabilities[i])) {
+      throw new TrainingDivergedError(
+        `the trained head gives non-finite probabilities (${probabilities[i]}) for ${what}: training diverged; ${LOWER_THE_RATE}. ` +
+          'No predictions were recorded for this run',
+        null,
+      );
+    }
+  }
 }
 
 /** The feature rows `rows` of `set`, packed one after another (a training batch). */

@@ -7,9 +7,9 @@ export function toFloat(c: ConstantValue): Float32Array {
   return c.values instanceof Float32Array ? c.values : Float32Array.from(c.values);
 }
 
-/** Transposes a rank-4 row-major array: result dims are `shape[perm[i]]`. */
-export function transpose4(values: Float32Array, shape: readonly number[], perm: readonly number[]): Float32Array {
-  const out = new Float32Array(values.length);
+/** Transposes a rank-4 row-major array (float weights, or integer ones for the int8 export): result dims are `shape[perm[i]]`. */
+export function transpose4<T extends Float32Array | Int32Array | Int8Array | Uint8Array>(values: T, shape: readonly number[], perm: readonly number[]): T {
+  const out = new (values.constructor as new (length: number) => T)(values.length);
   const strides = [shape[1] * shape[2] * shape[3], shape[2] * shape[3], shape[3], 1];
   const dims = perm.map((p) => shape[p]);
   const s = perm.map((p) => strides[p]);
@@ -21,7 +21,7 @@ export function transpose4(values: Float32Array, shape: readonly number[], perm:
   return out;
 }
 
-export function bytesOf(a: Float32Array | BigInt64Array): Uint8Array {
+export function bytesOf(a: Float32Array | BigInt64Array | Int32Array | Int8Array | Uint8Array): Uint8Array {
   // Raw tensor data is little-endian; so are the typed arrays on every platform Node supports.
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }

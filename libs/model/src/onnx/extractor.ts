@@ -9,11 +9,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { EngineUnavailableError, ModelError } from '../errors';
-import type { ExtractorDescription, FeatureExtractor } from '../extractor';
+import type { ExtractorDescription, FeatureExtractor, Precision } from '../extractor';
 import { writeFileAtomic } from '@mlbench/common';
 import { checkExtractInput } from '../extract-input';
 import { TfliteGraph } from '../tflite/graph';
 import { exportTfliteToOnnx, ONNX_EXPORTER_VERSION, ONNX_INPUT_NAME, ONNX_OPSET } from './export';
+import { int8WeightEncoding } from './quantized/cpu-features';
+import { exportTfliteToOnnxInt8, isQuantizedGraph, ONNX_INT8_EXPORTER_VERSION } from './quantized/export-int8';
 
 type OrtModule = typeof Ort;
 
@@ -75,11 +77,19 @@ export interface OnnxExtractorOptions {
   threads?: number;
   /** Folder for exported `.onnx` files (content-addressed); without it the export is redone each load. */
   cacheDir?: string;
+  /** `int8`: export the quantized graph as it is (QDQ) when the model is quantized; default float32. */
+  precision?: Precision;
 }
 
-/** Key of a cached export: everything that determines the exported bytes. */
-export function onnxExportKey(sha256: string, featureLayer: string): string {
-  return createHash('sha256').update(JSON.stringify({ sha256, featureLayer, exporter: ONNX_EXPORTER_VERSION, opset: ONNX_OPSET })).digest('hex').slice(0, 32);
+/**
+ * Key of a cached export: everything that determines the exported bytes. The float32 key is the
+ * one it always was, so existing caches stay valid; int8 exports add their exporter version and
+ * weight encoding.
+ */
+export function onnxExportKey(sha256: string, featureLayer: string, int8?: { weights: 'uint8' | 'int8' }): string {
+  const parts: Record<string, unknown> = { sha256, featureLayer, exporter: ONNX_EXPORTER_VERSION, opset: ONNX_OPSET };
+  if (int8) Object.assign(parts, { precision: 'int8', int8Exporter: ONNX_INT8_EXPORTER_VERSION, int8Weights: int8.weights });
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
 }
 
 /** Builds a FeatureExtractor that runs the TFLite network through ONNX Runtime. */
@@ -91,9 +101,18 @@ export async function createOnnxExtractor(bytes: Uint8Array, options: OnnxExtrac
   const featureDim = graph.tensor(feature).shape.slice(1).reduce((a, b) => a * b, 1);
   const inputShape = graph.inputShape;
 
-  const onnxBytes = await cachedExport(options.cacheDir, onnxExportKey(options.sha256, featureLayer), () =>
-    exportTfliteToOnnx(graph, { outputs: [feature], outputNames: ['features'] }),
-  );
+  const exportOptions = { outputs: [feature], outputNames: ['features'] };
+  // A model that is not quantized has no integer graph to run: it keeps float32 (and says so in its description).
+  const precision: Precision = options.precision === 'int8' && isQuantizedGraph(graph, [feature]) ? 'int8' : 'float32';
+  let onnxBytes: Uint8Array;
+  if (precision === 'int8') {
+    const weights = int8WeightEncoding();
+    onnxBytes = await cachedExport(options.cacheDir, onnxExportKey(options.sha256, featureLayer, { weights }), () =>
+      exportTfliteToOnnxInt8(graph, { ...exportOptions, int8Weights: weights }),
+    );
+  } else {
+    onnxBytes = await cachedExport(options.cacheDir, onnxExportKey(options.sha256, featureLayer), () => exportTfliteToOnnx(graph, exportOptions));
+  }
   const threads = options.threads ?? defaultThreads();
   let session: Ort.InferenceSession;
   try {
@@ -118,6 +137,7 @@ export async function createOnnxExtractor(bytes: Uint8Array, options: OnnxExtrac
     backend: 'cpu',
     engineVersion: runtime.env.versions.node ?? 'unknown',
     threads,
+    precision,
   };
   return new OnnxExtractor(runtime, session, description);
 }

@@ -4,3 +4,6 @@ export { createOnnxExtractor, defaultThreads, loadOnnxRuntime, onnxExportKey, on
 export type { OnnxExtractorOptions } from './extractor';
 export { decodeOnnxModel, encodeOnnxModel } from './proto';
 export type { OnnxModel, OnnxGraph, OnnxNode, OnnxTensor } from './proto';
+export { buildOnnxModelInt8, exportTfliteToOnnxInt8, isQuantizedGraph, ONNX_INT8_EXPORTER_VERSION } from './quantized/export-int8';
+export type { Int8ExportOptions } from './quantized/export-int8';
+export { cpuFlags, hasVnni, int8KernelIsa, int8WeightEncoding } from './quantized/cpu-features';

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
 
 /** TensorProto.DataType values the exporter uses. */
-export const OnnxDataType = { FLOAT: 1, INT64: 7 } as const;
+export const OnnxDataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7 } as const;
 
 /** AttributeProto.AttributeType values the exporter uses. */
 export const OnnxAttributeType = { FLOAT: 1, INT: 2, STRING: 3, INTS: 7 } as const;
