@@ -14,7 +14,7 @@ export {
 } from './transfer';
 export { exportRunFile, importRunFile } from './transfer-files';
 export { RUN_EXPORT_LIMITS } from './run-export-checks';
-export { borrowStore, defaultStoreLocation, openTrackingStore, type BorrowedStore, type OpenStoreOptions } from './open-store';
+export { MIGRATE_CONSENT_ENV, borrowStore, defaultStoreLocation, displayLocation, openTrackingStore, type BorrowedStore, type OpenStoreOptions } from './open-store';
 export { isPostgresUrl, openPostgresStore, type PostgresStoreOptions } from './postgres-store';
 export { finalMetrics, loadRunDetails, loadRunView, metricCurves, type CurvePoint, type RunDetails, type RunView } from './read/run-view';
 export { MIN_RUN_ID_PREFIX, findRun, resolveRun } from './read/resolve-run';

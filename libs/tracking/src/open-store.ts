@@ -1,3 +1,4 @@
+import { redactUrl } from './database/postgres/postgres-database';
 import { isPostgresUrl, openPostgresStore } from './postgres-store';
 import { openSqliteStore } from './sqlite-store';
 import type { TrackingStore } from './store';
@@ -5,16 +6,20 @@ import type { TrackingStore } from './store';
 export interface OpenStoreOptions {
   /** Clock for start/end times (tests). */
   now?: () => Date;
-  /** PostgreSQL: migrate an older schema (the apps' --yes). SQLite backs up and migrates anyway. */
+  /** PostgreSQL: migrate an older schema (default: $MLBENCH_MIGRATE is `yes`). SQLite backs up and migrates anyway. */
   allowMigration?: boolean;
 }
+
+/** Set to `yes` (the apps' --yes does) to let opening migrate an older PostgreSQL schema. */
+export const MIGRATE_CONSENT_ENV = 'MLBENCH_MIGRATE';
 
 /** Where the apps' commands find the store by default: $MLBENCH_DB, else results/runs.sqlite. */
 export const defaultStoreLocation = (env: NodeJS.ProcessEnv = process.env): string => env.MLBENCH_DB || 'results/runs.sqlite';
 
 /** Opens the tracking store at `location`: a SQLite file path, or a `postgresql://` URL. */
 export function openTrackingStore(location: string, options: OpenStoreOptions = {}): Promise<TrackingStore> {
-  return isPostgresUrl(location) ? openPostgresStore(location, options) : openSqliteStore(location, { now: options.now });
+  const allowMigration = options.allowMigration ?? process.env[MIGRATE_CONSENT_ENV] === 'yes';
+  return isPostgresUrl(location) ? openPostgresStore(location, { ...options, allowMigration }) : openSqliteStore(location, { now: options.now });
 }
 
 export interface BorrowedStore {
@@ -29,3 +34,6 @@ export async function borrowStore(options: { store?: TrackingStore; dbPath: stri
   const store = await openTrackingStore(options.dbPath);
   return { store, release: () => store.close() };
 }
+
+/** A store location as shown to people: a PostgreSQL URL without its password, a path as it is. */
+export const displayLocation = (location: string): string => (isPostgresUrl(location) ? redactUrl(location) : location);
