@@ -20,6 +20,7 @@ export { finalMetrics, loadRunDetails, loadRunView, metricCurves, type CurvePoin
 export { MIN_RUN_ID_PREFIX, findRun, resolveRun } from './read/resolve-run';
 export { loadStudyArms, loadSweepRuns, type StudyArmRuns } from './read/sweep-runs';
 export { isBadInputStoreError } from './bad-input';
+export { HEARTBEAT_GRACE_MS, HEARTBEAT_INTERVAL_MS, heartbeatSettings, startHeartbeat, type Heartbeat } from './heartbeat';
 export { MIGRATIONS, SCHEMA_VERSION, APPLICATION_ID, type Migration } from './migrations';
 export {
   TrackingStoreError,

@@ -148,4 +148,8 @@ export const POSTGRES_MIGRATIONS: Readonly<Record<number, string>> = {
       PRIMARY KEY (study_id, position)
     );
   `,
+  7: `
+    ALTER TABLE runs ADD COLUMN heartbeat_time TEXT;
+    CREATE INDEX runs_by_heartbeat ON runs (status, heartbeat_time);
+  `,
 };

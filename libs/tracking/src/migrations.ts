@@ -197,6 +197,16 @@ const SQLITE_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: 'run heartbeat',
+    sql: `
+      -- A running run's process writes the time here every few seconds; a run whose heartbeat is
+      -- older than the grace period is abandoned, whatever host it ran on. NULL before this migration.
+      ALTER TABLE runs ADD COLUMN heartbeat_time TEXT;
+      CREATE INDEX runs_by_heartbeat ON runs (status, heartbeat_time);
+    `,
+  },
 ];
 
 export const MIGRATIONS: readonly Migration[] = SQLITE_MIGRATIONS.map((m) => ({ ...m, postgres: POSTGRES_MIGRATIONS[m.version] }));

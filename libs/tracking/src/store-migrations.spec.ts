@@ -3,6 +3,7 @@ import { PostgresDb } from './database/postgres/postgres-database';
 import { SqliteDb } from './database/sqlite/sqlite-database';
 import { MigrationConsentError } from './errors';
 import { MIGRATIONS, SCHEMA_VERSION, migrate } from './migrations';
+import { writeRunRecord } from './store/run-record-writer';
 import { SqlTrackingStore } from './store/sql-tracking-store';
 import { canonicalRunJson } from './transfer';
 import { newRun, runRecord } from './testing/fixtures';
@@ -32,13 +33,21 @@ describeEachEngine('migrations', (engine) => {
     const before: string[] = [];
     try {
       await migrate(db, location, MIGRATIONS.slice(0, old));
-      // The store's methods over the older schema (runs, params, metrics, dataset, split, predictions).
+      // Runs as the older schema holds them: the run row of that version, then the record's rows.
       const store = new SqlTrackingStore(db, location, () => new Date());
       for (const seed of [1, 2]) {
-        const run = await store.createRun(newRun('old', seed));
-        await store.logBatch(run.id, { metrics: [{ key: 'loss', value: 1 / seed, step: 0 }], skippedFiles: [{ path: 'x/bad.jpg', sha256: null, reason: 'truncated' }] });
-        await store.completeRun(run.id, runRecord(seed, 200));
-        before.push(canonicalRunJson(await store.exportRun(run.id)));
+        const id = `${seed}`.repeat(32);
+        const run = newRun('old', seed);
+        await db.transaction(async (tx) => {
+          await tx.run(
+            `INSERT INTO runs (id, name, status, start_time, end_time, duration_ms, seed, config_hash, config_text, resolved_config, error, environment, pid, hostname)
+             VALUES (?, ?, 'completed', ?, ?, 1000, ?, ?, ?, ?, NULL, ?, 4242, 'old-host')`,
+            [id, run.name, `2025-01-0${seed}T00:00:00.000Z`, `2025-01-0${seed}T00:00:01.000Z`, run.seed, run.configHash, run.configText, JSON.stringify(run.resolvedConfig), JSON.stringify(run.environment)],
+          );
+          const record = runRecord(seed, 200);
+          await writeRunRecord(tx, id, { ...record, metrics: [{ key: 'loss', value: 1 / seed, step: 0 }, ...record.metrics], skippedFiles: [{ path: 'x/bad.jpg', sha256: null, reason: 'truncated' }] });
+        });
+        before.push(canonicalRunJson(await store.exportRun(id)));
       }
     } finally {
       await db.close();
