@@ -16,6 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeSyntheticDataset } from '@mlbench/data';
 import { displayLocation, openTrackingStore } from '@mlbench/tracking';
+import { METRIC_KEYS } from '@mlbench/experiment/results';
 
 const REPO = path.resolve(__dirname, '..');
 const MODEL = path.resolve(REPO, '../shared/models/mobilenet_v1_0.5_160_quant/mobilenet_v1_0.5_160_quant.tflite');
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
       if (run.status !== 'completed') continue;
       const [split, predictions, metrics] = await Promise.all([store.getSplit(run.id), store.getPredictions(run.id), store.getMetrics(run.id)]);
       const expectedPredictions = CLASSES.length * PER_CLASS * 0.4;
-      if (split.length !== CLASSES.length * PER_CLASS || predictions.length !== expectedPredictions || !metrics.some((m) => m.key === 'test.accuracy')) incomplete++;
+      if (split.length !== CLASSES.length * PER_CLASS || predictions.length !== expectedPredictions || !metrics.some((m) => m.key === METRIC_KEYS.testAccuracy)) incomplete++;
     }
     integrity = await store.checkIntegrity();
   } finally {

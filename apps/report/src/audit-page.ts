@@ -13,6 +13,7 @@ import type { ImageSource, ThumbnailIndex } from './images';
 import { imageSource, membersByPath, svg, thumbSrc, type Svg, type Tile } from './page-model';
 import type { RunData } from './run-data';
 import { argMax, maxOf } from './extent';
+import { METRIC_KEYS } from '@mlbench/experiment/results';
 
 /** Label issues shown as thumbnails, most suspicious first (all are counted in the matrix). */
 export const AUDIT_ISSUE_LIMIT = 120;
@@ -153,22 +154,22 @@ export function buildAuditPage(
       : null;
 
   const folds = new Set(audit.map((a) => a.fold)).size;
-  const excluded = metric('audit.excluded_train');
+  const excluded = metric(METRIC_KEYS.auditExcludedTrain);
   const facts: AuditFact[] = [
     { label: 'images audited', value: String(audit.length) },
     { label: 'folds', value: String(folds), title: 'each image was held out once; its probabilities come from a head trained on the other folds' },
     { label: 'label issues', value: `${issueTotal} (${percent(issueTotal / audit.length, 1)})` },
     { label: 'no confident class', value: `${unsureTotal} (${percent(unsureTotal / audit.length, 1)})`, title: 'no class reaches its threshold: uncertain or off-distribution; shown for review, not excluded' },
-    { label: 'out-of-fold accuracy', value: percent(metric('audit.oof_accuracy')) },
+    { label: 'out-of-fold accuracy', value: percent(metric(METRIC_KEYS.auditOofAccuracy)) },
     {
       label: 'excluded from training',
       value: excluded === null ? MISSING : excluded > 0 ? `${excluded} train images (audit.excludeFromTraining)` : 'none (audit.excludeFromTraining off)',
     },
   ];
   const evaluation = [
-    { label: 'test accuracy', all: percent(metric('test.accuracy')), clean: percent(metric('test_clean.accuracy')) },
-    { label: 'test macro-F1', all: fixed(metric('test.macro_f1')), clean: fixed(metric('test_clean.macro_f1')) },
-    { label: 'test images', all: String(metric('test.count') ?? MISSING), clean: String(metric('test_clean.count') ?? MISSING) },
+    { label: 'test accuracy', all: percent(metric(METRIC_KEYS.testAccuracy)), clean: percent(metric(METRIC_KEYS.testCleanAccuracy)) },
+    { label: 'test macro-F1', all: fixed(metric(METRIC_KEYS.testMacroF1)), clean: fixed(metric(METRIC_KEYS.testCleanMacroF1)) },
+    { label: 'test images', all: String(metric(METRIC_KEYS.testCount) ?? MISSING), clean: String(metric(METRIC_KEYS.testCleanCount) ?? MISSING) },
   ];
 
   return {

@@ -11,6 +11,7 @@ import { confusionFromPredictions, imageSource, membersByPath, statusView, svg, 
 import { learningCurves } from './run-page';
 import type { RunData, RunSummaryData } from './run-data';
 import { maxOf } from './extent';
+import { METRIC_KEYS } from '@mlbench/experiment/results';
 
 export const FLIP_LIMIT = 36;
 /** Paired bootstrap of the accuracy difference: resamples and a fixed seed, so pages are reproducible. */
@@ -95,16 +96,16 @@ interface MetricDefinition {
 }
 
 const METRICS: readonly MetricDefinition[] = [
-  { key: 'test.accuracy', label: 'test accuracy', format: (x) => percent(x), unit: 'pp', better: 'higher' },
-  { key: 'test.macro_f1', label: 'test macro-F1', format: (x) => fixed(x), unit: 'plain', better: 'higher' },
-  { key: 'test.log_loss', label: 'test log loss', format: (x) => fixed(x), unit: 'plain', better: 'lower' },
-  { key: 'val.accuracy', label: 'val accuracy', format: (x) => percent(x), unit: 'pp', better: 'higher' },
-  { key: 'val.macro_f1', label: 'val macro-F1', format: (x) => fixed(x), unit: 'plain', better: 'higher' },
-  { key: 'val.log_loss', label: 'val log loss', format: (x) => fixed(x), unit: 'plain', better: 'lower' },
-  { key: 'train.accuracy', label: 'train accuracy', format: (x) => percent(x), unit: 'pp', better: null },
-  { key: 'train.log_loss', label: 'train log loss', format: (x) => fixed(x), unit: 'plain', better: null },
-  { key: 'test.count', label: 'test images', format: (x) => (x === null ? MISSING : String(x)), unit: 'plain', digits: 0, better: null },
-  { key: 'time.train_seconds', label: 'training time', format: (x) => (x === null ? MISSING : duration(1000 * x)), unit: 'seconds', digits: 2, better: 'lower' },
+  { key: METRIC_KEYS.testAccuracy, label: 'test accuracy', format: (x) => percent(x), unit: 'pp', better: 'higher' },
+  { key: METRIC_KEYS.testMacroF1, label: 'test macro-F1', format: (x) => fixed(x), unit: 'plain', better: 'higher' },
+  { key: METRIC_KEYS.testLogLoss, label: 'test log loss', format: (x) => fixed(x), unit: 'plain', better: 'lower' },
+  { key: METRIC_KEYS.valAccuracy, label: 'val accuracy', format: (x) => percent(x), unit: 'pp', better: 'higher' },
+  { key: METRIC_KEYS.valMacroF1, label: 'val macro-F1', format: (x) => fixed(x), unit: 'plain', better: 'higher' },
+  { key: METRIC_KEYS.valLogLoss, label: 'val log loss', format: (x) => fixed(x), unit: 'plain', better: 'lower' },
+  { key: METRIC_KEYS.trainAccuracy, label: 'train accuracy', format: (x) => percent(x), unit: 'pp', better: null },
+  { key: METRIC_KEYS.trainLogLoss, label: 'train log loss', format: (x) => fixed(x), unit: 'plain', better: null },
+  { key: METRIC_KEYS.testCount, label: 'test images', format: (x) => (x === null ? MISSING : String(x)), unit: 'plain', digits: 0, better: null },
+  { key: METRIC_KEYS.trainSeconds, label: 'training time', format: (x) => (x === null ? MISSING : duration(1000 * x)), unit: 'seconds', digits: 2, better: 'lower' },
 ];
 
 export const runLetter = (index: number): string => (index < 26 ? String.fromCharCode(65 + index) : `R${index + 1}`);
@@ -271,7 +272,7 @@ export function buildComparePage(runs: readonly RunData[], thumbs: ThumbnailInde
     status: statusView(data.run.status),
     started: dateTime(data.run.startTime),
     color: seriesColor(i),
-    accuracy: percent(data.final['test.accuracy']),
+    accuracy: percent(data.final[METRIC_KEYS.testAccuracy]),
   }));
   const label = (i: number): string => `${runLetter(i)} ${shortId(runs[i].run.id)}`;
 
@@ -296,7 +297,7 @@ export function buildComparePage(runs: readonly RunData[], thumbs: ThumbnailInde
     barChart({
       title: 'Test accuracy and macro-F1',
       categories: ['test accuracy', 'test macro-F1', 'val accuracy'],
-      series: runs.map((d, i) => ({ name: label(i), values: [d.final['test.accuracy'] ?? null, d.final['test.macro_f1'] ?? null, d.final['val.accuracy'] ?? null], color: seriesColor(i) })),
+      series: runs.map((d, i) => ({ name: label(i), values: [d.final[METRIC_KEYS.testAccuracy] ?? null, d.final[METRIC_KEYS.testMacroF1] ?? null, d.final[METRIC_KEYS.valAccuracy] ?? null], color: seriesColor(i) })),
       valueLabel: 'score (0-1)',
       categoryLabel: 'metric',
       domain: [0, 1],

@@ -223,3 +223,72 @@ describe('one malformed run is skipped, the rest of the report is written (case 
     expect(argMax(big)).toBe(big.indexOf(maxOf(big)));
   });
 });
+
+/** The report CLI as a user runs it: `node --import tsx apps/report/src/main.ts ...`. */
+async function reportCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { execFile } = await import('node:child_process');
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', path.join(__dirname, 'main.ts'), ...args], { cwd: path.resolve(__dirname, '../../..') }, (error, stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+// eslint-disable-next-line no-control-regex
+const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+
+describe('the report CLI: databases it must not create, refusals, terminal output (cases 12, 13, 15)', () => {
+  jest.setTimeout(60_000);
+
+  it('a mistyped --db is refused with exit 2 and no empty database is created', async () => {
+    const missing = path.join(dir, 'typo', 'runz.sqlite');
+    const result = await reportCli('--db', missing, '--out', path.join(dir, 'report'));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(`report: no database at ${missing}; check --db (a database is created by the first run recorded into it)\n`);
+    await expect(fs.access(path.join(dir, 'typo'))).rejects.toThrow();
+  });
+
+  it('a SQLite file of another application is refused with exit 2, the same code as the runner', async () => {
+    const foreign = path.join(dir, 'foreign.sqlite');
+    const raw = new sqlite3.Database(foreign);
+    await new Promise<void>((resolve, reject) => raw.run('CREATE TABLE other (x)', (error) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve) => raw.close(() => resolve()));
+    const result = await reportCli('--db', foreign, '--out', path.join(dir, 'report'));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/foreign\.sqlite is a SQLite database of another application/);
+  });
+
+  it('warnings about skipped runs print stored names with escape sequences as text', async () => {
+    const bad = await recordRun(store, fakeRunData({ seed: 11, name: 'bad' }), null);
+    await editStore([['UPDATE runs SET id = ?, name = ? WHERE id = ?', ['../\u001b[2J', 'evil\u001b]0;pwned\u0007', bad.id]]]);
+    await store.close();
+    const result = await reportCli('--db', dbFile, '--out', path.join(dir, 'report'));
+    store = await openSqliteStore(dbFile);
+    expect(result.code).toBe(0);
+    expect(result.stderr).not.toMatch(RAW_CONTROL);
+    expect(result.stderr).toContain('(evil\\x1b]0;pwned\\x07) skipped: id "../\\u001b[2J" is not 32 lowercase hex digits');
+  });
+
+  it('a database on a read-only disk is reported (needs root to mount a tmpfs; skipped otherwise)', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const disk = path.join(dir, 'archive');
+    await fs.mkdir(disk);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', disk], { stdio: 'ignore' });
+    } catch {
+      return; // no mount permission here: nothing to test
+    }
+    try {
+      const db = path.join(disk, 'runs.sqlite');
+      const archived = await openSqliteStore(db);
+      const run = await recordRun(archived, fakeRunData({ seed: 12, name: 'archived' }), path.join(dir, 'data'));
+      await archived.close();
+      execFileSync('mount', ['-o', 'remount,ro', disk]);
+      const result = await reportCli('--db', db, '--out', path.join(dir, 'report'));
+      expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+      await fs.access(path.join(dir, 'report', runPagePath(run.id)));
+    } finally {
+      execFileSync('umount', [disk]);
+    }
+  });
+});

@@ -3,6 +3,7 @@ import { statusView, type StatusView } from './page-model';
 import type { Sweep } from '@mlbench/tracking';
 import type { RunSummaryData } from './run-data';
 import { maxOf } from './extent';
+import { METRIC_KEYS } from '@mlbench/experiment/results';
 
 /** Hyperparameters shown as index columns: the ones people sweep. */
 export const KEY_PARAMS: readonly { key: string; label: string }[] = [
@@ -96,6 +97,10 @@ export interface IndexPageModel {
   studies?: readonly StudyLink[];
   /** Stored runs, sweeps or studies left out because their data cannot be shown (generate.ts). */
   skipped?: readonly { kind: string; id: string; name: string; reason: string }[];
+  /** One leaderboard per benchmark task (leaderboard-page.ts); absent = none. */
+  leaderboards?: readonly { key: string; href: string; description: string; entries: number; leader: string }[];
+  /** Completed runs no leaderboard ranks, and why. */
+  leaderboardExcluded?: readonly { shortId: string; href: string; name: string; reason: string }[];
 }
 
 /** A study in the index's Studies section. */
@@ -114,7 +119,7 @@ const numberSort = (x: number | null | undefined): string => (x === null || x ==
 
 export function indexRow(data: RunSummaryData, href: string): IndexRow {
   const { run, params, final, dataset } = data;
-  const accuracy = final['test.accuracy'] ?? null;
+  const accuracy = final[METRIC_KEYS.testAccuracy] ?? null;
   const datasetPath = dataset?.path ?? params['dataset.path'];
   const images = dataset ? Object.values(dataset.classCounts).reduce((a, b) => a + b, 0) : null;
   const extractorSource = data.extractor.source ?? params['model.extractor.source'];
@@ -137,7 +142,7 @@ export function indexRow(data: RunSummaryData, href: string): IndexRow {
       return { text: value ?? MISSING, sort: value ?? '' };
     }),
     accuracy: { text: percent(accuracy), sort: numberSort(accuracy), barPercent: accuracy === null ? 0 : Math.round(1000 * accuracy) / 10 },
-    macroF1: { text: fixed(final['test.macro_f1']), sort: numberSort(final['test.macro_f1']) },
+    macroF1: { text: fixed(final[METRIC_KEYS.testMacroF1]), sort: numberSort(final[METRIC_KEYS.testMacroF1]) },
     duration: { text: duration(run.durationMs), sort: numberSort(run.durationMs) },
   };
   const search = [row.id, row.name, row.status.status, row.started.text, row.dataset.text, row.extractor.text, ...row.params.map((p) => p.text), row.error ?? ''].join(' ').toLowerCase();
@@ -168,7 +173,7 @@ export function buildIndexPage(runs: readonly RunSummaryData[], options: {
     statusCounts: [...counts.entries()].map(([status, n]) => `${n} ${status}`).join(', '),
     paramLabels: KEY_PARAMS.map((p) => p.label),
     groups: [...groups.entries()].map(([name, list]) => {
-      const accuracies = list.map((d) => d.final['test.accuracy']).filter((x): x is number => x !== undefined);
+      const accuracies = list.map((d) => d.final[METRIC_KEYS.testAccuracy]).filter((x): x is number => x !== undefined);
       return {
         name,
         runCount: list.length,

@@ -1,8 +1,13 @@
 import * as path from 'node:path';
 import yargs from 'yargs';
+import { terminalSafe } from '@mlbench/common';
 import { defaultStoreLocation, isBadInputStoreError, openTrackingStore, RunNotFoundError } from '@mlbench/tracking';
 import { ReportError } from './errors';
 import { generateReport } from './generate';
+
+// Everything printed goes through terminalSafe: names, paths and reasons come from the store.
+const out = (text: string): void => void process.stdout.write(terminalSafe(text));
+const err = (text: string): void => void process.stderr.write(terminalSafe(text));
 
 const HOW_TO_FIND_IDS =
   'run ids are listed in the report index (results/report/index.html) and by `npx nx run runner -- runs list` (a unique prefix of at least 4 characters is enough)';
@@ -19,22 +24,23 @@ async function main(argv: readonly string[]): Promise<number> {
     .strict()
     .parseAsync();
   const started = Date.now();
-  const store = await openTrackingStore(args.db, { allowMigration: args.yes || undefined });
+  const store = await openTrackingStore(args.db, { readOnly: true, allowMigration: args.yes || undefined });
   try {
     const result = await generateReport({ store, outDir: args.out, compare: args.compare?.map(String) });
     const pages = result.runPages;
     const thumbs = result.thumbnails;
-    process.stdout.write(
+    out(
       `run pages   ${pages.written} written, ${pages.unchanged} unchanged, ${pages.upToDate} up to date\n` +
         `sweep pages ${result.sweepPages.written} written, ${result.sweepPages.unchanged} unchanged\n` +
         `study pages ${result.studyPages.written} written, ${result.studyPages.unchanged} unchanged\n` +
+        `leaderboards ${result.leaderboardPages.written} written, ${result.leaderboardPages.unchanged} unchanged\n` +
         `thumbnails  ${thumbs.created} created, ${thumbs.reused} reused${thumbs.missing ? `, ${thumbs.missing} originals missing (placeholders)` : ''}` +
         `${thumbs.refused ? `, ${thumbs.refused} refused (outside the dataset root or not matching the recorded sha256)` : ''}\n` +
         (result.comparisonFile ? `comparison  ${path.resolve(result.comparisonFile)}\n` : '') +
         `index       ${path.resolve(result.indexFile)}\n` +
         `done in ${((Date.now() - started) / 1000).toFixed(2)}s\n`,
     );
-    for (const entry of result.skipped) process.stderr.write(`warning: ${entry.kind} ${JSON.stringify(entry.id)} (${entry.name}) skipped: ${entry.reason}\n`);
+    for (const entry of result.skipped) err(`warning: ${entry.kind} ${JSON.stringify(entry.id)} (${entry.name}) skipped: ${entry.reason}\n`);
     return 0;
   } finally {
     await store.close();
@@ -47,7 +53,7 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     const badInput = error instanceof ReportError || isBadInputStoreError(error);
-    process.stderr.write(`report: ${error instanceof Error ? error.message : String(error)}${error instanceof RunNotFoundError ? `; ${HOW_TO_FIND_IDS}` : ''}\n`);
+    err(`report: ${error instanceof Error ? error.message : String(error)}${error instanceof RunNotFoundError ? `; ${HOW_TO_FIND_IDS}` : ''}\n`);
     process.exitCode = badInput ? 2 : 1;
   },
 );

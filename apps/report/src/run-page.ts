@@ -8,7 +8,9 @@ import { seededSample, type ImageSource, type ThumbnailIndex } from './images';
 import { confusionFromPredictions, imageSource, membersByPath, predictionTile, statusView, svg, thumbSrc, type StatusView, type Svg, type Tile } from './page-model';
 import type { AuditLink } from './audit-page';
 import { FULL_MATRIX_CLASS_LIMIT, selectClasses, selectionNote, topConfusions } from './confusion-view';
+import type { VerificationView } from './verification';
 import type { RunData, RunSummaryData } from './run-data';
+import { METRIC_KEYS, intervalKeys } from '@mlbench/experiment/results';
 
 export const TEST_GRID_SIZE = 24;
 export const MISCLASSIFIED_LIMIT = 48;
@@ -72,6 +74,8 @@ export interface RunPageModel {
   indexHref: string;
   /** Link to the run's "Suspected label issues" page (audit-page.ts), when it was audited. */
   audit?: AuditLink | null;
+  /** Logged metrics recomputed from the stored predictions (completed runs; see verification.ts). */
+  verification?: VerificationView | null;
 }
 
 /** Which images a run page shows; shared by the page builder and the thumbnail writer. */
@@ -192,7 +196,7 @@ export function buildRunPage(data: RunData, thumbs: ThumbnailIndex, links: { thu
   const { run, dataset } = data;
   const classes = dataset?.classes ?? [];
   const env = run.environment;
-  const epochsDone = data.curves['train.loss']?.length ?? 0;
+  const epochsDone = data.curves[METRIC_KEYS.trainLoss]?.length ?? 0;
   const test = data.predictions.filter((p) => p.split === 'test');
   const byPath = membersByPath(data.split);
   const plan = planRunImages(data);
@@ -222,26 +226,26 @@ export function buildRunPage(data: RunData, thumbs: ThumbnailIndex, links: { thu
     .filter(([key]) => key.startsWith('package.'))
     .map(([key, value]) => ({ label: key.slice('package.'.length), value }));
 
-  const testCount = metric(data, 'test.count');
-  const ci = (key: string, kind: 'percent' | 'fixed'): string | null => intervalText(metric(data, `${key}.ci_low`), metric(data, `${key}.ci_high`), kind);
-  const valF1 = metric(data, 'val.macro_f1');
+  const testCount = metric(data, METRIC_KEYS.testCount);
+  const ci = (key: string, kind: 'percent' | 'fixed'): string | null => intervalText(metric(data, intervalKeys(key).low), metric(data, intervalKeys(key).high), kind);
+  const valF1 = metric(data, METRIC_KEYS.valMacroF1);
   const headline: Headline[] = [
-    { id: 'test-accuracy', label: 'test accuracy', value: percent(metric(data, 'test.accuracy')), ci: ci('test.accuracy', 'percent'), detail: testCount === null ? '' : `${testCount} test images` },
-    { id: 'test-macro-f1', label: 'test macro-F1', value: fixed(metric(data, 'test.macro_f1')), ci: ci('test.macro_f1', 'fixed'), detail: 'unweighted mean over classes' },
-    { id: 'test-log-loss', label: 'test log loss', value: fixed(metric(data, 'test.log_loss')), ci: null, detail: 'lower is better' },
+    { id: 'test-accuracy', label: 'test accuracy', value: percent(metric(data, METRIC_KEYS.testAccuracy)), ci: ci(METRIC_KEYS.testAccuracy, 'percent'), detail: testCount === null ? '' : `${testCount} test images` },
+    { id: 'test-macro-f1', label: 'test macro-F1', value: fixed(metric(data, METRIC_KEYS.testMacroF1)), ci: ci(METRIC_KEYS.testMacroF1, 'fixed'), detail: 'unweighted mean over classes' },
+    { id: 'test-log-loss', label: 'test log loss', value: fixed(metric(data, METRIC_KEYS.testLogLoss)), ci: null, detail: 'lower is better' },
     {
       id: 'val-accuracy',
       label: 'val accuracy',
-      value: percent(metric(data, 'val.accuracy')),
-      ci: ci('val.accuracy', 'percent'),
-      detail: `${valF1 === null ? '' : `val macro-F1 ${fixed(valF1)}${ci('val.macro_f1', 'fixed') ? ` (${ci('val.macro_f1', 'fixed')})` : ''} · `}train ${percent(metric(data, 'train.accuracy'))}`,
+      value: percent(metric(data, METRIC_KEYS.valAccuracy)),
+      ci: ci(METRIC_KEYS.valAccuracy, 'percent'),
+      detail: `${valF1 === null ? '' : `val macro-F1 ${fixed(valF1)}${ci(METRIC_KEYS.valMacroF1, 'fixed') ? ` (${ci(METRIC_KEYS.valMacroF1, 'fixed')})` : ''} · `}train ${percent(metric(data, METRIC_KEYS.trainAccuracy))}`,
     },
     {
       id: 'train-time',
       label: 'training',
-      value: metric(data, 'time.train_seconds') === null ? MISSING : duration(1000 * (metric(data, 'time.train_seconds') ?? 0)),
+      value: metric(data, METRIC_KEYS.trainSeconds) === null ? MISSING : duration(1000 * (metric(data, METRIC_KEYS.trainSeconds) ?? 0)),
       ci: null,
-      detail: metric(data, 'extraction.images_per_second') === null ? 'features from cache' : `extraction ${fixed(metric(data, 'extraction.images_per_second'), 1)} img/s`,
+      detail: metric(data, METRIC_KEYS.extractionImagesPerSecond) === null ? 'features from cache' : `extraction ${fixed(metric(data, METRIC_KEYS.extractionImagesPerSecond), 1)} img/s`,
     },
   ];
 

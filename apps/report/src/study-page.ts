@@ -2,7 +2,6 @@
  * The study page: one question, several arms (each a sweep of one config over the same seeds),
  * written for a reader who has not seen the project. Every number comes from the store.
  */
-import { parseStudyDefinition } from '@mlbench/experiment';
 import { summarizeSample, type SampleSummary } from '@mlbench/metrics';
 import { loadStudyArms, type Prediction, type SplitMember, type Study, type StudyArm, type Sweep, type TrackingStore } from '@mlbench/tracking';
 import { costChart } from './charts/cost-chart';
@@ -14,6 +13,7 @@ import { confusionFromPredictions, imageSource, membersByPath, predictionTile, s
 import { loadRunSummary, type RunSummaryData } from './run-data';
 import { confusionChart } from './run-page';
 import { maxOf } from './extent';
+import { METRIC_KEYS, parseStudyDefinition } from '@mlbench/experiment/results';
 
 export const STUDY_GRID_SIZE = 24;
 
@@ -167,14 +167,14 @@ export function buildStudyPage(data: StudyData, thumbs: ThumbnailIndex, links: {
   const seeds = [...new Set(data.arms.flatMap((a) => a.runs.map((r) => r.summary.run.seed)))].sort((a, b) => a - b);
 
   const arms: ArmRow[] = data.arms.map((armData, i) => {
-    const accuracy = summary(metricValues(armData.runs, 'test.accuracy'));
-    const f1 = summary(metricValues(armData.runs, 'test.macro_f1'));
+    const accuracy = summary(metricValues(armData.runs, METRIC_KEYS.testAccuracy));
+    const f1 = summary(metricValues(armData.runs, METRIC_KEYS.testMacroF1));
     const parameters = metricValues(armData.runs, 'head.parameters')[0] ?? null;
     const first = armData.runs[0]?.summary;
     const extractionTimes = metricValues(armData.runs, 'time.extraction_seconds');
     const extracted = metricValues(armData.runs, 'extraction.extracted');
     const allCached = extracted.length > 0 && extracted.every((n) => n === 0);
-    const train = summary(metricValues(armData.runs, 'time.train_seconds'));
+    const train = summary(metricValues(armData.runs, METRIC_KEYS.trainSeconds));
     const described = first ? describeArm(first.params, parameters) : { frozen: MISSING, trained: MISSING, input: MISSING };
     return {
       letter: letter(i),
@@ -195,7 +195,7 @@ export function buildStudyPage(data: StudyData, thumbs: ThumbnailIndex, links: {
               : `cached (${seconds(maxOf(extractionTimes))})`
             : seconds(maxOf(extractionTimes)),
       training: train ? `${seconds(train.mean)} per seed` : MISSING,
-      runs: armData.runs.map((r) => ({ seed: r.summary.run.seed, shortId: shortId(r.summary.run.id), href: links.runHref(r.summary.run.id), accuracy: percent(r.summary.final['test.accuracy']) })),
+      runs: armData.runs.map((r) => ({ seed: r.summary.run.seed, shortId: shortId(r.summary.run.id), href: links.runHref(r.summary.run.id), accuracy: percent(r.summary.final[METRIC_KEYS.testAccuracy]) })),
       note: armData.unfinished > 0 ? `${armData.unfinished} run(s) of this arm did not complete and are left out` : null,
     };
   });
@@ -241,11 +241,11 @@ export function buildStudyPage(data: StudyData, thumbs: ThumbnailIndex, links: {
   });
 
   const findings: string[] = [];
-  const baseAccuracy = base ? summary(metricValues(base.runs, 'test.accuracy')) : null;
+  const baseAccuracy = base ? summary(metricValues(base.runs, METRIC_KEYS.testAccuracy)) : null;
   if (base && baseAccuracy) {
     findings.push(`Arm 1 (${base.arm.label}) reaches ${percent(baseAccuracy.mean)} mean test accuracy over ${baseAccuracy.n} seed${baseAccuracy.n === 1 ? '' : 's'}.`);
     significance.forEach((row, k) => {
-      const other = summary(metricValues(data.arms[k + 1].runs, 'test.accuracy'));
+      const other = summary(metricValues(data.arms[k + 1].runs, METRIC_KEYS.testAccuracy));
       if (!other) return;
       if (row.tone === 'better') findings.push(`Arm ${row.letter} (${row.label}) BEATS the frozen extractor of arm 1: ${percent(other.mean)}, a paired difference of ${row.acrossSeeds}.`);
       else if (row.tone === 'worse') findings.push(`Arm ${row.letter} (${row.label}) is worse: ${percent(other.mean)}, a paired difference of ${row.acrossSeeds}.`);
@@ -254,8 +254,8 @@ export function buildStudyPage(data: StudyData, thumbs: ThumbnailIndex, links: {
   }
 
   const costPoints = data.arms.map((armData, i) => {
-    const accuracy = summary(metricValues(armData.runs, 'test.accuracy'));
-    const train = summary(metricValues(armData.runs, 'time.train_seconds'));
+    const accuracy = summary(metricValues(armData.runs, METRIC_KEYS.testAccuracy));
+    const train = summary(metricValues(armData.runs, METRIC_KEYS.trainSeconds));
     const extraction = metricValues(armData.runs, 'time.extraction_seconds');
     // One extraction serves every seed of an arm (features are cached): its cost is split over the runs.
     // Features cached before the study are charged at the time of the run that extracted them.

@@ -1,4 +1,3 @@
-import { sweepSeedGroups, type SeedGroup } from '@mlbench/experiment';
 import type { SampleSummary } from '@mlbench/metrics';
 import { loadSweepRuns, type Sweep, type TrackingStore } from '@mlbench/tracking';
 import { errorBarChart, type ErrorBarSeries } from './charts/error-bar-chart';
@@ -6,6 +5,7 @@ import { seriesColor } from './charts/svg';
 import { dateTime, duration, fixed, intervalText, MISSING, percent, shortId } from './format';
 import { statusView, svg, type StatusView, type Svg } from './page-model';
 import { loadRunSummary, type RunSummaryData } from './run-data';
+import { METRIC_KEYS, intervalKeys, sweepSeedGroups, type SeedGroup } from '@mlbench/experiment/results';
 
 /** Everything a sweep page is built from: the sweep, all its runs (any status) and its seed groups. */
 export interface SweepData {
@@ -117,9 +117,9 @@ const tInterval = (s: SampleSummary | undefined, kind: 'percent' | 'fixed', pref
 export function bestGroup(groups: readonly SeedGroup[]): SeedGroup | null {
   let best: SeedGroup | null = null;
   for (const group of groups) {
-    const mean = group.metrics['test.accuracy']?.mean;
+    const mean = group.metrics[METRIC_KEYS.testAccuracy]?.mean;
     if (mean === undefined) continue;
-    if (best === null || mean > (best.metrics['test.accuracy']?.mean ?? -Infinity)) best = group;
+    if (best === null || mean > (best.metrics[METRIC_KEYS.testAccuracy]?.mean ?? -Infinity)) best = group;
   }
   return best;
 }
@@ -140,8 +140,8 @@ export function buildSweepPage(data: SweepData, links: { indexHref: string; runH
     values: keys.map((k) => runValue(d, k)),
     status: statusView(d.run.status),
     error: d.run.error,
-    accuracy: { text: percent(d.final['test.accuracy']), ci: intervalText(d.final['test.accuracy.ci_low'], d.final['test.accuracy.ci_high'], 'percent') },
-    macroF1: { text: fixed(d.final['test.macro_f1']), ci: intervalText(d.final['test.macro_f1.ci_low'], d.final['test.macro_f1.ci_high'], 'fixed') },
+    accuracy: { text: percent(d.final[METRIC_KEYS.testAccuracy]), ci: intervalText(d.final[intervalKeys(METRIC_KEYS.testAccuracy).low], d.final[intervalKeys(METRIC_KEYS.testAccuracy).high], 'percent') },
+    macroF1: { text: fixed(d.final[METRIC_KEYS.testMacroF1]), ci: intervalText(d.final[intervalKeys(METRIC_KEYS.testMacroF1).low], d.final[intervalKeys(METRIC_KEYS.testMacroF1).high], 'fixed') },
     duration: duration(d.run.durationMs),
     best: bestIds.has(d.run.id),
   }));
@@ -152,22 +152,22 @@ export function buildSweepPage(data: SweepData, links: { indexHref: string; runH
 
   const groupLabel = (group: SeedGroup): string => (varied.length === 0 ? 'all runs (only the seed varies)' : describe(varied, varied.map((k) => valueText(getDotted(group.config, k)))));
   const groupRows: GroupRow[] = [...groups]
-    .sort((a, b) => (b.metrics['test.accuracy']?.mean ?? -Infinity) - (a.metrics['test.accuracy']?.mean ?? -Infinity))
+    .sort((a, b) => (b.metrics[METRIC_KEYS.testAccuracy]?.mean ?? -Infinity) - (a.metrics[METRIC_KEYS.testAccuracy]?.mean ?? -Infinity))
     .map((group) => ({
       label: groupLabel(group),
       seeds: group.seeds.join(', '),
       n: group.runIds.length,
-      accuracy: { meanStd: meanStd(group.metrics['test.accuracy'], (x) => percent(x), 100), ci: tInterval(group.metrics['test.accuracy'], 'percent', false) },
-      macroF1: { meanStd: meanStd(group.metrics['test.macro_f1'], (x) => fixed(x), 1), ci: tInterval(group.metrics['test.macro_f1'], 'fixed', false) },
+      accuracy: { meanStd: meanStd(group.metrics[METRIC_KEYS.testAccuracy], (x) => percent(x), 100), ci: tInterval(group.metrics[METRIC_KEYS.testAccuracy], 'percent', false) },
+      macroF1: { meanStd: meanStd(group.metrics[METRIC_KEYS.testMacroF1], (x) => fixed(x), 1), ci: tInterval(group.metrics[METRIC_KEYS.testMacroF1], 'fixed', false) },
       best: group === best,
     }));
 
   const bestView: BestConfiguration | null = best
     ? {
         label: groupLabel(best),
-        accuracy: meanStd(best.metrics['test.accuracy'], (x) => percent(x), 100),
-        interval: tInterval(best.metrics['test.accuracy'], 'percent'),
-        macroF1: meanStd(best.metrics['test.macro_f1'], (x) => fixed(x), 1),
+        accuracy: meanStd(best.metrics[METRIC_KEYS.testAccuracy], (x) => percent(x), 100),
+        interval: tInterval(best.metrics[METRIC_KEYS.testAccuracy], 'percent'),
+        macroF1: meanStd(best.metrics[METRIC_KEYS.testMacroF1], (x) => fixed(x), 1),
         seeds: best.runIds.length,
         runs: best.runIds.map((id) => ({ shortId: shortId(id), href: links.runHref(id) })),
       }
@@ -175,8 +175,8 @@ export function buildSweepPage(data: SweepData, links: { indexHref: string; runH
 
   const plots = varied.map((key) => ({
     key,
-    accuracy: svg(metricPlot(data, key, varied, 'test.accuracy', 'test accuracy', (x) => percent(x, 1))),
-    macroF1: groups.some((g) => g.metrics['test.macro_f1']) ? svg(metricPlot(data, key, varied, 'test.macro_f1', 'test macro-F1', (x) => x.toFixed(3))) : null,
+    accuracy: svg(metricPlot(data, key, varied, METRIC_KEYS.testAccuracy, 'test accuracy', (x) => percent(x, 1))),
+    macroF1: groups.some((g) => g.metrics[METRIC_KEYS.testMacroF1]) ? svg(metricPlot(data, key, varied, METRIC_KEYS.testMacroF1, 'test macro-F1', (x) => x.toFixed(3))) : null,
   }));
 
   const failed = runs

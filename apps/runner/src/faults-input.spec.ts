@@ -5,9 +5,7 @@ import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { fingerprintImages, scanDataset, writeSyntheticDataset } from '@mlbench/data';
 import { openSqliteStore, parseRunExport } from '@mlbench/tracking';
-import { BuiltinOp } from '@mlbench/model/src/tflite/builtin-ops';
-import { BuiltinOptionsType, TensorType } from '@mlbench/model/src/tflite/schema';
-import { buildTflite } from '@mlbench/model/src/tflite/testing/build-tflite';
+import { BuiltinOp, BuiltinOptionsType, buildTflite, TensorType } from '@mlbench/model/src/testing';
 import { EXIT, runCli } from './cli';
 import { SHARED, captureIo } from './test-support';
 

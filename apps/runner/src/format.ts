@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import type { PipelineEvent, RunSummary, SeedGroup, SweepEvent, SweepResult } from '@mlbench/experiment';
+import { METRIC_KEYS, type PipelineEvent, type RunSummary, type SeedGroup, type SweepEvent, type SweepResult } from '@mlbench/experiment';
 import type { SampleSummary } from '@mlbench/metrics';
 import { isPostgresUrl, type Run, type RunView, type SkippedFile, type Sweep } from '@mlbench/tracking';
 
@@ -163,8 +163,8 @@ export function formatSweepSummary(result: SweepResult): string {
     for (const group of groups) {
       const first = outcomes.find((o) => o.runId === group.runIds[0]);
       const label = varying.length > 0 && first ? varying.map((k) => `${k}=${JSON.stringify(first.point[k])}`).join(' ') : 'all runs';
-      const acc = group.metrics['test.accuracy'];
-      const f1 = group.metrics['test.macro_f1'];
+      const acc = group.metrics[METRIC_KEYS.testAccuracy];
+      const f1 = group.metrics[METRIC_KEYS.testMacroF1];
       lines.push(`  ${label} (n=${group.runIds.length}): test accuracy ${acc ? mean(acc) : '-'}; macro-F1 ${f1 ? mean(f1) : '-'}`);
     }
   }
@@ -181,7 +181,7 @@ export function formatSweepList(entries: readonly { sweep: Sweep; runs: readonly
         `${sweep.id}  ${sweep.status.padEnd(11)}  ${sweep.startTime}  ${sweep.name}  ${completed}/${sweep.size} completed  (${Object.keys(sweep.definition).join(' x ')})`,
       ];
       for (const group of groups) {
-        const acc = group.metrics['test.accuracy'];
+        const acc = group.metrics[METRIC_KEYS.testAccuracy];
         if (acc) lines.push(`    seeds ${group.seeds.join(',')}: test accuracy ${mean(acc)}`);
       }
       return lines.join('\n');

@@ -1,5 +1,7 @@
 import { DatasetError } from '@mlbench/data';
-import { CacheWriteError, ConfigError, InterruptedError } from '@mlbench/experiment';
+import { AuditError, CacheWriteError, CandidateRunError, ConfigError, InterruptedError } from '@mlbench/experiment';
+import { MetricsInputError } from '@mlbench/metrics';
+import { terminalSafe } from '@mlbench/common';
 import { ModelError, TrainingDivergedError } from '@mlbench/model';
 import { isBadInputStoreError, RunNotFoundError, TrackingStoreError } from '@mlbench/tracking';
 
@@ -11,6 +13,15 @@ export interface CliIo {
   err: (line: string) => void;
   /** Progress bars only on a terminal; elsewhere a line every 10%. */
   isTty: boolean;
+}
+
+/**
+ * The output layer every command prints through: control characters in any line (run and class
+ * names, paths, messages, all possibly from a shared database or an imported run) are shown as
+ * escapes, never sent to the terminal raw. runCli wraps whatever io it is given.
+ */
+export function terminalSafeIo(io: CliIo): CliIo {
+  return { ...io, out: (line) => io.out(terminalSafe(line)), err: (line) => io.err(terminalSafe(line)) };
 }
 
 export const processIo: CliIo = {
@@ -27,7 +38,8 @@ export function reportError(error: unknown, io: CliIo): number {
     io.err(`interrupted: ${error.message}; the run is recorded as interrupted and cached features are kept`);
     return EXIT.interrupted;
   }
-  if (error instanceof ConfigError || error instanceof DatasetError || error instanceof ModelError) {
+  // Bad input: config, data, model or head options, an audit the data cannot support, metrics of nothing.
+  if (error instanceof ConfigError || error instanceof DatasetError || error instanceof ModelError || error instanceof AuditError || error instanceof MetricsInputError) {
     io.err(`error: ${error.message}`);
     return EXIT.badInput;
   }
@@ -36,6 +48,10 @@ export function reportError(error: unknown, io: CliIo): number {
     const hint = error instanceof RunNotFoundError && error.store ? `; list runs with: npx nx run runner -- runs list --db ${error.store}` : '';
     io.err(`error: ${(error as Error).message}${hint}`);
     return EXIT.badInput;
+  }
+  if (error instanceof CandidateRunError) {
+    io.err(`gate failed: ${error.message}`);
+    return EXIT.failed;
   }
   // The run was recorded and failed on its own numbers: say so without a stack trace.
   if (error instanceof TrainingDivergedError) {

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { terminalSafe } from '@mlbench/common';
 import { runCli } from './cli';
 
 runCli(process.argv.slice(2)).then(
@@ -6,7 +7,7 @@ runCli(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    console.error(error);
+    process.stderr.write(`${terminalSafe(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`);
     process.exitCode = 1;
   },
 );

@@ -27,9 +27,11 @@ export interface CliProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, prefix: readonly string[] = []): CliProcess {
   // node itself, not npx/tsx wrappers: the pid signalled (and recorded with the run) is the runner's.
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'apps/runner/src/main.ts'), ...args], {
+  // `prefix` runs it through another command first (e.g. setpriv, to test as an unprivileged user).
+  const command = [...prefix, process.execPath, '--import', 'tsx', path.join(REPO_ROOT, 'apps/runner/src/main.ts'), ...args];
+  const child = spawn(command[0], command.slice(1), {
     cwd: REPO_ROOT,
     env: { ...process.env, FORCE_PROGRESS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

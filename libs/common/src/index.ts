@@ -5,3 +5,4 @@ export { shuffleInPlace } from './shuffle';
 export { isHttpUrl } from './url';
 export { describeFileKind, FileBoundsError, readFileBounded } from './read-file-bounded';
 export { writeFileAtomic } from './write-file-atomic';
+export { terminalSafe } from './terminal-text';

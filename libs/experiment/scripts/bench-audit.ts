@@ -19,7 +19,9 @@ import seedrandom from 'seedrandom';
 import { scanDataset } from '@mlbench/data';
 import { recoveryScores } from '@mlbench/metrics';
 import { initBackend } from '@mlbench/model';
-import { auditLabels, FeatureCache, loadConfig } from '../src/index';
+import { auditLabels } from '../src/audit';
+import { loadConfig } from '../src/config';
+import { FeatureCache } from '../src/feature-cache';
 
 const REPO = path.resolve(__dirname, '../../..');
 

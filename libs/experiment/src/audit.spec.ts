@@ -6,8 +6,10 @@ import seedrandom from 'seedrandom';
 import { writeSyntheticDataset } from '@mlbench/data';
 import { initBackend } from '@mlbench/model';
 import { openSqliteStore } from '@mlbench/tracking';
-import { auditLabels, cleanEvaluationMetrics } from './audit';
+import { auditLabels } from './audit';
+import { cleanEvaluationMetrics } from './evaluation';
 import { parseConfig } from './config';
+import { FoldWorkerPool, type FoldTrainer } from './fold-workers';
 import { runExperiment } from './pipeline';
 
 jest.setTimeout(180_000);
@@ -42,6 +44,25 @@ beforeAll(async () => {
 });
 
 describe('auditLabels', () => {
+  it('gives bit-identical probabilities when worker threads train the folds', async () => {
+    const data = blobs();
+    const alone = await auditLabels(data.features, data.dim, data.given, { folds: 5, seed: 3, head });
+    const backend = (await initBackend('auto')).backend;
+    expect(backend === 'wasm' || backend === 'cpu').toBe(true);
+    const pool = FoldWorkerPool.start(2, { backend: backend as 'wasm' | 'cpu' });
+    try {
+      let jobs = 0;
+      const counted = pool.trainers().map((train): FoldTrainer => (job) => (jobs++, train(job)));
+      const shared = await auditLabels(data.features, data.dim, data.given, { folds: 5, seed: 3, head }, { foldTrainers: counted, trainOnThisThread: false });
+      expect(jobs).toBe(5);
+      expect(shared.probabilities).toEqual(alone.probabilities);
+      expect(shared.folds).toEqual(alone.folds);
+      expect(shared.verdicts).toEqual(alone.verdicts);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('finds injected label flips in separable features and suggests the true class', async () => {
     const data = blobs();
     const folds: number[] = [];

@@ -6,10 +6,13 @@
  * same verdicts.
  */
 
-import { classificationReport, confidentLearning, stratifiedKFold, type ConfidentLearningResult } from '@mlbench/metrics';
-import { trainSoftmaxHead, type SoftmaxHeadOptions } from '@mlbench/model';
+import { confidentLearning, stratifiedKFold, type ConfidentLearningResult } from '@mlbench/metrics';
+import { initBackend, trainSoftmaxHead, type SoftmaxHeadOptions } from '@mlbench/model';
 import type { AuditResult, Metric } from '@mlbench/tracking';
 import type { ExperimentConfig } from './config-schema';
+import { AuditError } from './errors';
+import { FoldWorkerPool, foldWorkerCount, type FoldJob, type FoldTrainer } from './fold-workers';
+import { METRIC_KEYS } from './metric-keys';
 
 export interface AuditOptions {
   /** Number of folds (>= 2); every image is held out exactly once. */
@@ -21,9 +24,16 @@ export interface AuditOptions {
 }
 
 export interface AuditHooks {
-  /** Checked between batches of every fold's training. */
+  /** Checked between batches of every fold's training on the calling thread. */
   checkAborted?: () => void;
   onFold?: (fold: number, folds: number) => void;
+  /**
+   * Trainers beside the calling thread (fold-workers.ts): folds go to whichever is free next,
+   * the calling thread included. The probabilities do not depend on who trained a fold.
+   */
+  foldTrainers?: readonly FoldTrainer[];
+  /** False: only `foldTrainers` train (the calling thread stays free for other work). Default true. */
+  trainOnThisThread?: boolean;
 }
 
 export interface LabelAudit {
@@ -33,10 +43,6 @@ export interface LabelAudit {
   probabilities: number[][];
   verdicts: ConfidentLearningResult;
   seconds: number;
-}
-
-export class AuditError extends Error {
-  override name = 'AuditError';
 }
 
 /**
@@ -59,29 +65,47 @@ export async function auditLabels(
   }
   const folds = stratifiedKFold(labels, options.folds, `audit:${options.seed}`);
   const probabilities: number[][] = new Array<number[]>(n);
-  for (let f = 0; f < options.folds; f++) {
-    hooks.onFold?.(f, options.folds);
-    const trainRows: number[] = [];
-    const heldOut: number[] = [];
-    folds.forEach((fold, i) => (fold === f ? heldOut : trainRows).push(i));
-    const gather = (rows: readonly number[]): Float32Array => {
-      const out = new Float32Array(rows.length * dim);
-      rows.forEach((row, r) => out.set(features.subarray(row * dim, (row + 1) * dim), r * dim));
-      return out;
-    };
-    const { head } = await trainSoftmaxHead(
-      { features: gather(trainRows), labels: trainRows.map((i) => labels[i]), dim },
-      null,
-      { ...options.head, seed: options.seed + f + 1 },
-      { checkAborted: hooks.checkAborted },
-    );
+  const gather = (rows: readonly number[]): Float32Array => {
+    const out = new Float32Array(rows.length * dim);
+    rows.forEach((row, r) => out.set(features.subarray(row * dim, (row + 1) * dim), r * dim));
+    return out;
+  };
+  const onThisThread: FoldTrainer = async (job) => {
+    const { head } = await trainSoftmaxHead(job.train, null, job.options, { checkAborted: hooks.checkAborted });
     try {
-      const flat = head.predict(gather(heldOut), heldOut.length);
-      heldOut.forEach((row, r) => (probabilities[row] = Array.from(flat.subarray(r * k, (r + 1) * k), clampProbability)));
+      return head.predict(job.heldOut, job.heldOutCount);
     } finally {
       head.dispose();
     }
-  }
+  };
+  // Every trainer takes the next fold when it is free; each fold's rows, seed and settings are fixed.
+  let nextFold = 0;
+  let failed = false;
+  const work = async (train: FoldTrainer): Promise<void> => {
+    while (nextFold < options.folds && !failed) {
+      const f = nextFold++;
+      hooks.onFold?.(f, options.folds);
+      const trainRows: number[] = [];
+      const heldOut: number[] = [];
+      folds.forEach((fold, i) => (fold === f ? heldOut : trainRows).push(i));
+      const job: FoldJob = {
+        train: { features: gather(trainRows), labels: trainRows.map((i) => labels[i]), dim },
+        heldOut: gather(heldOut),
+        heldOutCount: heldOut.length,
+        options: { ...options.head, seed: options.seed + f + 1 },
+      };
+      try {
+        const flat = await train(job);
+        heldOut.forEach((row, r) => (probabilities[row] = Array.from(flat.subarray(r * k, (r + 1) * k), clampProbability)));
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  const trainers = [...(hooks.trainOnThisThread === false ? [] : [onThisThread]), ...(hooks.foldTrainers ?? [])];
+  if (trainers.length === 0) throw new AuditError('audit: no trainer for the folds (trainOnThisThread is false and there are no fold trainers)');
+  await Promise.all(trainers.map(work));
   return { folds, probabilities, verdicts: confidentLearning(labels, probabilities, k), seconds: (Date.now() - started) / 1000 };
 }
 
@@ -123,11 +147,11 @@ export function auditMetrics(audit: LabelAudit, labels: readonly number[], class
   const correct = audit.probabilities.filter((row, i) => row.indexOf(Math.max(...row)) === labels[i]).length;
   const metrics: Metric[] = [
     { key: 'audit.folds', value: Math.max(...audit.folds) + 1, step: null },
-    { key: 'audit.label_issues', value: verdicts.labelIssues.length, step: null },
-    { key: 'audit.no_confident_class', value: verdicts.noConfidentClass.length, step: null },
-    { key: 'audit.label_issue_fraction', value: verdicts.labelIssues.length / labels.length, step: null },
-    { key: 'audit.oof_accuracy', value: correct / labels.length, step: null },
-    { key: 'audit.seconds', value: audit.seconds, step: null },
+    { key: METRIC_KEYS.auditLabelIssues, value: verdicts.labelIssues.length, step: null },
+    { key: METRIC_KEYS.auditNoConfidentClass, value: verdicts.noConfidentClass.length, step: null },
+    { key: METRIC_KEYS.auditLabelIssueFraction, value: verdicts.labelIssues.length / labels.length, step: null },
+    { key: METRIC_KEYS.auditOofAccuracy, value: correct / labels.length, step: null },
+    { key: METRIC_KEYS.auditSeconds, value: audit.seconds, step: null },
   ];
   verdicts.thresholds.forEach((t, j) => {
     // An empty class has an infinite threshold; the store keeps Infinity as is.
@@ -157,51 +181,29 @@ export async function auditForRun(
   if (head.type !== 'softmax') {
     throw new AuditError(`audit.enabled: the label audit trains softmax heads on features; model.head.type "${head.type}" is not supported. Set audit.enabled: false`);
   }
-  return auditLabels(
-    data.features,
-    data.dim,
-    data.labels,
-    {
-      folds: config.audit.folds,
-      seed: config.seed,
-      head: {
-        numClasses: data.numClasses,
-        dropout: config.model.head.dropout,
-        l2: config.model.head.type === 'softmax' ? config.model.head.l2 : 0,
-        optimizer: config.train.optimizer,
-        learningRate: config.train.learningRate,
-        epochs: config.train.epochs,
-        batchSize: config.train.batchSize,
-      },
+  const options: AuditOptions = {
+    folds: config.audit.folds,
+    seed: config.seed,
+    head: {
+      numClasses: data.numClasses,
+      dropout: config.model.head.dropout,
+      l2: config.model.head.type === 'softmax' ? config.model.head.l2 : 0,
+      optimizer: config.train.optimizer,
+      learningRate: config.train.learningRate,
+      epochs: config.train.epochs,
+      batchSize: config.train.batchSize,
     },
-    hooks,
-  );
+  };
+  // Workers only for the single-threaded backends (tfjs-node already uses every core). The run
+  // chose its backend already; `auto` returns that choice.
+  const backend = (await initBackend('auto')).backend;
+  const single = backend === 'wasm' || backend === 'cpu' ? backend : null;
+  const count = single ? foldWorkerCount(options.folds) : 0;
+  const pool = single && count > 0 ? FoldWorkerPool.start(count, { backend: single }) : null;
+  try {
+    return await auditLabels(data.features, data.dim, data.labels, options, { ...hooks, foldTrainers: pool?.trainers() });
+  } finally {
+    await pool?.close();
+  }
 }
 
-/**
- * The "cleaned" evaluation of one split: its metrics over the images the audit did not flag as
- * label issues, as
- * `<split>_clean.accuracy`, `<split>_clean.macro_f1`, `<split>_clean.log_loss`, `<split>_clean.count`.
- * The split itself is never changed; `<split>.*` stays the evaluation on all of it.
- */
-export function cleanEvaluationMetrics(
-  split: string,
-  set: { indices: readonly number[]; labels: readonly number[] },
-  rows: readonly (readonly number[])[],
-  flagged: ReadonlySet<number>,
-  numClasses: number,
-): Metric[] {
-  const keep = set.indices.flatMap((imageIndex, i) => (flagged.has(imageIndex) ? [] : [i]));
-  if (keep.length === 0) return [{ key: `${split}_clean.count`, value: 0, step: null }];
-  const report = classificationReport(
-    keep.map((i) => set.labels[i]),
-    keep.map((i) => rows[i]),
-    numClasses,
-  );
-  return [
-    { key: `${split}_clean.accuracy`, value: report.accuracy, step: null },
-    { key: `${split}_clean.macro_f1`, value: report.macroF1, step: null },
-    { key: `${split}_clean.log_loss`, value: report.logLoss, step: null },
-    { key: `${split}_clean.count`, value: report.count, step: null },
-  ];
-}

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
-import { ConfigError, flattenConfig, parseConfig, parseExperiment } from './index';
+import { flattenConfig, parseConfig, parseExperiment } from './config';
+import { ConfigError } from './errors';
 
 const file = '/exp/experiments/test.yaml';
 const valid = `

@@ -41,3 +41,8 @@ export class CacheWriteError extends Error {
     );
   }
 }
+
+/** The label audit cannot run as configured (too few images for its folds, a head it cannot audit): bad input, exit code 2. */
+export class AuditError extends Error {
+  override name = 'AuditError';
+}

@@ -1,32 +1,39 @@
-export { CacheWriteError, ConfigError, InterruptedError } from './errors';
-export { localProcesses, markAbandonedRuns, type ProcessProbe } from './abandoned';
-export { experimentConfigSchema } from './config-schema';
-export type { ExperimentConfig } from './config-schema';
-export { flattenConfig, hashConfig, loadConfig, loadExperiment, parseConfig, parseExperiment } from './config';
+/**
+ * Public entry of @mlbench/experiment: the core function behind each runner command (run a config,
+ * sweep or study file; reproduce; gate), their events and results, and the typed errors. Readers of
+ * recorded results that must not load tfjs (the report) use `@mlbench/experiment/results`.
+ */
+export { AuditError, CacheWriteError, ConfigError, InterruptedError } from './errors';
+export type { CnnHeadConfig, ExperimentConfig, HeadConfig, ModelExtractorConfig } from './config-schema';
+export { parseConfig } from './config';
 export type { ExperimentPlan, LoadedConfig } from './config';
-export { captureEnvironment } from './environment';
-export { FeatureCache } from './feature-cache';
-export { runExperiment } from './pipeline';
-export type { PipelineEvent, RunExperimentOptions, RunSummary, SplitSummary } from './pipeline';
-export { describePoint, expandGrid, setDotted } from './sweep';
-export type { SweepPoint } from './sweep';
-export { evaluateGate, parseGateRule } from './gate';
-export type { GateRule, GateVerdict } from './gate';
-export { gateRun } from './gate-run';
-export type { GateResult, GateTarget } from './gate-run';
-export { diffRuns, isResultMetric } from './run-diff';
-export type { RunDiff, RunSnapshot } from './run-diff';
-export { configOfRun, reproduceRun, snapshotRun } from './reproduce';
-export type { ReproduceResult } from './reproduce';
-export { seedGroupKey, summarizeSeedGroups } from './seed-groups';
-export type { RunForGrouping, SeedGroup } from './seed-groups';
-export { runSweep } from './sweep-run';
-export type { RunSweepOptions, SweepEvent, SweepResult, SweepRunOutcome } from './sweep-run';
 export { runConfigFile } from './run-file';
 export type { FileRunResult } from './run-file';
-export { sweepSeedGroups } from './sweep-run';
-export { AuditError, auditForRun, auditLabels, auditMetrics, auditRecords, cleanEvaluationMetrics, flaggedIndices } from './audit';
-export type { AuditHooks, AuditOptions, AuditSummary, LabelAudit } from './audit';
-export { isStudyText, loadStudy, pairingProblems, parseStudyDefinition, runStudy, studyFileSchema } from './study';
-export type { RunStudyOptions, StudyArmResult, StudyDefinition, StudyEvent, StudyPlan, StudyResult } from './study';
-export type { CnnHeadConfig, HeadConfig, ModelExtractorConfig } from './config-schema';
+export { runExperiment } from './pipeline';
+export type { PipelineEvent, RunExperimentOptions, RunSummary } from './pipeline';
+export type { SplitSummary } from './evaluation';
+export type { AuditSummary } from './audit';
+export type { RunSweepOptions, SweepEvent, SweepResult, SweepRunOutcome } from './sweep-run';
+export type { SweepPoint } from './sweep';
+export type { RunStudyOptions, StudyArmResult, StudyEvent, StudyPlan, StudyResult } from './study';
+export type { StudyDefinition } from './study-definition';
+export { reproduceRun } from './reproduce';
+export type { ReproduceResult } from './reproduce';
+export type { RunDiff } from './run-diff';
+export { gateRun } from './gate-run';
+export type { GateResult, GateTarget } from './gate-run';
+export { parseGateRule } from './gate';
+export type { GateRule, GateVerdict } from './gate';
+export { summarizeSeedGroups } from './seed-groups';
+export type { RunForGrouping, SeedGroup } from './seed-groups';
+export { sweepSeedGroups } from './sweep-seed-groups';
+export { METRIC_KEYS } from './metric-keys';
+export { CandidateRunError, gateSeedGroups } from './seed-gate-run';
+export type { SeedGateResult, SeedGateTarget } from './seed-gate-run';
+export type { DecidingTest, SeedGateOptions, SeedGateVerdict, SeedGroupSide, SeedRow } from './seed-gate';
+export { VERDICT_METRICS, buildSeedReference, seedResultsOfSweep, writeSeedReference } from './seed-results';
+export type { VerdictMetric } from './seed-results';
+export { verifyRun } from './verify';
+export type { Verification } from './verify';
+export { describeTask } from './task';
+export { formatP } from './seed-gate';

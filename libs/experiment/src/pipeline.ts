@@ -7,17 +7,8 @@ import {
   type DatasetScan,
   type SplitName,
 } from '@mlbench/data';
-import { argmax, bootstrapClassification, classificationReport, type ClassificationReport, type Interval } from '@mlbench/metrics';
-import {
-  checkProbabilitiesFinite,
-  initBackend,
-  type BackendInfo,
-  type EpochMetrics,
-  type ExtractorDescription,
-  type FeatureExtractor,
-  type FeatureSet,
-} from '@mlbench/model';
-import { borrowStore, startHeartbeat, type Metric, type Prediction, type Run, type SkippedFile, type TrackingStore } from '@mlbench/tracking';
+import { initBackend, type BackendInfo, type EpochMetrics, type ExtractorDescription, type FeatureExtractor } from '@mlbench/model';
+import { borrowStore, startHeartbeat, type Metric, type Run, type RunRecord, type SkippedFile, type TrackingStore } from '@mlbench/tracking';
 import { markAbandonedRuns } from './abandoned';
 import { flattenConfig, type LoadedConfig } from './config';
 import { InterruptedError } from './errors';
@@ -26,7 +17,9 @@ import { FeatureCache } from './feature-cache';
 import { extractDatasetFeatures, type DatasetFeatures } from './dataset-features';
 import { backendPreference, extractionBatchSize, openExtractor, trainConfiguredHead } from './model-setup';
 import { checkRunInputs } from './run-checks';
-import { auditForRun, auditMetrics, auditRecords, cleanEvaluationMetrics, flaggedIndices, type AuditSummary } from './audit';
+import { auditForRun, auditMetrics, auditRecords, flaggedIndices, type AuditSummary, type LabelAudit } from './audit';
+import { evaluateSplits, type IndexedFeatureSet, type SplitSummary } from './evaluation';
+import { METRIC_KEYS, splitMetricKey } from './metric-keys';
 
 /** What the pipeline reports while it works; the CLI turns these into lines and progress bars. */
 export type PipelineEvent =
@@ -59,16 +52,7 @@ export interface RunExperimentOptions {
   sweep?: { id: string; index: number };
 }
 
-export interface SplitSummary {
-  count: number;
-  accuracy: number;
-  macroF1: number;
-  logLoss: number;
-  perClassF1: Record<string, number>;
-  /** 95% bootstrap intervals [low, high] (val and test). */
-  accuracyInterval?: [number, number];
-  macroF1Interval?: [number, number];
-}
+export type { SplitSummary } from './evaluation';
 
 export interface RunSummary {
   run: Run;
@@ -93,7 +77,6 @@ export interface RunSummary {
  * Everything that can be wrong with the inputs is checked before the run row is written.
  */
 export async function runExperiment(loaded: LoadedConfig, options: RunExperimentOptions): Promise<RunSummary> {
-  const started = Date.now();
   const emit = (event: PipelineEvent): void => options.onEvent?.(event);
   const checkAborted = (): void => {
     if (options.signal?.aborted) throw new InterruptedError(String(options.signal.reason ?? 'signal'));
@@ -169,7 +152,7 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
         if (!pass || !prepared) throw passFailure;
         progress.stage = 'training';
         return await executeRun(run, store, {
-          loaded, scan: pass.scan, features: pass.features, extraction: pass.extraction, ...prepared, extractor, backend, started, options, emit, checkAborted, progress,
+          loaded, scan: pass.scan, features: pass.features, extraction: pass.extraction, ...prepared, description: extractor.description, backend, emit, checkAborted, progress,
         });
       } catch (error) {
         const interrupted = error instanceof InterruptedError;
@@ -181,8 +164,8 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
           await store
             .logBatch(run.id, {
               metrics: [
-                { key: 'progress.features_extracted', value: progress.extracted, step: null },
-                { key: 'progress.epochs_completed', value: progress.epochs, step: null },
+                { key: METRIC_KEYS.progressFeaturesExtracted, value: progress.extracted, step: null },
+                { key: METRIC_KEYS.progressEpochsCompleted, value: progress.epochs, step: null },
               ],
             })
             .catch(() => undefined);
@@ -203,7 +186,6 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
 
 interface PreparedSplit {
   assignment: SplitName[];
-  members: { relPath: string; sha256: string; split: SplitName }[];
   hashOfSplit: string;
   splitSizes: Record<SplitName, number>;
 }
@@ -212,7 +194,7 @@ interface PreparedSplit {
 function prepareSplit(scan: DatasetScan, loaded: LoadedConfig): PreparedSplit {
   const assignment = stratifiedSplit(scan.images.map((i) => i.label), loaded.resolved.dataset.split, loaded.config.seed, scan.classes);
   const members = scan.images.map((image, i) => ({ relPath: image.relPath, sha256: image.sha256, split: assignment[i] }));
-  return { assignment, members, hashOfSplit: splitHash(members), splitSizes: countBy(assignment) };
+  return { assignment, hashOfSplit: splitHash(members), splitSizes: countBy(assignment) };
 }
 
 /** How far a run got, for the record of an interrupted run. */
@@ -248,35 +230,30 @@ async function openFeatureCache(extractor: FeatureExtractor, loaded: LoadedConfi
   return cache;
 }
 
-interface RunContext {
+interface RunContext extends PreparedSplit {
   loaded: LoadedConfig;
   scan: DatasetScan;
   /** One row per image of `scan`, from the extraction pass. */
   features: Float32Array;
   extraction: RunSummary['extraction'];
   progress: RunProgress;
-  assignment: SplitName[];
-  members: { relPath: string; sha256: string; split: SplitName }[];
-  hashOfSplit: string;
-  splitSizes: Record<SplitName, number>;
-  extractor: FeatureExtractor;
+  description: ExtractorDescription;
   backend: BackendInfo;
-  started: number;
-  options: RunExperimentOptions;
   emit: (event: PipelineEvent) => void;
   checkAborted: () => void;
 }
 
+/** Audit, train, evaluate and record a run whose features are all extracted. */
 async function executeRun(run: Run, store: TrackingStore, ctx: RunContext): Promise<RunSummary> {
-  const { loaded, scan, assignment, extractor, emit, features, extraction } = ctx;
-  const { config, resolved } = loaded;
-  const dim = extractor.description.featureDim;
+  const { loaded, scan, assignment, description, emit, features, extraction } = ctx;
+  const { config } = loaded;
+  const dim = description.featureDim;
   // Label audit over the whole dataset (off unless config `audit.enabled`); see audit.ts.
   const audit = await auditForRun(config, { features, dim, labels: scan.images.map((i) => i.label), numClasses: scan.classes.length }, { checkAborted: ctx.checkAborted });
   const flagged = audit ? flaggedIndices(audit) : new Set<number>();
   // `audit.excludeFromTraining` drops flagged images from TRAIN only; val and test stay whole.
   const dropFromTrain = new Set(config.audit?.excludeFromTraining ? [...flagged].filter((i) => assignment[i] === 'train') : []);
-  const subset = (split: SplitName): FeatureSet & { indices: number[] } => {
+  const subset = (split: SplitName): IndexedFeatureSet => {
     const indices = assignment.flatMap((s, i) => (s === split && !dropFromTrain.has(i) ? [i] : []));
     const data = new Float32Array(indices.length * dim);
     indices.forEach((row, k) => data.set(features.subarray(row * dim, (row + 1) * dim), k * dim));
@@ -285,100 +262,37 @@ async function executeRun(run: Run, store: TrackingStore, ctx: RunContext): Prom
   const sets = { train: subset('train'), val: subset('val'), test: subset('test') };
 
   const trainStarted = Date.now();
-  const { head, history } = await trainConfiguredHead(
-    config,
-    extractor.description.inputShape,
-    sets.train,
-    sets.val.labels.length > 0 ? sets.val : null,
-    scan.classes.length,
-    {
-      checkAborted: ctx.checkAborted,
-      onEpoch: async (metrics) => {
-        ctx.progress.epochs = metrics.epoch;
-        emit({ type: 'epoch', epochs: config.train.epochs, metrics });
-        const step = metrics.epoch;
-        const curve: Metric[] = [
-          { key: 'train.loss', value: metrics.loss, step },
-          { key: 'train.accuracy', value: metrics.accuracy, step },
-        ];
-        if (metrics.valLoss !== null) curve.push({ key: 'val.loss', value: metrics.valLoss, step });
-        if (metrics.valAccuracy !== null) curve.push({ key: 'val.accuracy', value: metrics.valAccuracy, step });
-        await store.logBatch(run.id, { metrics: curve });
-      },
+  const { head, history } = await trainConfiguredHead(config, description.inputShape, sets.train, sets.val.labels.length > 0 ? sets.val : null, scan.classes.length, {
+    checkAborted: ctx.checkAborted,
+    onEpoch: async (metrics) => {
+      ctx.progress.epochs = metrics.epoch;
+      emit({ type: 'epoch', epochs: config.train.epochs, metrics });
+      await store.logBatch(run.id, { metrics: curveMetrics(metrics) });
     },
-  );
+  });
   const trainSeconds = (Date.now() - trainStarted) / 1000;
   ctx.progress.stage = 'evaluation';
 
-  const metrics: Metric[] = [];
-  const predictions: Prediction[] = [];
-  const summaries: Partial<Record<SplitName, SplitSummary>> = {};
+  let evaluation: ReturnType<typeof evaluateSplits>;
   try {
-    for (const split of SPLIT_NAMES) {
-      const set = sets[split];
-      if (set.labels.length === 0) continue;
-      const flat = head.predict(set.features, set.labels.length);
-      checkProbabilitiesFinite(flat, `the ${split} split`);
-      const k = scan.classes.length;
-      const rows = set.labels.map((_, i) => Array.from(flat.subarray(i * k, (i + 1) * k)));
-      const report = classificationReport(set.labels, rows, k);
-      metrics.push(...reportMetrics(split, report, scan.classes));
-      summaries[split] = summarize(report, scan.classes);
-      if (split !== 'train' && audit) metrics.push(...cleanEvaluationMetrics(split, set, rows, flagged, k));
-      if (split !== 'train') {
-        const intervals = bootstrapClassification(set.labels, rows.map((r) => argmax(r)), k, { resamples: 2000, seed: `${config.seed}:${split}`, level: 0.95 });
-        metrics.push(...intervalMetrics(split, intervals));
-        summaries[split] = { ...summarize(report, scan.classes), accuracyInterval: [intervals.accuracy.low, intervals.accuracy.high], macroF1Interval: [intervals.macroF1.low, intervals.macroF1.high] };
-      }
-      if (split !== 'train') {
-        set.indices.forEach((imageIndex, i) => {
-          predictions.push({
-            path: scan.images[imageIndex].relPath,
-            split,
-            trueLabel: set.labels[i],
-            predictedLabel: argmax(rows[i]),
-            probabilities: rows[i],
-          });
-        });
-      }
-    }
-    metrics.push(
-      { key: 'time.extraction_seconds', value: extraction.seconds, step: null },
-      { key: 'extraction.cached', value: extraction.cached, step: null },
-      { key: 'extraction.extracted', value: extraction.extracted, step: null },
-      { key: 'time.train_seconds', value: trainSeconds, step: null },
-      { key: 'head.parameters', value: head.parameterCount, step: null },
+    evaluation = evaluateSplits({ head, sets, classes: scan.classes, paths: scan.images.map((i) => i.relPath), seed: config.seed, flagged: audit ? flagged : undefined });
+    evaluation.metrics.push(
+      { key: METRIC_KEYS.extractionSeconds, value: extraction.seconds, step: null },
+      { key: METRIC_KEYS.extractionCached, value: extraction.cached, step: null },
+      { key: METRIC_KEYS.extractionExtracted, value: extraction.extracted, step: null },
+      { key: METRIC_KEYS.trainSeconds, value: trainSeconds, step: null },
+      { key: METRIC_KEYS.headParameters, value: head.parameterCount, step: null },
     );
-    if (extraction.imagesPerSecond !== null) metrics.push({ key: 'extraction.images_per_second', value: extraction.imagesPerSecond, step: null });
+    if (extraction.imagesPerSecond !== null) evaluation.metrics.push({ key: METRIC_KEYS.extractionImagesPerSecond, value: extraction.imagesPerSecond, step: null });
     if (audit) {
-      metrics.push(...auditMetrics(audit, scan.images.map((i) => i.label), scan.classes), { key: 'audit.excluded_train', value: dropFromTrain.size, step: null });
+      evaluation.metrics.push(...auditMetrics(audit, scan.images.map((i) => i.label), scan.classes), { key: METRIC_KEYS.auditExcludedTrain, value: dropFromTrain.size, step: null });
     }
   } finally {
     head.dispose();
   }
 
-  const description = extractor.description;
-  const completed = await store.completeRun(run.id, {
-    params: [],
-    metrics,
-    dataset: {
-      path: scan.root,
-      fingerprint: scan.fingerprint,
-      classes: scan.classes,
-      classCounts: scan.classCounts,
-      splitCounts: splitClassCounts(assignment, scan),
-      splitHash: ctx.hashOfSplit,
-    },
-    extractor: Object.fromEntries(
-      Object.entries({ ...description, inputShape: description.inputShape.join('x'), featureDim: description.featureDim, preprocess: JSON.stringify(resolved.preprocess) }).map(
-        ([k, v]) => [k, String(v)],
-      ),
-    ),
-    split: scan.images.map((image, i) => ({ path: image.relPath, sha256: image.sha256, label: image.label, split: assignment[i] })),
-    predictions,
-    audit: audit ? auditRecords(audit, scan.images.map((i) => i.relPath)) : undefined,
-  });
-
+  const completed = await store.completeRun(run.id, runRecord(ctx, evaluation, audit));
+  const { summaries } = evaluation;
   return {
     run: completed,
     store: store.location,
@@ -403,6 +317,43 @@ async function executeRun(run: Run, store: TrackingStore, ctx: RunContext): Prom
           },
         }
       : {}),
+  };
+}
+
+/** One epoch's learning-curve points: train loss and accuracy, val loss and accuracy when there is a val split. */
+function curveMetrics(metrics: EpochMetrics): Metric[] {
+  const step = metrics.epoch;
+  const curve: Metric[] = [
+    { key: splitMetricKey('train', 'loss'), value: metrics.loss, step },
+    { key: splitMetricKey('train', 'accuracy'), value: metrics.accuracy, step },
+  ];
+  if (metrics.valLoss !== null) curve.push({ key: splitMetricKey('val', 'loss'), value: metrics.valLoss, step });
+  if (metrics.valAccuracy !== null) curve.push({ key: splitMetricKey('val', 'accuracy'), value: metrics.valAccuracy, step });
+  return curve;
+}
+
+/** What `completeRun` records: the metrics and predictions, the dataset and its split, the extractor, the audit. */
+function runRecord(ctx: RunContext, evaluation: ReturnType<typeof evaluateSplits>, audit: LabelAudit | null): RunRecord {
+  const { scan, assignment, description } = ctx;
+  return {
+    params: [],
+    metrics: evaluation.metrics,
+    dataset: {
+      path: scan.root,
+      fingerprint: scan.fingerprint,
+      classes: scan.classes,
+      classCounts: scan.classCounts,
+      splitCounts: splitClassCounts(assignment, scan),
+      splitHash: ctx.hashOfSplit,
+    },
+    extractor: Object.fromEntries(
+      Object.entries({ ...description, inputShape: description.inputShape.join('x'), featureDim: description.featureDim, preprocess: JSON.stringify(ctx.loaded.resolved.preprocess) }).map(
+        ([k, v]) => [k, String(v)],
+      ),
+    ),
+    split: scan.images.map((image, i) => ({ path: image.relPath, sha256: image.sha256, label: image.label, split: assignment[i] })),
+    predictions: evaluation.predictions,
+    audit: audit ? auditRecords(audit, scan.images.map((i) => i.relPath)) : undefined,
   };
 }
 
@@ -446,41 +397,4 @@ function splitClassCounts(assignment: readonly SplitName[], scan: DatasetScan): 
   for (const split of SPLIT_NAMES) counts[split] = Object.fromEntries(scan.classes.map((c) => [c, 0]));
   assignment.forEach((split, i) => counts[split][scan.classes[scan.images[i].label]]++);
   return counts;
-}
-
-/** Seeded percentile-bootstrap 95% intervals (2000 resamples) of accuracy and macro-F1, as metrics. */
-function intervalMetrics(split: SplitName, { accuracy, macroF1 }: { accuracy: Interval; macroF1: Interval }): Metric[] {
-  return [
-    { key: `${split}.accuracy.ci_low`, value: accuracy.low, step: null },
-    { key: `${split}.accuracy.ci_high`, value: accuracy.high, step: null },
-    { key: `${split}.macro_f1.ci_low`, value: macroF1.low, step: null },
-    { key: `${split}.macro_f1.ci_high`, value: macroF1.high, step: null },
-  ];
-}
-
-function reportMetrics(split: SplitName, report: ClassificationReport, classes: readonly string[]): Metric[] {
-  const metrics: Metric[] = [
-    { key: `${split}.accuracy`, value: report.accuracy, step: null },
-    { key: `${split}.macro_f1`, value: report.macroF1, step: null },
-    { key: `${split}.log_loss`, value: report.logLoss, step: null },
-    { key: `${split}.count`, value: report.count, step: null },
-  ];
-  report.perClass.forEach((c, i) => {
-    metrics.push(
-      { key: `${split}.precision.${classes[i]}`, value: c.precision, step: null },
-      { key: `${split}.recall.${classes[i]}`, value: c.recall, step: null },
-      { key: `${split}.f1.${classes[i]}`, value: c.f1, step: null },
-    );
-  });
-  return metrics;
-}
-
-function summarize(report: ClassificationReport, classes: readonly string[]): SplitSummary {
-  return {
-    count: report.count,
-    accuracy: report.accuracy,
-    macroF1: report.macroF1,
-    logLoss: report.logLoss,
-    perClassF1: Object.fromEntries(report.perClass.map((c, i) => [classes[i], c.f1])),
-  };
 }

@@ -1,3 +1,5 @@
+import { isResultMetric } from './metric-keys';
+
 /** What `reproduce` compares between a recorded run and a fresh run of the same config. */
 export interface RunSnapshot {
   splitHash: string | null;
@@ -16,8 +18,6 @@ export interface RunDiff {
   warnings: string[];
 }
 
-/** Metrics that are results; timings and cache counts legitimately differ between runs. */
-export const isResultMetric = (key: string): boolean => /^(train|val|test)\./.test(key);
 
 export function diffRuns(recorded: RunSnapshot, fresh: RunSnapshot, tolerance = 1e-6): RunDiff {
   const differences: string[] = [];

@@ -1,7 +1,8 @@
 import { loadExperiment } from './config';
 import { runExperiment, type RunSummary } from './pipeline';
 import * as path from 'node:path';
-import { isStudyText, loadStudy, runStudy, type RunStudyOptions, type StudyResult } from './study';
+import { loadStudy, runStudy, type RunStudyOptions, type StudyResult } from './study';
+import { isStudyText } from './study-definition';
 import { runSweep, type SweepResult } from './sweep-run';
 import { readYamlFile } from './yaml-file';
 

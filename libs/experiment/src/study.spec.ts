@@ -1,5 +1,7 @@
-import { ConfigError, parseConfig, parseExperiment } from './index';
-import { isStudyText, pairingProblems, parseStudyDefinition } from './study';
+import { parseConfig, parseExperiment } from './config';
+import { ConfigError } from './errors';
+import { pairingProblems } from './study';
+import { isStudyText, parseStudyDefinition } from './study-definition';
 
 const file = '/exp/experiments/study.yaml';
 const arm = (extra: string, sweep = 'seed: [1, 2]'): string => `

@@ -1,10 +1,10 @@
-import { borrowStore, finalMetrics, loadSweepRuns, type Sweep, type TrackingStore } from '@mlbench/tracking';
+import { borrowStore, loadSweepRuns, type Sweep } from '@mlbench/tracking';
 import type { ExperimentPlan } from './config';
 import { captureEnvironment } from './environment';
 import { InterruptedError } from './errors';
-import { isResultMetric } from './run-diff';
 import { runExperiment, type RunExperimentOptions, type RunSummary } from './pipeline';
-import { summarizeSeedGroups, type SeedGroup } from './seed-groups';
+import type { SeedGroup } from './seed-groups';
+import { sweepSeedGroups } from './sweep-seed-groups';
 import { describePoint, type SweepPoint } from './sweep';
 
 /** Progress of a sweep, for the CLI. */
@@ -114,18 +114,4 @@ export async function runSweep(plan: ExperimentPlan, options: RunSweepOptions): 
   } finally {
     await release();
   }
-}
-
-/** Seed groups over a sweep's completed runs, from the store. */
-export async function sweepSeedGroups(store: TrackingStore, sweepId: string): Promise<SeedGroup[]> {
-  const runs = (await loadSweepRuns(store, sweepId)).filter((r) => r.status === 'completed');
-  const withMetrics = await Promise.all(
-    runs.map(async (run) => ({
-      id: run.id,
-      seed: run.seed,
-      resolvedConfig: run.resolvedConfig,
-      metrics: Object.fromEntries(Object.entries(finalMetrics(await store.getMetrics(run.id))).filter(([key]) => isResultMetric(key))),
-    })),
-  );
-  return summarizeSeedGroups(withMetrics);
 }

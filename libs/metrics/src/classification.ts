@@ -4,6 +4,7 @@
  * precision/recall/F1 are 0 when their denominator is 0 (no NaN reaches a report).
  */
 
+/** Inputs a metric is undefined for (no samples, mismatched lengths, labels out of range): bad input. */
 export class MetricsInputError extends Error {
   override name = 'MetricsInputError';
 }

@@ -100,8 +100,8 @@ export class EngineUnavailableError extends ModelError {
   }
 }
 
-/** Head options or training data that cannot train a head (bad dropout, too few classes, ...). */
-export class HeadOptionsError extends Error {
+/** Head options or training data that cannot train a head (bad dropout, too few classes, ...): bad input. */
+export class HeadOptionsError extends ModelError {
   override name = 'HeadOptionsError';
 }
 

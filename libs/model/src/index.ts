@@ -1,7 +1,18 @@
+/**
+ * Public entry of @mlbench/model: loading a feature extractor (TFLite, tfjs, pixels; tfjs and
+ * ONNX engines), training heads on its features, and the typed errors. Engine internals (the
+ * TFLite graph, the ONNX exporter, the worker pool) stay inside the library; tests build models
+ * through `@mlbench/model/testing`.
+ */
 export type { EnginePreference, ExtractorDescription, ExtractorFormat, FeatureExtractor, LoadExtractorOptions, Precision } from './extractor';
-export { loadExtractor, resolveTfjsWorkers } from './load';
-export { currentBackend, initBackend } from './backend';
+export { loadExtractor } from './load';
+export { createPixelExtractor } from './pixel-extractor';
+export { initBackend } from './backend';
 export type { BackendInfo, BackendPreference } from './backend';
+// The benchmark measures the ONNX engine directly.
+export { defaultThreads, encodeOnnxModel, int8KernelIsa, loadOnnxRuntime } from './onnx';
+export { checkProbabilitiesFinite, cnnArchitectureProblems, trainCnnHead, trainSoftmaxHead } from './heads';
+export type { CnnArchitecture, CnnBlockSpec, CnnHead, CnnHeadOptions, EpochMetrics, FeatureSet, SoftmaxHead, SoftmaxHeadOptions, TrainHeadHooks } from './heads';
 export {
   BackendUnavailableError,
   ChecksumMismatchError,
@@ -17,14 +28,3 @@ export {
   ModelOptionsError,
   UnsupportedOperatorError,
 } from './errors';
-export { downloadModel, CACHE_MANIFEST } from './download';
-export { DEFAULT_MODEL_LIMITS, MODEL_LIMIT_ENV, modelLimitsFromEnv } from './limits';
-export type { ModelLimits } from './limits';
-export type { CacheManifest, DownloadedModel, DownloadOptions } from './download';
-export { createTfjsExtractor, readTfjsModelFiles, tfjsFileSaveHandler } from './tfjs-model';
-export type { TfjsExtractorOptions, TfjsModelFiles } from './tfjs-model';
-export * from './tflite';
-export * from './onnx';
-export * from './pool';
-export * from './heads';
-export { PIXEL_EXTRACTOR_ID, PIXEL_EXTRACTOR_SOURCE, createPixelExtractor } from './pixel-extractor';

@@ -4,8 +4,10 @@ import {
   ImportConflictError,
   InvalidRunExportError,
   InvalidRunStateError,
+  NoDatabaseError,
   NotASqliteDatabaseError,
   RunNotFoundError,
+  SchemaNeedsMigrationError,
   SchemaTooNewError,
 } from './errors';
 
@@ -23,6 +25,8 @@ export function isBadInputStoreError(error: unknown): boolean {
     error instanceof InvalidRunStateError ||
     error instanceof NotASqliteDatabaseError ||
     error instanceof ForeignDatabaseError ||
-    error instanceof SchemaTooNewError
+    error instanceof SchemaTooNewError ||
+    error instanceof SchemaNeedsMigrationError ||
+    error instanceof NoDatabaseError
   );
 }

@@ -252,3 +252,28 @@ export class StoreWriteError extends TrackingStoreError {
     this.name = 'StoreWriteError';
   }
 }
+
+/** A reading command was pointed at a database file that does not exist; nothing was created. */
+export class NoDatabaseError extends TrackingStoreError {
+  constructor(readonly path: string) {
+    super('NO_DATABASE', `no database at ${path}; check --db (a database is created by the first run recorded into it)`);
+    this.name = 'NoDatabaseError';
+  }
+}
+
+/** A database of an older schema opened read-only: it cannot be migrated, and this code cannot read it as it is. */
+export class SchemaNeedsMigrationError extends TrackingStoreError {
+  constructor(
+    readonly path: string,
+    readonly databaseVersion: number,
+    readonly supportedVersion: number,
+  ) {
+    super(
+      'SCHEMA_NEEDS_MIGRATION',
+      `${path} has tracking schema version ${databaseVersion} and this code reads version ${supportedVersion}; ` +
+        'it was opened read-only, so it was not migrated: copy it to a writable place and run any recording command on the copy ' +
+        '(it is migrated after a backup)',
+    );
+    this.name = 'SchemaNeedsMigrationError';
+  }
+}

@@ -41,4 +41,6 @@ export {
   InvalidRunExportError,
   ImportConflictError,
   StoreWriteError,
+  NoDatabaseError,
+  SchemaNeedsMigrationError,
 } from './errors';

@@ -8,6 +8,12 @@ export interface OpenStoreOptions {
   now?: () => Date;
   /** PostgreSQL: migrate an older schema (default: $MLBENCH_MIGRATE is `yes`). SQLite backs up and migrates anyway. */
   allowMigration?: boolean;
+  /**
+   * For commands that only read: SQLite opens an existing database, never created, migrated or
+   * written (works on a read-only disk). PostgreSQL reads as usual (an older schema is still only
+   * migrated with consent).
+   */
+  readOnly?: boolean;
 }
 
 /** Set to `yes` (the apps' --yes does) to let opening migrate an older PostgreSQL schema. */
@@ -19,7 +25,7 @@ export const defaultStoreLocation = (env: NodeJS.ProcessEnv = process.env): stri
 /** Opens the tracking store at `location`: a SQLite file path, or a `postgresql://` URL. */
 export function openTrackingStore(location: string, options: OpenStoreOptions = {}): Promise<TrackingStore> {
   const allowMigration = options.allowMigration ?? process.env[MIGRATE_CONSENT_ENV] === 'yes';
-  return isPostgresUrl(location) ? openPostgresStore(location, { ...options, allowMigration }) : openSqliteStore(location, { now: options.now });
+  return isPostgresUrl(location) ? openPostgresStore(location, { now: options.now, allowMigration }) : openSqliteStore(location, { now: options.now, readOnly: options.readOnly });
 }
 
 export interface BorrowedStore {

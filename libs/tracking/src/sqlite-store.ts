@@ -4,12 +4,12 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, open as openFile, stat } from 'node:fs/promises';
+import { constants as fsConstants, existsSync } from 'node:fs';
+import { access, mkdir, open as openFile, stat } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { errnoCode, errnoWords } from '@mlbench/common';
 import { SqliteDb } from './database/sqlite/sqlite-database';
-import { InvalidArgumentError, NotASqliteDatabaseError, SqliteError, StoreWriteError, TrackingStoreError } from './errors';
+import { InvalidArgumentError, NoDatabaseError, NotASqliteDatabaseError, SchemaNeedsMigrationError, SqliteError, StoreWriteError, TrackingStoreError } from './errors';
 import { MIGRATIONS, checkSchemaState, migrate, readSchemaState } from './migrations';
 import type { TrackingStore } from './store';
 import { SqlTrackingStore } from './store/sql-tracking-store';
@@ -21,6 +21,12 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** Clock for start/end times (tests). Default `() => new Date()`. */
   now?: () => Date;
+  /**
+   * Open an existing database for reading only (listing, showing, exporting, reports): nothing is
+   * created, migrated or written, so it works on a read-only disk; a missing file is a
+   * NoDatabaseError instead of a new empty database.
+   */
+  readOnly?: boolean;
 }
 
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
@@ -60,10 +66,17 @@ export class SqliteTrackingStore extends SqlTrackingStore {
     const busyTimeoutMs = options.busyTimeoutMs ?? 10_000;
     if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw new InvalidArgumentError('busyTimeoutMs must be a non-negative integer');
 
+    if (options.readOnly) {
+      const store = await SqliteTrackingStore.openReadOnly(location, now, busyTimeoutMs);
+      if (store) return store;
+      // An older schema in a writable place: migrated as by any other command (after a backup).
+    }
+
     await mkdir(dirname(location), { recursive: true }).catch((err: unknown) => {
       throw new StoreWriteError('OPEN_FAILED', location, `cannot create its folder ${dirname(location)} (${fsProblem(err)}); pass --db <writable file>`, { cause: err });
     });
     await assertSqliteFileOrAbsent(location);
+    await assertWritableFile(location);
     const db = await SqliteDb.open(location).catch((err: unknown) => {
       throw new TrackingStoreError('OPEN_FAILED', `cannot open tracking store ${location}: ${errorMessage(err)}; check the path and its permissions`, { cause: err });
     });
@@ -92,6 +105,65 @@ export class SqliteTrackingStore extends SqlTrackingStore {
       throw err;
     }
     return new SqliteTrackingStore(db, location, now, migration);
+  }
+
+  /** The reading open: checks as for writing, then a read-only connection, no WAL switch, no migration. */
+  private static async openReadOnly(location: string, now: () => Date, busyTimeoutMs: number): Promise<SqliteTrackingStore | null> {
+    if (!existsSync(location)) throw new NoDatabaseError(location);
+    await assertSqliteFileOrAbsent(location);
+    // On a read-only disk SQLite cannot create the WAL index next to the file; nothing can change
+    // the file there either, so it is opened as immutable.
+    const mode = (await isWritable(dirname(location))) ? 'read-only' : 'immutable';
+    const db = await SqliteDb.open(location, mode).catch((err: unknown) => {
+      throw new TrackingStoreError('OPEN_FAILED', `cannot open tracking store ${location} for reading: ${errorMessage(err)}; check the path and its permissions`, { cause: err });
+    });
+    try {
+      await db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+      const version = checkSchemaState(await readSchemaState(db), location, MIGRATIONS.length);
+      if (version < MIGRATIONS.length) {
+        if (mode === 'read-only' && (await isWritable(location))) {
+          await db.close();
+          return null;
+        }
+        throw new SchemaNeedsMigrationError(location, version, MIGRATIONS.length);
+      }
+    } catch (err) {
+      await db.close().catch(() => undefined);
+      if (err instanceof SqliteError && err.code === 'SQLITE_NOTADB') throw new NotASqliteDatabaseError(location, err.message, { cause: err });
+      if (err instanceof SqliteError) {
+        throw new TrackingStoreError(err.code, `cannot read the tracking store ${location}: ${err.message.replace(/ \[in: .*\]$/, '')}`, { cause: err });
+      }
+      throw err;
+    }
+    return new SqliteTrackingStore(db, location, now, null);
+  }
+}
+
+async function isWritable(path: string): Promise<boolean> {
+  try {
+    await access(path, fsConstants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A database file that exists but cannot be written (read-only file or disk) is refused when
+ * opening for writing, naming the file, instead of failing later at the first INSERT with raw SQL.
+ */
+async function assertWritableFile(location: string): Promise<void> {
+  if (!existsSync(location)) return;
+  try {
+    await access(location, fsConstants.W_OK);
+  } catch (err) {
+    throw new StoreWriteError(
+      'SQLITE_READONLY',
+      location,
+      `the file is read-only (${fsProblem(err)}); reading commands (runs list, show, export, the report) still work on it, ` +
+        'to record runs pass --db <writable file>',
+      { cause: err },
+    );
   }
 }
 

@@ -13,7 +13,7 @@ import { parseRunExport, serializeRunExport, type ImportResult, type RunExport }
  * `outFile` when given.
  */
 export async function exportRunFile(options: { dbPath: string; runId: string; outFile?: string }): Promise<{ text: string; data: RunExport }> {
-  const store = await openTrackingStore(options.dbPath);
+  const store = await openTrackingStore(options.dbPath, { readOnly: true });
   try {
     const data = await store.exportRun((await resolveRun(store, options.runId)).id);
     const text = serializeRunExport(data);

@@ -1,5 +1,5 @@
 import { SingleBar } from 'cli-progress';
-import { runConfigFile, type PipelineEvent, type StudyEvent, type StudyResult } from '@mlbench/experiment';
+import { METRIC_KEYS, runConfigFile, type PipelineEvent, type StudyEvent, type StudyResult } from '@mlbench/experiment';
 import { displayLocation } from '@mlbench/tracking';
 import { formatEvent, formatSummary, formatSweepEvent, formatSweepSummary } from '../format';
 import { EXIT, reportError, type CliIo } from '../io';
@@ -75,7 +75,7 @@ function formatStudyEvent(event: StudyEvent): string {
 function formatStudySummary(result: StudyResult, db: string): string {
   const lines = [`\nstudy ${result.study.name} ${result.study.id.slice(0, 8)} ${result.study.status} in ${(result.seconds / 60).toFixed(1)} min`];
   for (const arm of result.arms) {
-    const accuracy = arm.result?.groups[0]?.metrics['test.accuracy'];
+    const accuracy = arm.result?.groups[0]?.metrics[METRIC_KEYS.testAccuracy];
     const text = accuracy ? `test accuracy ${(100 * accuracy.mean).toFixed(2)}% ± ${(100 * accuracy.std).toFixed(2)} (n=${accuracy.n})` : 'completed earlier';
     lines.push(`  ${arm.label.padEnd(40)} ${text}  sweep ${arm.sweepId.slice(0, 8)}`);
   }

@@ -43,7 +43,7 @@ export function runsCommand<T extends StoreArgs>(io: CliIo, setExitCode: (code: 
                 io.out(`no runs: ${args.db} does not exist yet`);
                 return EXIT.ok;
               }
-              const store = await openTrackingStore(args.db);
+              const store = await openTrackingStore(args.db, { readOnly: true });
               try {
                 io.out(formatRunList(await store.searchRuns({ name: args.name, status: args.status, sweepId: args.sweep, limit: args.limit })));
               } finally {
@@ -62,7 +62,7 @@ export function runsCommand<T extends StoreArgs>(io: CliIo, setExitCode: (code: 
                 io.out(`no sweeps: ${args.db} does not exist yet`);
                 return EXIT.ok;
               }
-              const store = await openTrackingStore(args.db);
+              const store = await openTrackingStore(args.db, { readOnly: true });
               try {
                 const sweeps = await store.searchSweeps({ name: args.name, limit: args.limit });
                 const entries = await Promise.all(
@@ -81,7 +81,7 @@ export function runsCommand<T extends StoreArgs>(io: CliIo, setExitCode: (code: 
           (b) => b.positional('runId', { type: 'string', demandOption: true, describe: 'Run id or a unique prefix of it (see `runs list`)' }),
           (args) =>
             attempt(async () => {
-              const store = await openTrackingStore(args.db);
+              const store = await openTrackingStore(args.db, { readOnly: true });
               try {
                 const run = await resolveRun(store, args.runId);
                 const [view, skipped] = await Promise.all([loadRunView(store, run), store.getSkippedFiles(run.id)]);

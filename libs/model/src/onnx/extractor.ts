@@ -49,8 +49,8 @@ export function loadOnnxRuntime(): OrtModule {
   if (m) return m;
   throw new EngineUnavailableError(
     `The onnx engine needs ${ORT_PACKAGE} (${ortFailure}). Install it with \`npm install ${ORT_PACKAGE}\` ` +
-      '(the CPU binaries ship in the npm package; the project .npmrc sets onnxruntime-node-install=skip so no ' +
-      'CUDA download is attempted), or set model.extractor.engine to tfjs.',
+      '(the CPU binaries ship in the npm package; the project package.json denies its install script through ' +
+      'allowScripts, so no CUDA download is attempted), or set model.extractor.engine to tfjs.',
     'onnx',
   );
 }

@@ -10,7 +10,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { realpathSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
-import { Database as Driver, OPEN_CREATE, OPEN_READWRITE, type Statement } from 'sqlite3';
+import { Database as Driver, OPEN_CREATE, OPEN_READONLY, OPEN_READWRITE, OPEN_URI, type Statement } from 'sqlite3';
 import { SqliteError, StoreClosedError, TrackingStoreError } from '../../errors';
 import type { Database, RunResult, SqlParams, SqlTransaction } from '../database';
 import { Mutex } from '../mutex';
@@ -122,10 +122,16 @@ export class SqliteDb implements Database {
     return this.filename;
   }
 
-  /** Opens (creating if absent) a read-write connection. Errors are the driver's, wrapped. */
-  static open(filename: string): Promise<SqliteDb> {
+  /**
+   * Opens (creating if absent) a read-write connection, or with `mode` 'read-only' an existing file
+   * without ever writing it; 'immutable' also skips SQLite's shared-memory index and locks, for a
+   * file on read-only media (nothing can change it while it is read). Errors are the driver's, wrapped.
+   */
+  static open(filename: string, mode: 'read-write' | 'read-only' | 'immutable' = 'read-write'): Promise<SqliteDb> {
+    const target = mode === 'immutable' ? `file:${filename.split('/').map(encodeURIComponent).join('/')}?immutable=1` : filename;
+    const flags = mode === 'read-write' ? OPEN_READWRITE | OPEN_CREATE : mode === 'read-only' ? OPEN_READONLY : OPEN_READONLY | OPEN_URI;
     return new Promise((resolve, reject) => {
-      const raw: Driver = new Driver(filename, OPEN_READWRITE | OPEN_CREATE, (err: Error | null) => {
+      const raw: Driver = new Driver(target, flags, (err: Error | null) => {
         if (err) reject(wrapError(err, `open ${filename}`));
         else resolve(new SqliteDb(raw, filename));
       });

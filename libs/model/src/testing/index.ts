@@ -1,0 +1,5 @@
+/** Testing entry of @mlbench/model (`@mlbench/model/src/testing`): build small TFLite models and find the shared data, for tests of any project. */
+export { BuiltinOp } from '../tflite/builtin-ops';
+export { BuiltinOptionsType, TensorType } from '../tflite/schema';
+export { buildTflite, type ModelSpec, type OpSpec, type TensorSpec } from '../tflite/testing/build-tflite';
+export { MODELS, REPO_ROOT, sharedDir, sharedModelFile } from './shared-data';
