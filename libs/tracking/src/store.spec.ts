@@ -279,6 +279,8 @@ describe('SqliteTrackingStore', () => {
 });
 
 describeEachEngine('several connections on one store', (engine) => {
+  // Real concurrency on a shared machine: minutes are generous, the default 5 s is not.
+  jest.setTimeout(120_000);
   it('4 stores creating and completing runs in parallel all succeed with correct counts', async () => {
     const file = await engine().freshLocation();
     // Opening concurrently too: all four race to create and migrate the fresh store.
@@ -323,7 +325,7 @@ describeEachEngine('several connections on one store', (engine) => {
     expect(counts).toEqual(['p1', 'p2', 'p3'].map((name) => ({ name, status: 'completed', n: 6 })));
     expect(await engine().rawQuery(file, 'SELECT count(*) AS n FROM split_members')).toEqual([{ n: 3 * 6 * 800 }]);
     if (engine().name === 'sqlite') expect(await engine().rawQuery(file, 'PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
-  }, 30_000);
+  }, 120_000);
 
 });
 
