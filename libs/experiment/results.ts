@@ -10,3 +10,15 @@ export type { RunForGrouping, SeedGroup } from './src/seed-groups';
 export { sweepSeedGroups } from './src/sweep-seed-groups';
 export { parseStudyDefinition } from './src/study-definition';
 export type { StudyDefinition } from './src/study-definition';
+// Verdicts over recorded results: verification from predictions, seed groups, tasks, leaderboards.
+export { metricsFromPredictions } from './src/prediction-metrics';
+export type { StoredPrediction } from './src/prediction-metrics';
+export { describeVerificationProblems, verifyRecord } from './src/verify';
+export type { VerifiableRun, Verification } from './src/verify';
+export { describeTask } from './src/task';
+export type { BenchmarkTask } from './src/task';
+export { seedResultOfRun } from './src/seed-results';
+export type { SeedResult } from './src/seed-results';
+export { formatP } from './src/seed-gate';
+export { buildLeaderboards } from './src/leaderboard';
+export type { Leaderboard, LeaderboardEntry, VersusLeader } from './src/leaderboard';

@@ -2,19 +2,22 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '@mlbench/common';
+import { describeTask } from '@mlbench/experiment/results';
 import { findRun, type Run, type Study, type Sweep, type TrackingStore } from '@mlbench/tracking';
 import { buildComparePage, comparePageImages } from './compare-page';
 import { auditLink, auditPageImages, auditPagePath, buildAuditPage } from './audit-page';
 import { CompareArgumentsError, InvalidStoredDataError } from './errors';
-import { shortId } from './format';
+import { percent, shortId } from './format';
 import { buildIndexPage, type ComparisonLink } from './index-page';
 import { isInside, ThumbnailWriter, type ThumbnailStats } from './images';
-import { generatorFingerprint, renderAuditPage, renderStudyPage, renderComparePage, renderIndexPage, renderRunPage, renderSweepPage } from './render';
+import { generatorFingerprint, renderAuditPage, renderStudyPage, renderComparePage, renderIndexPage, renderLeaderboardPage, renderRunPage, renderSweepPage } from './render';
 import { loadRunData, loadRunSummary, type RunSummaryData } from './run-data';
 import { buildRunPage, runPageImages } from './run-page';
 import { buildSweepPage, loadSweepData } from './sweep-page';
 import { checkRunData } from './stored-data';
 import { buildStudyPage, loadStudyData, studyPageImages } from './study-page';
+import { buildLeaderboardPage, leaderboardPagePath, loadLeaderboardData } from './leaderboard-page';
+import { verificationView } from './verification';
 
 export interface GenerateOptions {
   store: TrackingStore;
@@ -41,6 +44,8 @@ export interface GenerateResult {
   sweepPages: { written: number; unchanged: number };
   /** One page per recorded study. */
   studyPages: { written: number; unchanged: number };
+  /** One leaderboard page per benchmark task. */
+  leaderboardPages: { written: number; unchanged: number };
   thumbnails: ThumbnailStats;
   /** Stored entries that could not be shown (invalid id, malformed data); every other page is written. */
   skipped: SkippedEntry[];
@@ -109,7 +114,8 @@ export async function generateReport(options: GenerateOptions): Promise<Generate
     let summary: RunSummaryData;
     try {
       summary = await loadRunSummary(store, run);
-      const inputKey = runInputKey(run, generator);
+      // The logged metrics are part of the key: an edited number must re-check the page's verification.
+      const inputKey = runInputKey(run, generator, summary.final);
       // Running runs change with every epoch; only finished runs can be skipped by their key.
       if (run.status === 'running' || (await readMeta(file, 'mlbench-input')) !== inputKey) {
         const data = await loadRunData(store, run);
@@ -117,7 +123,7 @@ export async function generateReport(options: GenerateOptions): Promise<Generate
         const audit = await store.getAuditResults(run.id);
         checkRunData(data, audit);
         const thumbs = await thumbnails.ensure(runPageImages(data));
-        const model = { ...buildRunPage(data, thumbs, { thumbPrefix: `../${THUMB_DIR}/`, indexHref: '../index.html' }), audit: auditLink(run.id, audit, '../') };
+        const model = { ...buildRunPage(data, thumbs, { thumbPrefix: `../${THUMB_DIR}/`, indexHref: '../index.html' }), audit: auditLink(run.id, audit, '../'), verification: verificationView(data, audit) };
         let auditPage: string | null = null;
         if (audit.length > 0) {
           const auditThumbs = await thumbnails.ensure(auditPageImages(data, audit));
@@ -176,6 +182,14 @@ export async function generateReport(options: GenerateOptions): Promise<Generate
     }
   }
 
+  // Leaderboards: one page per task, from every completed run's predictions; rebuilt, written when changed.
+  const leaderboardData = await loadLeaderboardData(store, summaries.map((s) => s.run));
+  const leaderboardPages = { written: 0, unchanged: 0 };
+  for (const board of leaderboardData.leaderboards) {
+    const model = buildLeaderboardPage(board, { indexHref: '../index.html', runHref: (id) => `../${runPagePath(id)}` });
+    leaderboardPages[await writeIfChanged(outputFile(outDir, leaderboardPagePath(board.task.key)), renderLeaderboardPage(model))]++;
+  }
+
   let comparisonFile: string | null = null;
   if (compared) {
     const data = await Promise.all(compared.map((run) => loadRunData(store, run)));
@@ -194,8 +208,16 @@ export async function generateReport(options: GenerateOptions): Promise<Generate
   });
   const indexFile = outputFile(outDir, 'index.html');
   const studyLinks = shownStudies.map((study) => ({ id: study.id, shortId: shortId(study.id), href: studyPagePath(study.id), name: study.name, question: study.question, status: study.status, started: study.startTime.slice(0, 16).replace('T', ' ') }));
-  await writeIfChanged(indexFile, renderIndexPage({ ...index, studies: studyLinks, skipped }));
-  return { indexFile, comparisonFile, runPages, sweepPages, studyPages, thumbnails: thumbnails.stats, skipped };
+  const leaderboards = leaderboardData.leaderboards.map((board) => ({
+    key: board.task.key,
+    href: leaderboardPagePath(board.task.key),
+    description: describeTask(board.task),
+    entries: board.entries.length,
+    leader: board.entries[0] ? `${board.entries[0].name} (${percent(board.entries[0].mean)}, ${board.entries[0].n} seed${board.entries[0].n === 1 ? '' : 's'})` : '',
+  }));
+  const leaderboardExcluded = leaderboardData.excluded.map((e) => ({ shortId: shortId(e.runId), href: runPagePath(e.runId), name: e.name, reason: e.reason }));
+  await writeIfChanged(indexFile, renderIndexPage({ ...index, studies: studyLinks, skipped, leaderboards, leaderboardExcluded }));
+  return { indexFile, comparisonFile, runPages, sweepPages, studyPages, leaderboardPages, thumbnails: thumbnails.stats, skipped };
 }
 
 /** Full runs for ids or unique prefixes, in the order given. */
@@ -208,9 +230,10 @@ export function resolveRunIds(ids: readonly string[], runs: readonly Run[], stor
 }
 
 /** What a finished run page depends on: the run's final state and the generator version. */
-export function runInputKey(run: Run, generator: string): string {
+export function runInputKey(run: Run, generator: string, finalMetrics: Readonly<Record<string, number>> = {}): string {
+  const metrics = Object.entries(finalMetrics).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return createHash('sha256')
-    .update(JSON.stringify([generator, run.id, run.status, run.endTime, run.error, run.name]))
+    .update(JSON.stringify([generator, run.id, run.status, run.endTime, run.error, run.name, metrics]))
     .digest('hex')
     .slice(0, 32);
 }

@@ -97,6 +97,10 @@ export interface IndexPageModel {
   studies?: readonly StudyLink[];
   /** Stored runs, sweeps or studies left out because their data cannot be shown (generate.ts). */
   skipped?: readonly { kind: string; id: string; name: string; reason: string }[];
+  /** One leaderboard per benchmark task (leaderboard-page.ts); absent = none. */
+  leaderboards?: readonly { key: string; href: string; description: string; entries: number; leader: string }[];
+  /** Completed runs no leaderboard ranks, and why. */
+  leaderboardExcluded?: readonly { shortId: string; href: string; name: string; reason: string }[];
 }
 
 /** A study in the index's Studies section. */

@@ -32,6 +32,7 @@ async function main(argv: readonly string[]): Promise<number> {
       `run pages   ${pages.written} written, ${pages.unchanged} unchanged, ${pages.upToDate} up to date\n` +
         `sweep pages ${result.sweepPages.written} written, ${result.sweepPages.unchanged} unchanged\n` +
         `study pages ${result.studyPages.written} written, ${result.studyPages.unchanged} unchanged\n` +
+        `leaderboards ${result.leaderboardPages.written} written, ${result.leaderboardPages.unchanged} unchanged\n` +
         `thumbnails  ${thumbs.created} created, ${thumbs.reused} reused${thumbs.missing ? `, ${thumbs.missing} originals missing (placeholders)` : ''}` +
         `${thumbs.refused ? `, ${thumbs.refused} refused (outside the dataset root or not matching the recorded sha256)` : ''}\n` +
         (result.comparisonFile ? `comparison  ${path.resolve(result.comparisonFile)}\n` : '') +

@@ -5,6 +5,7 @@ import Handlebars from 'handlebars';
 import type { AuditPageModel } from './audit-page';
 import type { ComparePageModel } from './compare-page';
 import type { IndexPageModel } from './index-page';
+import type { LeaderboardPageModel } from './leaderboard-page';
 import type { Svg } from './page-model';
 import type { RunPageModel } from './run-page';
 import type { StudyPageModel } from './study-page';
@@ -120,4 +121,11 @@ export function renderStudyPage(model: StudyPageModel): string {
     { id: 'config', label: 'study file' },
   ];
   return studyTemplate({ ...model, nav });
+}
+
+const leaderboardTemplate = compile('leaderboard.hbs');
+
+/** The leaderboard page of one benchmark task (leaderboard-page.ts). */
+export function renderLeaderboardPage(model: LeaderboardPageModel): string {
+  return leaderboardTemplate({ ...model, nav: [{ id: 'task', label: 'task' }, { id: 'ranking', label: 'ranking' }] });
 }

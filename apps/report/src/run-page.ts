@@ -8,6 +8,7 @@ import { seededSample, type ImageSource, type ThumbnailIndex } from './images';
 import { confusionFromPredictions, imageSource, membersByPath, predictionTile, statusView, svg, thumbSrc, type StatusView, type Svg, type Tile } from './page-model';
 import type { AuditLink } from './audit-page';
 import { FULL_MATRIX_CLASS_LIMIT, selectClasses, selectionNote, topConfusions } from './confusion-view';
+import type { VerificationView } from './verification';
 import type { RunData, RunSummaryData } from './run-data';
 import { METRIC_KEYS, intervalKeys } from '@mlbench/experiment/results';
 
@@ -73,6 +74,8 @@ export interface RunPageModel {
   indexHref: string;
   /** Link to the run's "Suspected label issues" page (audit-page.ts), when it was audited. */
   audit?: AuditLink | null;
+  /** Logged metrics recomputed from the stored predictions (completed runs; see verification.ts). */
+  verification?: VerificationView | null;
 }
 
 /** Which images a run page shows; shared by the page builder and the thumbnail writer. */

@@ -103,3 +103,43 @@ describe('canonical experiment: reproduce and gate', () => {
     expect(fail.code).toBe(EXIT.failed);
   });
 });
+
+/**
+ * The CI regression gate over seeds: the canonical config over three seeds (features cached by the
+ * runs above) against the reference committed in experiments/reference, with a one-sided
+ * non-inferiority test (1 point, alpha 0.05).
+ */
+const REFERENCE = path.join(REPO_ROOT, 'experiments/reference/flowers-mobilenetv2-frozen.seeds.json');
+const seedGate = async (...args: string[]): Promise<{ code: number; out: string }> => {
+  const io = captureIo();
+  const code = await runCli(['gate', ...args, '--reference', REFERENCE, '--db', path.join(dir, 'seed-gate.sqlite'), '--cache-dir', path.join(REPO_ROOT, 'results/cache')], io);
+  return { code, out: [...io.stdout, ...io.stderr].join('\n') };
+};
+
+describe('CI gate: canonical config over seeds against the committed reference', () => {
+  it('passes the canonical config over seeds 1, 2, 3', async () => {
+    const { code, out } = await seedGate('--config', CONFIG, '--seeds', '1,2,3');
+    console.log(out.slice(out.indexOf('\ngate ')));
+    expect(out).toContain('pairing   paired by seed: 3 seeds in both groups');
+    expect(out).toMatch(/\nPASS: the candidate is not worse than the baseline by more than 1\.00 point of test accuracy/);
+    expect(code).toBe(EXIT.ok);
+  });
+
+  it('fails a deliberately worse configuration (one epoch at a tiny learning rate)', async () => {
+    const worse = path.join(dir, 'worse-seeds.yaml');
+    const text = await fs.readFile(CONFIG, 'utf8');
+    await fs.writeFile(
+      worse,
+      text
+        .replace(/^name: .*$/m, 'name: flowers-deliberately-worse')
+        .replace(/learningRate: .*$/m, 'learningRate: 0.00001')
+        .replace(/epochs: .*$/m, 'epochs: 1')
+        .replace(/\.\.\/\.\.\/shared/g, path.join(REPO_ROOT, '../shared')),
+    );
+    const { code, out } = await seedGate('--config', worse, '--seeds', '1,2,3', '--format', 'markdown');
+    console.log(out.slice(out.indexOf('### mlbench gate')));
+    expect(out).toMatch(/### mlbench gate: ❌ FAIL/);
+    expect(out).toMatch(/\*\*FAIL: regression\. The candidate is worse than the baseline by [\d.]+ points of test accuracy/);
+    expect(code).toBe(EXIT.failed);
+  });
+});

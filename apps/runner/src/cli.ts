@@ -1,6 +1,8 @@
 import yargs, { type Argv } from 'yargs';
 import { ConfigError } from '@mlbench/experiment';
 import { gateCommand } from './commands/gate';
+import { referenceCommand } from './commands/reference';
+import { verifyCommand } from './commands/verify';
 import { reproduceCommand } from './commands/reproduce';
 import { runCommand } from './commands/run';
 import { runsCommand } from './commands/runs';
@@ -49,7 +51,7 @@ export async function runCli(argv: string[], rawIo: CliIo = processIo): Promise<
     )
     .command(
       'gate [runId]',
-      'Check a run (or a fresh run of --config) against thresholds or a baseline; non-zero on regression',
+      'Check a run against thresholds or a baseline run, or a seed group (--config over seeds, --candidate-sweep) against a reference (--reference, --baseline-sweep) with a non-inferiority test; 1 on regression, 2 on bad input',
       (y) =>
         y
           .positional('runId', { type: 'string', describe: 'Recorded run to check (id or unique prefix)' })
@@ -58,16 +60,48 @@ export async function runCli(argv: string[], rawIo: CliIo = processIo): Promise<
           .option('min', { type: 'string', array: true, default: [] as string[], describe: 'metric=value lower bound, e.g. test.accuracy=0.87' })
           .option('max', { type: 'string', array: true, default: [] as string[], describe: 'metric=value upper bound, e.g. test.log_loss=0.4' })
           .option('max-drop', { type: 'string', array: true, default: [] as string[], describe: 'metric=value or metric=value% allowed drop vs. the baseline' })
-          .option('max-rise', { type: 'string', array: true, default: [] as string[], describe: 'metric=value or metric=value% allowed rise vs. the baseline' }),
+          .option('max-rise', { type: 'string', array: true, default: [] as string[], describe: 'metric=value or metric=value% allowed rise vs. the baseline' })
+          .option('reference', { type: 'string', describe: 'Seed-group gate: baseline reference file (runner reference, or an array of runs export documents)' })
+          .option('baseline-sweep', { type: 'string', describe: 'Seed-group gate: baseline = a recorded sweep (id or prefix)' })
+          .option('candidate-sweep', { type: 'string', describe: 'Seed-group gate: candidate = a recorded sweep instead of running --config' })
+          .option('seeds', { type: 'string', describe: 'Seeds to run --config over, e.g. 1,2,3 (default: its sweep seeds, else the baseline seeds)' })
+          .option('margin', { type: 'string', describe: 'Largest tolerated loss: 0.01 or 1pt (default 1 point)' })
+          .option('alpha', { type: 'number', describe: 'One-sided significance level (default 0.05)' })
+          .option('min-seeds', { type: 'number', describe: 'Seeds required per group (default 3)' })
+          .option('metric', { type: 'string', describe: 'test.accuracy (default) or test.macro_f1, recomputed from predictions' })
+          .option('decide-by', { type: 'string', describe: 'seeds (paired t / Welch, default) or images (pooled paired bootstrap)' })
+          .option('format', { choices: ['text', 'markdown', 'json'] as const, default: 'text' as const, describe: 'Verdict output of the seed-group gate' }),
       async (args) => {
         exitCode = await gateCommand(
           {
             runId: args.runId, config: args.config, baseline: args.baseline,
             min: args.min, max: args.max, maxDrop: args['max-drop'], maxRise: args['max-rise'],
             db: args.db, cacheDir: args['cache-dir'],
+            reference: args.reference, baselineSweep: args['baseline-sweep'], candidateSweep: args['candidate-sweep'], seeds: args.seeds,
+            margin: args.margin, alpha: args.alpha, minSeeds: args['min-seeds'], metric: args.metric, decideBy: args['decide-by'], format: args.format,
           },
           io,
         );
+      },
+    )
+    .command(
+      'verify <runId>',
+      'Recompute every final metric of a run from its stored predictions and report mismatches',
+      (y) => y.positional('runId', { type: 'string', demandOption: true, describe: 'Run id (see `runs list`)' }),
+      async (args) => {
+        exitCode = await verifyCommand({ runId: args.runId, db: args.db }, io);
+      },
+    )
+    .command(
+      'reference <sweepId>',
+      'Write a recorded sweep (one configuration over seeds) as a reference file for gate --reference',
+      (y) =>
+        y
+          .positional('sweepId', { type: 'string', demandOption: true, describe: 'Sweep id or prefix (see `runs sweeps`)' })
+          .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'Reference file to write (JSON)' })
+          .option('description', { type: 'string', describe: 'What the reference is, stored in the file' }),
+      async (args) => {
+        exitCode = await referenceCommand({ sweepId: args.sweepId, out: args.out, description: args.description, db: args.db }, io);
       },
     )
     .command(runsCommand(io, (code) => (exitCode = code)))

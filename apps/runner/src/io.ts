@@ -1,5 +1,5 @@
 import { DatasetError } from '@mlbench/data';
-import { AuditError, CacheWriteError, ConfigError, InterruptedError } from '@mlbench/experiment';
+import { AuditError, CacheWriteError, CandidateRunError, ConfigError, InterruptedError } from '@mlbench/experiment';
 import { MetricsInputError } from '@mlbench/metrics';
 import { terminalSafe } from '@mlbench/common';
 import { ModelError, TrainingDivergedError } from '@mlbench/model';
@@ -48,6 +48,10 @@ export function reportError(error: unknown, io: CliIo): number {
     const hint = error instanceof RunNotFoundError && error.store ? `; list runs with: npx nx run runner -- runs list --db ${error.store}` : '';
     io.err(`error: ${(error as Error).message}${hint}`);
     return EXIT.badInput;
+  }
+  if (error instanceof CandidateRunError) {
+    io.err(`gate failed: ${error.message}`);
+    return EXIT.failed;
   }
   // The run was recorded and failed on its own numbers: say so without a stack trace.
   if (error instanceof TrainingDivergedError) {

@@ -4,6 +4,7 @@ import type { LoadedConfig } from './config';
 import { ConfigError } from './errors';
 import { runExperiment, type RunExperimentOptions } from './pipeline';
 import { diffRuns, type RunDiff, type RunSnapshot } from './run-diff';
+import { verifyRun, type Verification } from './verify';
 
 /** Final metrics, split, predictions and environment of a recorded run (id or unique prefix). */
 export async function snapshotRun(store: TrackingStore, runId: string): Promise<RunSnapshot & { runId: string }> {
@@ -33,6 +34,8 @@ export interface ReproduceResult {
   recordedRunId: string;
   freshRunId: string;
   diff: RunDiff;
+  /** Every final metric of the recorded and of the fresh run recomputed from its predictions. */
+  verification: { recorded: Verification; fresh: Verification };
 }
 
 /**
@@ -46,7 +49,8 @@ export async function reproduceRun(runId: string, options: RunExperimentOptions 
     const recorded = await snapshotRun(store, run.id);
     const summary = await runExperiment(configOfRun(run), { ...options, store });
     const fresh = await snapshotRun(store, summary.run.id);
-    return { recordedRunId: run.id, freshRunId: summary.run.id, diff: diffRuns(recorded, fresh, options.tolerance) };
+    const verification = { recorded: await verifyRun(store, run.id), fresh: await verifyRun(store, summary.run.id) };
+    return { recordedRunId: run.id, freshRunId: summary.run.id, diff: diffRuns(recorded, fresh, options.tolerance), verification };
   } finally {
     await release();
   }

@@ -1,0 +1,134 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import sqlite3 from 'sqlite3';
+import { metricsFromPredictions } from '@mlbench/experiment/results';
+import { openTrackingStore, type Prediction, type SplitMember, type Study, type TrackingStore } from '@mlbench/tracking';
+import { generateReport } from './generate';
+import { buildLeaderboardPage, leaderboardPagePath, loadLeaderboardData } from './leaderboard-page';
+import { buildStudyPage, loadStudyData } from './study-page';
+
+/**
+ * Leaderboards over a real store: a two-arm study (three seeds each, same splits) and a run on
+ * another dataset version. The study page and the leaderboard must agree on every number.
+ */
+jest.setTimeout(120_000);
+
+const classes = ['daisy', 'roses', 'tulips'];
+const PER_CLASS_TEST = 10;
+let dir: string;
+let store: TrackingStore;
+let study: Study;
+
+/** One run: `wrong[c]` test images of class c predicted as the next class. */
+async function record(o: { name: string; seed: number; learningRate: number; wrong: number[]; sweepId?: string; index?: number; fingerprint?: string; parameters: number; trainSeconds: number }): Promise<string> {
+  const resolvedConfig = { name: o.name, seed: o.seed, dataset: { path: '/data/flowers', split: { train: 0.5, val: 0, test: 0.5 } }, train: { learningRate: o.learningRate } };
+  const run = await store.createRun({ name: o.name, seed: o.seed, configHash: `h${o.learningRate}`, configText: `name: ${o.name}\n`, resolvedConfig, environment: {}, sweepId: o.sweepId, sweepIndex: o.index });
+  const split: SplitMember[] = [];
+  const predictions: Prediction[] = [];
+  classes.forEach((name, label) => {
+    for (let i = 0; i < PER_CLASS_TEST; i++) {
+      const p = `${name}/s${o.seed}-${i}.jpg`;
+      split.push({ path: p, sha256: `${label}${o.seed}${i}`.padEnd(64, '0'), label, split: 'test' });
+      const predicted = i < o.wrong[label] ? (label + 1) % 3 : label;
+      predictions.push({ path: p, split: 'test', trueLabel: label, predictedLabel: predicted, probabilities: classes.map((_, c) => (c === predicted ? 0.8 : 0.1)) });
+    }
+  });
+  const metrics = { ...metricsFromPredictions(predictions, { seed: o.seed, classes, intervals: true }), 'head.parameters': o.parameters, 'time.train_seconds': o.trainSeconds, 'time.extraction_seconds': 0 };
+  const counts = Object.fromEntries(classes.map((c) => [c, PER_CLASS_TEST]));
+  await store.completeRun(run.id, {
+    params: [],
+    metrics: Object.entries(metrics).map(([key, value]) => ({ key, value, step: null })),
+    dataset: { path: '/data/flowers', fingerprint: o.fingerprint ?? 'a'.repeat(64), classes, classCounts: counts, splitCounts: { train: {}, val: {}, test: counts }, splitHash: `split-${o.seed}` },
+    extractor: {},
+    split,
+    predictions,
+  });
+  return run.id;
+}
+
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'leaderboard-'));
+  store = await openTrackingStore(path.join(dir, 'runs.sqlite'));
+  study = await store.createStudy({ name: 'tiny', question: 'Which learning rate?', configHash: 's', configText: 'study:\n  name: tiny\n  question: Which learning rate?\n  arms: []\n' });
+  const arms = [
+    { label: 'lr 0.001', learningRate: 0.001, wrong: [[1, 2, 1], [2, 1, 1], [1, 1, 2]], parameters: 6405, trainSeconds: 2 },
+    { label: 'lr 0.1', learningRate: 0.1, wrong: [[4, 3, 4], [3, 5, 3], [4, 4, 5]], parameters: 6405, trainSeconds: 2.5 },
+  ];
+  for (const [position, arm] of arms.entries()) {
+    const sweep = await store.createSweep({ name: 'flowers', configHash: `sw${position}`, configText: '', definition: { seed: [1, 2, 3] }, size: 3 });
+    for (const [k, seed] of [1, 2, 3].entries()) await record({ name: 'flowers', seed, learningRate: arm.learningRate, wrong: arm.wrong[k], sweepId: sweep.id, index: k, parameters: arm.parameters, trainSeconds: arm.trainSeconds + k });
+    await store.updateSweepStatus(sweep.id, 'completed');
+    await store.setStudyArm({ studyId: study.id, position, label: arm.label, config: `arm${position}.yaml`, sweepId: sweep.id });
+  }
+  await store.updateStudyStatus(study.id, 'completed');
+  // Another dataset version: its own task, never ranked with the study's runs.
+  await record({ name: 'flowers', seed: 1, learningRate: 0.001, wrong: [0, 0, 0], fingerprint: 'b'.repeat(64), parameters: 6405, trainSeconds: 1 });
+});
+afterAll(async () => {
+  await store.close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+const links = { indexHref: '../index.html', runHref: (id: string) => `../runs/${id}.html` };
+
+describe('leaderboard pages', () => {
+  it('put other dataset versions on their own task', async () => {
+    const { leaderboards, excluded } = await loadLeaderboardData(store, await store.searchRuns());
+    expect(excluded).toEqual([]);
+    expect(leaderboards.map((b) => [b.task.datasetFingerprint.slice(0, 4), b.entries.length])).toEqual([
+      ['aaaa', 2],
+      ['bbbb', 1],
+    ]);
+    const other = buildLeaderboardPage(leaderboards[1], links);
+    expect(other.rows[0]).toMatchObject({ singleSeed: true, seeds: 1, interval: 'one seed: no interval', verdict: 'leader' });
+  });
+
+  it('agree with the study page on every number', async () => {
+    const studyModel = buildStudyPage(await loadStudyData(store, study), new Map(), { ...links, thumbPrefix: '../thumbs/' });
+    const [board] = (await loadLeaderboardData(store, await store.searchRuns())).leaderboards;
+    const page = buildLeaderboardPage(board, links);
+    expect(page.rows).toHaveLength(studyModel.arms.length);
+    for (const arm of studyModel.arms) {
+      const row = page.rows.find((r) => r.runs.map((x) => x.shortId).join() === arm.runs.map((x) => x.shortId).join());
+      expect(row).toBeDefined();
+      expect({ accuracy: row?.accuracy, interval: row?.interval, seeds: row?.seeds, parameters: row?.parameters, training: row?.training, runs: row?.runs }).toEqual({
+        accuracy: arm.accuracy,
+        interval: arm.interval,
+        seeds: arm.seeds,
+        parameters: arm.parameters,
+        training: arm.training,
+        runs: arm.runs,
+      });
+    }
+    // Arm 1 leads; the study's paired difference across seeds is the leaderboard's difference to the leader.
+    expect(page.rows[0].runs.map((r) => r.shortId)).toEqual(studyModel.arms[0].runs.map((r) => r.shortId));
+    expect(studyModel.significance[0].acrossSeeds.startsWith(page.rows[1].difference)).toBe(true);
+    // 3-4 more mistakes of 30 on every seed: a paired t over 3 seeds, significant after Holm (one comparison).
+    expect(page.rows[1].verdict).toBe('significantly worse than the leader (paired t over 3 shared seeds)');
+    expect(page.rows[1].changes).toBe('train.learningRate: 0.001 vs 0.1');
+  });
+
+  it('are written by the report, which flags and leaves out a run whose logged numbers were edited', async () => {
+    const out = path.join(dir, 'report');
+    const [victim] = await store.searchRuns({ limit: 1 });
+    // Test fixture: someone edits a logged number of the other-data run.
+    const raw = new sqlite3.Database(path.join(dir, 'runs.sqlite'));
+    await new Promise<void>((resolve, reject) => raw.run(`UPDATE metrics SET value = 0.5 WHERE run_id = ? AND key = 'test.accuracy'`, [victim.id], (e) => (e ? reject(e) : resolve())));
+    await new Promise<void>((resolve) => raw.close(() => resolve()));
+    const result = await generateReport({ store, outDir: out });
+    expect(result.leaderboardPages.written).toBe(1);
+    const { leaderboards } = await loadLeaderboardData(store, await store.searchRuns());
+    const html = await fs.readFile(path.join(out, leaderboardPagePath(leaderboards[0].task.key)), 'utf8');
+    expect(html).toContain('Configurations by mean test accuracy');
+    expect(html).toContain('significantly worse than the leader');
+    const index = await fs.readFile(path.join(out, 'index.html'), 'utf8');
+    expect(index).toContain(`href="${leaderboardPagePath(leaderboards[0].task.key)}"`);
+    expect(index).toMatch(/1 completed run\(s\) left out of the leaderboards/);
+    const runPage = await fs.readFile(path.join(out, 'runs', `${victim.id}.html`), 'utf8');
+    expect(runPage).toContain('id="run-unverified"');
+    expect(runPage).toContain('test.accuracy: logged 0.5, recomputed from the predictions 1');
+    const honest = await fs.readFile(path.join(out, 'runs', `${leaderboards[0].entries[0].runs[0].runId}.html`), 'utf8');
+    expect(honest).toContain('id="run-verified"');
+  });
+});
