@@ -13,6 +13,7 @@ import { parseConfig, runExperiment } from '@mlbench/experiment';
 import { openSqliteStore } from '@mlbench/tracking';
 import { AUDIT_ISSUE_LIMIT, AUDIT_UNSURE_LIMIT, auditPagePath } from './audit-page';
 import { generateReport, runPagePath } from './generate';
+import { tinyConfig } from '@mlbench/experiment/src/testing';
 
 jest.setTimeout(240_000);
 
@@ -39,24 +40,10 @@ afterAll(async () => {
 });
 
 it('shows the audited run\'s label issues as thumbnails, linked from its run page, without console errors', async () => {
-  const yaml = `
-name: report-audit
-seed: 4
-dataset:
-  path: data
-  split: { train: 0.5, val: 0.25, test: 0.25 }
-preprocess:
-  size: [160, 160]
-model:
-  extractor:
-    source: ${MODEL}
-    engine: tfjs
-train:
-  learningRate: 0.05
-  epochs: 10
-  batchSize: 8
-audit: { enabled: true, folds: 3 }
-`;
+  const yaml = tinyConfig({
+    name: 'report-audit', seed: 4, split: [0.5, 0.25, 0.25], source: MODEL, engine: 'tfjs',
+    train: { learningRate: 0.05, epochs: 10, batchSize: 8 }, extra: 'audit: { enabled: true, folds: 3 }\n',
+  });
   const dbPath = path.join(dir, 'runs.sqlite');
   const { run } = await runExperiment(parseConfig(yaml, path.join(dir, 'audit.yaml')), { dbPath, cacheDir: path.join(dir, 'cache'), cwd: REPO_ROOT });
   const out = path.join(dir, 'report');

@@ -16,6 +16,7 @@ import sharp from 'sharp';
 import { writeSyntheticDataset } from '@mlbench/data';
 import { pairedComparison, significanceView } from './compare-page';
 import { parseConfig, runConfigFile, runExperiment } from '@mlbench/experiment';
+import { tinyConfig } from '@mlbench/experiment/src/testing';
 import { openSqliteStore, type Run } from '@mlbench/tracking';
 import { intervalText, percent } from './format';
 import { comparePagePath, generateReport, runPagePath, sweepPagePath } from './generate';
@@ -29,24 +30,8 @@ const SCREENSHOTS = path.join(REPO_ROOT, 'results/screenshots');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const MODEL = path.join(SHARED, 'models/mobilenet_v1_0.5_160_quant/mobilenet_v1_0.5_160_quant.tflite');
 
-const config = (seed: number, learningRate: number): string => `
-name: report-e2e
-seed: ${seed}
-dataset:
-  path: data
-  split: { train: 0.6, val: 0.2, test: 0.2 }
-preprocess:
-  size: [160, 160]
-model:
-  extractor:
-    source: ${MODEL}
-    engine: tfjs
-    batchSize: 8
-train:
-  learningRate: ${learningRate}
-  epochs: 6
-  batchSize: 8
-`;
+const config = (seed: number, learningRate: number): string =>
+  tinyConfig({ name: 'report-e2e', seed, split: [0.6, 0.2, 0.2], source: MODEL, engine: 'tfjs', extractorBatchSize: 8, train: { learningRate, epochs: 6, batchSize: 8 } });
 
 interface PageProblems {
   consoleErrors: string[];

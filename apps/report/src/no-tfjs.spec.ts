@@ -4,21 +4,18 @@
  */
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { openSqliteStore } from '@mlbench/tracking';
+import { tempDir, type TempDir } from '@mlbench/tracking/src/testing';
 import { fakeRunData, recordRun } from './testing/fixtures';
 
-let dir: string;
-beforeAll(async () => {
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'report-no-tfjs-'));
-});
-afterAll(async () => {
-  await fs.rm(dir, { recursive: true, force: true });
-});
+let temp: TempDir;
+beforeAll(() => (temp = tempDir('report-no-tfjs-')));
+afterAll(() => temp.remove());
 
 it('generating a report loads no @tensorflow module', async () => {
+  const dir = temp.path;
   const db = path.join(dir, 'runs.sqlite');
   const store = await openSqliteStore(db);
   try {

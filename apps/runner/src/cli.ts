@@ -6,6 +6,8 @@ import { verifyCommand } from './commands/verify';
 import { reproduceCommand } from './commands/reproduce';
 import { runCommand } from './commands/run';
 import { runsCommand } from './commands/runs';
+import { submitCommand } from './commands/submit';
+import { workerCommand } from './commands/worker';
 import { EXIT, processIo, reportError, terminalSafeIo, type CliIo } from './io';
 
 export { EXIT } from './io';
@@ -79,6 +81,51 @@ export async function runCli(argv: string[], rawIo: CliIo = processIo): Promise<
             db: args.db, cacheDir: args['cache-dir'],
             reference: args.reference, baselineSweep: args['baseline-sweep'], candidateSweep: args['candidate-sweep'], seeds: args.seeds,
             margin: args.margin, alpha: args.alpha, minSeeds: args['min-seeds'], metric: args.metric, decideBy: args['decide-by'], format: args.format,
+          },
+          io,
+        );
+      },
+    )
+    .command(
+      'submit',
+      'Check a sweep or study, record it and queue one job per point on Redis (BullMQ) for workers',
+      (y) =>
+        y
+          .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'Sweep config or study file' })
+          .option('queue', { type: 'string', demandOption: true, describe: 'Redis URL, e.g. redis://host:6379' })
+          .option('queue-name', { type: 'string', describe: 'BullMQ queue name (default mlbench-points)' })
+          .option('resume', { type: 'boolean', default: false, describe: 'Continue the sweep submitted before (also the default)' })
+          .option('new', { type: 'boolean', default: false, describe: 'Record a new sweep even if this config was submitted before' })
+          .option('attempts', { type: 'number', default: 3, describe: 'Attempts per point before it is recorded failed' })
+          .option('backoff', { type: 'number', default: 5, describe: 'Seconds before the first retry (doubled for each further one)' })
+          .option('data-root', { type: 'string', describe: 'Folder workers remap with their --data-root (default: deepest folder of the data and models)' }),
+      async (args) => {
+        exitCode = await submitCommand(
+          {
+            config: args.config, queue: args.queue, queueName: args['queue-name'], db: args.db, cacheDir: args['cache-dir'],
+            fresh: args.new, attempts: args.attempts, backoffSeconds: args.backoff, dataRoot: args['data-root'],
+          },
+          io,
+        );
+      },
+    )
+    .command(
+      'worker',
+      'Run queued points (recorded like local runs) until drained with SIGTERM/SIGINT, or --until-empty',
+      (y) =>
+        y
+          .option('queue', { type: 'string', demandOption: true, describe: 'Redis URL, e.g. redis://host:6379' })
+          .option('queue-name', { type: 'string', describe: 'BullMQ queue name (default mlbench-points)' })
+          .option('concurrency', { type: 'number', default: 1, describe: 'Points run at once in this process' })
+          .option('until-empty', { type: 'boolean', default: false, describe: 'Exit when nothing is queued or running' })
+          .option('data-root', { type: 'string', describe: "This machine's folder for the submitter's data root" })
+          .option('stall-seconds', { type: 'number', default: 30, describe: 'Queue lock duration and stalled-check interval' })
+          .option('verbose', { type: 'boolean', default: false, describe: 'Print every line of each point (epochs, extraction)' }),
+      async (args) => {
+        exitCode = await workerCommand(
+          {
+            queue: args.queue, queueName: args['queue-name'], db: args.db, cacheDir: args['cache-dir'], concurrency: args.concurrency,
+            untilEmpty: args['until-empty'], dataRoot: args['data-root'], stallSeconds: args['stall-seconds'], verbose: args.verbose,
           },
           io,
         );

@@ -8,9 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeSyntheticDataset } from '@mlbench/data';
 import { openSqliteStore } from '@mlbench/tracking';
-import { BuiltinOp } from '@mlbench/model/src/tflite/builtin-ops';
-import { BuiltinOptionsType, TensorType } from '@mlbench/model/src/tflite/schema';
-import { buildTflite } from '@mlbench/model/src/tflite/testing/build-tflite';
+import { buildTflite, poolModelSpec } from '@mlbench/model/src/testing';
 import { EXIT, runCli } from './cli';
 import { captureIo } from './test-support';
 
@@ -102,22 +100,7 @@ describe('bad input is refused before a run row exists (case 10)', () => {
     expectRefused(withModel(url), /is not a valid URL/));
 
   it('a model whose input size is not fixed and positive', async () => {
-    const bytes = buildTflite({
-      inputs: [0],
-      outputs: [1],
-      tensors: [
-        { name: 'image', shape: [1, 0, 4, 3], type: TensorType.FLOAT32 },
-        { name: 'pool', shape: [1, 1, 1, 3], type: TensorType.FLOAT32 },
-      ],
-      ops: [
-        {
-          builtin: BuiltinOp.AVERAGE_POOL_2D,
-          inputs: [0],
-          outputs: [1],
-          options: { type: BuiltinOptionsType.Pool2DOptions, fields: [[0, 'i8', 1], [1, 'i32', 1], [2, 'i32', 1], [3, 'i32', 4], [4, 'i32', 4]] },
-        },
-      ],
-    });
+    const bytes = buildTflite(poolModelSpec({ inputShape: [1, 0, 4, 3] }));
     const file = path.join(dir, 'zero-input.tflite');
     await fs.writeFile(file, bytes);
     await expectRefused(withModel(file), /zero-input\.tflite: the model input is \[0, 4, 3\] \(height, width, channels\); a fixed positive image size is needed/);

@@ -5,7 +5,7 @@ import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { fingerprintImages, scanDataset, writeSyntheticDataset } from '@mlbench/data';
 import { openSqliteStore, parseRunExport } from '@mlbench/tracking';
-import { BuiltinOp, BuiltinOptionsType, buildTflite, TensorType } from '@mlbench/model/src/testing';
+import { buildTflite, poolModelSpec } from '@mlbench/model/src/testing';
 import { EXIT, runCli } from './cli';
 import { SHARED, captureIo } from './test-support';
 
@@ -125,24 +125,7 @@ describe('model sources: clear errors before any run row is written', () => {
     [
       'an unsupported operator',
       async () => {
-        const bytes = buildTflite({
-          inputs: [0],
-          outputs: [2],
-          tensors: [
-            { name: 'image', shape: [1, 4, 4, 3], type: TensorType.FLOAT32 },
-            { name: 'pool', shape: [1, 1, 1, 3], type: TensorType.FLOAT32 },
-            { name: 'l2', shape: [1, 1, 1, 3], type: TensorType.FLOAT32 },
-          ],
-          ops: [
-            {
-              builtin: BuiltinOp.AVERAGE_POOL_2D,
-              inputs: [0],
-              outputs: [1],
-              options: { type: BuiltinOptionsType.Pool2DOptions, fields: [[0, 'i8', 1], [1, 'i32', 1], [2, 'i32', 1], [3, 'i32', 4], [4, 'i32', 4]] },
-            },
-            { builtin: 11, inputs: [1], outputs: [2] },
-          ],
-        });
+        const bytes = buildTflite(poolModelSpec({ inputShape: [1, 4, 4, 3], l2Norm: true }));
         return { source: await modelFile('l2norm.tflite', bytes), featureLayer: 'l2', size: '[4, 4]' };
       },
       /L2_NORMALIZATION.*l2norm\.tflite|l2norm\.tflite.*L2_NORMALIZATION/,

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { METRIC_KEYS, type PipelineEvent, type RunSummary, type SeedGroup, type SweepEvent, type SweepResult } from '@mlbench/experiment';
+import { METRIC_KEYS, type PipelineEvent, type RunSummary, type SeedGroup, type SweepEvent, type SweepProgress, type SweepResult } from '@mlbench/experiment';
 import type { SampleSummary } from '@mlbench/metrics';
 import type { Run, RunView, SkippedFile, Sweep } from '@mlbench/tracking';
 
@@ -171,14 +171,17 @@ export function formatSweepSummary(result: SweepResult): string {
 }
 
 /** `runs sweeps`: each sweep with its run statuses and seed-group means. */
-export function formatSweepList(entries: readonly { sweep: Sweep; runs: readonly Run[]; groups: readonly SeedGroup[] }[]): string {
+export function formatSweepList(entries: readonly { sweep: Sweep; runs: readonly Run[]; groups: readonly SeedGroup[]; progress?: SweepProgress }[]): string {
   if (entries.length === 0) return 'no sweeps';
   return entries
-    .map(({ sweep, runs, groups }) => {
+    .map(({ sweep, runs, groups, progress }) => {
       const completed = runs.filter((r) => r.status === 'completed').length;
       const lines = [
         `${sweep.id}  ${sweep.status.padEnd(11)}  ${sweep.startTime}  ${sweep.name}  ${completed}/${sweep.size} completed  (${Object.keys(sweep.definition).join(' x ')})`,
       ];
+      if (progress && sweep.status !== 'completed') {
+        lines.push(`    points: ${progress.queued} queued, ${progress.running} running, ${progress.done} done, ${progress.failed} failed`);
+      }
       for (const group of groups) {
         const acc = group.metrics[METRIC_KEYS.testAccuracy];
         if (acc) lines.push(`    seeds ${group.seeds.join(',')}: test accuracy ${mean(acc)}`);

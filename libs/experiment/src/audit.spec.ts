@@ -11,6 +11,7 @@ import { cleanEvaluationMetrics } from './evaluation';
 import { parseConfig } from './config';
 import { FoldWorkerPool, type FoldTrainer } from './fold-workers';
 import { runExperiment } from './pipeline';
+import { tinyConfig } from './testing';
 
 jest.setTimeout(180_000);
 
@@ -118,24 +119,8 @@ describe('a run with audit', () => {
   });
   afterAll(() => fs.rm(dir, { recursive: true, force: true }));
 
-  const yaml = (audit: string): string => `
-name: audit-test
-seed: 4
-dataset:
-  path: data
-  split: { train: 0.5, val: 0.25, test: 0.25 }
-preprocess:
-  size: [160, 160]
-model:
-  extractor:
-    source: ${MODEL}
-    engine: tfjs
-train:
-  learningRate: 0.05
-  epochs: 10
-  batchSize: 8
-${audit}
-`;
+  const yaml = (audit: string): string =>
+    tinyConfig({ name: 'audit-test', seed: 4, split: [0.5, 0.25, 0.25], source: MODEL, engine: 'tfjs', train: { learningRate: 0.05, epochs: 10, batchSize: 8 }, extra: `${audit}\n` });
 
   it('records a verdict per image, cleaned test metrics, and drops flagged images from train only', async () => {
     const db = path.join(dir, 'runs.sqlite');

@@ -28,6 +28,18 @@ export { summarizeSeedGroups } from './seed-groups';
 export type { RunForGrouping, SeedGroup } from './seed-groups';
 export { sweepSeedGroups } from './sweep-seed-groups';
 export { METRIC_KEYS } from './metric-keys';
+// What a cluster submitter and worker (@mlbench/cluster) compose: load and check the points, run one.
+export { loadExperiment, parseExperiment } from './config';
+export { describePoint } from './sweep';
+export { isStudyText } from './study-definition';
+export { loadStudy } from './study';
+export { captureEnvironment } from './environment';
+export { checkExperiment } from './check-experiment';
+export type { CheckedInputs } from './check-experiment';
+export { InputMismatchError } from './input-mismatch';
+export type { ExpectedInputs } from './input-mismatch';
+export { sweepProgress } from './sweep-progress';
+export type { SweepProgress } from './sweep-progress';
 export { CandidateRunError, gateSeedGroups } from './seed-gate-run';
 export type { SeedGateResult, SeedGateTarget } from './seed-gate-run';
 export type { DecidingTest, SeedGateOptions, SeedGateVerdict, SeedGroupSide, SeedRow } from './seed-gate';

@@ -20,6 +20,7 @@ import { checkRunInputs } from './run-checks';
 import { auditForRun, auditMetrics, auditRecords, flaggedIndices, type AuditSummary, type LabelAudit } from './audit';
 import { evaluateSplits, type IndexedFeatureSet, type SplitSummary } from './evaluation';
 import { METRIC_KEYS, splitMetricKey } from './metric-keys';
+import { checkExpectedInputs, type ExpectedInputs } from './input-mismatch';
 
 /** What the pipeline reports while it works; the CLI turns these into lines and progress bars. */
 export type PipelineEvent =
@@ -50,6 +51,10 @@ export interface RunExperimentOptions {
   store?: TrackingStore;
   /** Records the run as point `index` of a sweep. */
   sweep?: { id: string; index: number };
+  /** The dataset and model the run must see (a cluster worker: what the submitter saw); else InputMismatchError before any row. */
+  expectInputs?: ExpectedInputs;
+  /** Serializes extraction of one feature-cache key across processes; resolves to the lock's release. Taken only when features are missing. */
+  lockFeatures?: (cacheKey: string, signal?: AbortSignal) => Promise<() => Promise<void>>;
 }
 
 export type { SplitSummary } from './evaluation';
@@ -96,9 +101,12 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
   try {
     checkRunInputs(loaded, extractor.description, scanned.images.length, scanned.classes.length);
     emit({ type: 'extractor', description: extractor.description });
+    if (options.expectInputs) checkExpectedInputs(options.expectInputs, { datasetRoot: scanned.root, datasetFingerprint: scanned.fingerprint, modelSource: extractor.description.source, modelSha256: extractor.description.sha256 });
     checkAborted();
 
     const cache = await openFeatureCache(extractor, loaded, options.cacheDir);
+    // Another process may be extracting the same images (a cluster worker): wait for its lock; the pass then reads what it cached.
+    const releaseFeatures = options.lockFeatures && (await anyUncached(cache, scanned)) ? await options.lockFeatures(cache.key, options.signal) : null;
     const progress: RunProgress = { stage: 'extraction', extracted: 0, toExtract: 0, cached: 0, epochs: 0, totalEpochs: config.train.epochs };
     // One pass decodes every uncached image once: it screens for bad images and fills the feature
     // cache. It runs before the run row exists, so bad input (`onBadImage: fail`) records nothing.
@@ -110,6 +118,8 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
       if (error instanceof DatasetError) throw error;
       // Interrupted, a full cache disk, the engine failing: a run that had started, recorded below.
       passFailure = error;
+    } finally {
+      await releaseFeatures?.();
     }
     let prepared: PreparedSplit | undefined;
     if (pass) {
@@ -186,6 +196,11 @@ interface PreparedSplit {
   splitSizes: Record<SplitName, number>;
 }
 
+async function anyUncached(cache: FeatureCache, scan: DatasetScan): Promise<boolean> {
+  for (const image of scan.images) if (!(await cache.has(image.sha256))) return true;
+  return false;
+}
+
 /** The seeded stratified split of the images a run uses. */
 function prepareSplit(scan: DatasetScan, loaded: LoadedConfig): PreparedSplit {
   const assignment = stratifiedSplit(scan.images.map((i) => i.label), loaded.resolved.dataset.split, loaded.config.seed, scan.classes);
@@ -210,7 +225,7 @@ function describeProgress(p: RunProgress): string {
   return `during ${p.stage}`;
 }
 
-async function openFeatureCache(extractor: FeatureExtractor, loaded: LoadedConfig, cacheDir: string): Promise<FeatureCache> {
+export async function openFeatureCache(extractor: FeatureExtractor, loaded: LoadedConfig, cacheDir: string): Promise<FeatureCache> {
   const description = extractor.description;
   const keyParts = {
     modelSha256: description.sha256,

@@ -5,31 +5,15 @@ import { writeSyntheticDataset } from '@mlbench/data';
 import { openSqliteStore } from '@mlbench/tracking';
 import { InterruptedError } from './errors';
 import { runConfigFile } from './run-file';
+import { tinyConfig } from './testing';
 
 jest.setTimeout(180_000);
 
 const MODEL = path.resolve(__dirname, '../../../../shared/models/mobilenet_v1_0.5_160_quant/mobilenet_v1_0.5_160_quant.tflite');
 let dir: string;
 
-const config = (sweep: string): string => `
-name: sweep-test
-seed: 1
-dataset:
-  path: data
-  split: { train: 0.5, val: 0.2, test: 0.3 }
-preprocess:
-  size: [160, 160]
-model:
-  extractor:
-    source: ${MODEL}
-    engine: tfjs
-train:
-  learningRate: 0.01
-  epochs: 3
-  batchSize: 8
-sweep:
-${sweep}
-`;
+const config = (sweep: string): string =>
+  tinyConfig({ name: 'sweep-test', seed: 1, split: [0.5, 0.2, 0.3], source: MODEL, engine: 'tfjs', train: { learningRate: 0.01, epochs: 3, batchSize: 8 }, extra: `sweep:\n${sweep}\n` });
 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sweep-'));

@@ -1,11 +1,4 @@
-import {
-  bootstrapClassification,
-  bootstrapInterval,
-  comparePaired,
-  mcnemarExact,
-  quantileSorted,
-  summarizeSample,
-} from './index';
+import { bootstrapClassification, bootstrapInterval, comparePaired, mcnemarExact, quantileSorted, summarizeSample } from './index';
 
 describe('quantileSorted', () => {
   it('interpolates linearly like numpy.quantile', () => {

@@ -103,6 +103,11 @@ export class EngineUnavailableError extends ModelError {
 /** Head options or training data that cannot train a head (bad dropout, too few classes, ...): bad input. */
 export class HeadOptionsError extends ModelError {
   override name = 'HeadOptionsError';
+
+  /** Throws one error listing every problem (`invalid <what>: a; b`), when there is any. */
+  static throwIfAny(what: string, problems: readonly string[]): void {
+    if (problems.length > 0) throw new HeadOptionsError(`invalid ${what}: ${problems.join('; ')}`);
+  }
 }
 
 /**

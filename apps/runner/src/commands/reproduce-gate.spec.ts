@@ -6,6 +6,7 @@ import { writeSyntheticDataset } from '@mlbench/data';
 import { openSqliteStore } from '@mlbench/tracking';
 import { EXIT, runCli } from '../cli';
 import { SHARED, captureIo } from '../test-support';
+import { tinyConfig } from '@mlbench/experiment/src/testing';
 
 jest.setTimeout(120_000);
 
@@ -13,22 +14,8 @@ let dir: string;
 let db: string;
 let cacheDir: string;
 const model = path.join(SHARED, 'models/mobilenet_v1_0.5_160_quant/mobilenet_v1_0.5_160_quant.tflite');
-const config = (name: string, learningRate: number, epochs: number): string => `
-name: ${name}
-seed: 11
-dataset:
-  path: data
-  split: { train: 0.5, val: 0.2, test: 0.3 }
-preprocess:
-  size: [160, 160]
-model:
-  extractor:
-    source: ${model}
-train:
-  learningRate: ${learningRate}
-  epochs: ${epochs}
-  batchSize: 8
-`;
+const config = (name: string, learningRate: number, epochs: number): string =>
+  tinyConfig({ name, seed: 11, split: [0.5, 0.2, 0.3], source: model, train: { learningRate, epochs, batchSize: 8 } });
 
 const cli = async (...args: string[]): Promise<{ code: number; out: string }> => {
   const io = captureIo();

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { exportRunFile, importRunFile, loadRunView, loadSweepRuns, openTrackingStore, resolveRun, type RunStatus } from '@mlbench/tracking';
-import { sweepSeedGroups } from '@mlbench/experiment';
+import { sweepProgress, sweepSeedGroups } from '@mlbench/experiment';
 import { formatRunDetails, formatRunList, formatSweepList } from '../format';
 import { EXIT, reportError, type CliIo } from '../io';
 
@@ -66,7 +66,10 @@ export function runsCommand<T extends StoreArgs>(io: CliIo, setExitCode: (code: 
               try {
                 const sweeps = await store.searchSweeps({ name: args.name, limit: args.limit });
                 const entries = await Promise.all(
-                  sweeps.map(async (sweep) => ({ sweep, runs: await loadSweepRuns(store, sweep.id), groups: await sweepSeedGroups(store, sweep.id) })),
+                  sweeps.map(async (sweep) => {
+                    const runs = await loadSweepRuns(store, sweep.id);
+                    return { sweep, runs, groups: await sweepSeedGroups(store, sweep.id), progress: sweepProgress(sweep.size, runs) };
+                  }),
                 );
                 io.out(formatSweepList(entries));
               } finally {

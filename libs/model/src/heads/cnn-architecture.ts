@@ -50,7 +50,7 @@ export function cnnArchitectureProblems(arch: CnnArchitecture): string[] {
 /** Every weight tensor's shape, in creation order (pure: no tensors are made). */
 export function cnnParameterShapes(arch: CnnArchitecture): CnnParameterShape[] {
   const problems = cnnArchitectureProblems(arch);
-  if (problems.length > 0) throw new HeadOptionsError(`invalid CNN head: ${problems.join('; ')}`);
+  HeadOptionsError.throwIfAny('CNN head', problems);
   let [h, w, channels] = arch.inputShape;
   const shapes: CnnParameterShape[] = [];
   arch.blocks.forEach((block, i) => {

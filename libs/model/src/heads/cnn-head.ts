@@ -12,11 +12,10 @@
  * uniform), dropout masks and the per-epoch shuffle are all seeded.
  */
 import * as tf from '@tensorflow/tfjs';
-import { shuffleInPlace } from '@mlbench/common';
 import seedrandom from 'seedrandom';
 import { cnnArchitectureProblems, cnnParameterShapes, kernelOf, type CnnArchitecture } from './cnn-architecture';
 import { HeadOptionsError } from '../errors';
-import { checkEpochFinite, epochMetrics, gatherRows, makeOptimizer, trainingProblems, type EpochMetrics, type FeatureSet, type TrainHeadHooks, type TrainingSettings } from './training';
+import { makeOptimizer, trainEpochs, trainingProblems, type EpochMetrics, type FeatureSet, type TrainHeadHooks, type TrainingSettings } from './training';
 
 export interface CnnHeadOptions extends CnnArchitecture, TrainingSettings {
   /** Dropout rate after flattening and after the hidden dense layer; 0 = none. */
@@ -148,7 +147,7 @@ function validateTraining(options: CnnHeadOptions, train: FeatureSet): void {
   problems.push(...trainingProblems(options, train));
   if (train.dim !== h * w * c) problems.push(`rows have ${train.dim} values but inputShape ${h}x${w}x${c} needs ${h * w * c}: use the pixel extractor (model.extractor: none) with preprocess.size [${h}, ${w}]`);
   if (train.features.length !== train.labels.length * train.dim) problems.push('features and labels disagree in length');
-  if (problems.length > 0) throw new HeadOptionsError(`invalid CNN head options: ${problems.join('; ')}`);
+  HeadOptionsError.throwIfAny('CNN head options', problems);
 }
 
 /**
@@ -165,47 +164,27 @@ export async function trainCnnHead(
   const { numClasses, seed } = options;
   const head = initCnnHead(options, seed);
   const optimizer = makeOptimizer(options);
-  const rng = seedrandom(`cnn-shuffle:${seed}`);
-  const order = train.labels.map((_, i) => i);
-  const history: EpochMetrics[] = [];
   let step = 0;
   try {
-    for (let epoch = 1; epoch <= options.epochs; epoch++) {
-      shuffleInPlace(order, rng);
-      let lossSum = 0;
-      let correctSum = 0;
-      for (let start = 0; start < order.length; start += options.batchSize) {
-        hooks.checkAborted?.();
-        const batch = order.slice(start, start + options.batchSize);
-        const x = gatherRows(train, batch);
-        const dropoutSeed = seed * 1_000_003 + 2 * step++;
-        const [loss, correct] = tf.tidy(() => {
-          const xs = tf.tensor2d(x, [batch.length, train.dim]);
-          const labels = tf.tensor1d(batch.map((row) => train.labels[row]), 'int32');
-          const ys = tf.oneHot(labels, numClasses);
-          let hits: tf.Scalar | null = null;
-          const lossValue = optimizer.minimize(() => {
-            const logits = head.logits(xs, options.dropout, dropoutSeed);
-            hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')) as tf.Scalar);
-            return tf.losses.softmaxCrossEntropy(ys, logits) as tf.Scalar;
-          }, true) as tf.Scalar;
-          const result: [number, number] = [lossValue.dataSync()[0], (hits as tf.Scalar | null)?.dataSync()[0] ?? 0];
-          (hits as tf.Scalar | null)?.dispose();
-          return result;
-        });
-        lossSum += loss * batch.length;
-        correctSum += correct;
-      }
-      const metrics = epochMetrics(epoch, lossSum, correctSum, order.length, head, val);
-      checkEpochFinite(metrics, options);
-      history.push(metrics);
-      await hooks.onEpoch?.(metrics);
-    }
-  } catch (error) {
-    head.dispose();
-    throw error;
+    const history = await trainEpochs(head, { train, val }, options, hooks, seedrandom(`cnn-shuffle:${seed}`), async (x, rows) => {
+      const dropoutSeed = seed * 1_000_003 + 2 * step++;
+      return tf.tidy(() => {
+        const xs = tf.tensor2d(x, [rows.length, train.dim]);
+        const labels = tf.tensor1d(rows.map((row) => train.labels[row]), 'int32');
+        const ys = tf.oneHot(labels, numClasses);
+        let hits: tf.Scalar | null = null;
+        const lossValue = optimizer.minimize(() => {
+          const logits = head.logits(xs, options.dropout, dropoutSeed);
+          hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')) as tf.Scalar);
+          return tf.losses.softmaxCrossEntropy(ys, logits) as tf.Scalar;
+        }, true) as tf.Scalar;
+        const result: [number, number] = [lossValue.dataSync()[0], (hits as tf.Scalar | null)?.dataSync()[0] ?? 0];
+        (hits as tf.Scalar | null)?.dispose();
+        return result;
+      });
+    });
+    return { head, history };
   } finally {
     optimizer.dispose();
   }
-  return { head, history };
 }

@@ -1,9 +1,8 @@
 /** One dense softmax layer trained on frozen features (the canonical experiment's head). */
 import * as tf from '@tensorflow/tfjs';
-import { shuffleInPlace } from '@mlbench/common';
 import seedrandom from 'seedrandom';
 import { HeadOptionsError } from '../errors';
-import { checkEpochFinite, epochMetrics, gatherRows, makeOptimizer, trainingProblems, type EpochMetrics, type FeatureSet, type TrainHeadHooks, type TrainingSettings } from './training';
+import { makeOptimizer, trainEpochs, trainingProblems, type EpochMetrics, type FeatureSet, type TrainHeadHooks, type TrainingSettings } from './training';
 
 export interface SoftmaxHeadOptions extends TrainingSettings {
   numClasses: number;
@@ -47,7 +46,7 @@ function validate(options: SoftmaxHeadOptions, train: FeatureSet): void {
   if (!(options.l2 >= 0)) problems.push(`l2 must be >= 0, got ${options.l2}`);
   problems.push(...trainingProblems(options, train));
   if (train.features.length !== train.labels.length * train.dim) problems.push('features and labels disagree in length');
-  if (problems.length > 0) throw new HeadOptionsError(`invalid softmax head options: ${problems.join('; ')}`);
+  HeadOptionsError.throwIfAny('softmax head options', problems);
 }
 
 /**
@@ -77,31 +76,10 @@ export async function trainSoftmaxHead(
   model.compile({ optimizer: makeOptimizer(options), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   const head = new SoftmaxHead(model, numClasses, train.dim);
 
-  const rng = seedrandom(`head:${seed}`);
-  const order = train.labels.map((_, i) => i);
-  const history: EpochMetrics[] = [];
-  try {
-    for (let epoch = 1; epoch <= options.epochs; epoch++) {
-      shuffleInPlace(order, rng);
-      let lossSum = 0;
-      let correctSum = 0;
-      for (let start = 0; start < order.length; start += options.batchSize) {
-        hooks.checkAborted?.();
-        const batch = order.slice(start, start + options.batchSize);
-        const x = gatherRows(train, batch);
-        const [loss, acc] = await trainBatch(model, x, batch.map((row) => train.labels[row]), train.dim, numClasses);
-        lossSum += loss * batch.length;
-        correctSum += acc * batch.length;
-      }
-      const metrics = epochMetrics(epoch, lossSum, correctSum, order.length, head, val);
-      checkEpochFinite(metrics, options);
-      history.push(metrics);
-      await hooks.onEpoch?.(metrics);
-    }
-  } catch (error) {
-    head.dispose(); // an interrupted or diverged training keeps no weights
-    throw error;
-  }
+  const history = await trainEpochs(head, { train, val }, options, hooks, seedrandom(`head:${seed}`), async (x, rows) => {
+    const [loss, acc] = await trainBatch(model, x, rows.map((row) => train.labels[row]), train.dim, numClasses);
+    return [loss, acc * rows.length];
+  });
   return { head, history };
 }
 

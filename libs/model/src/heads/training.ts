@@ -2,6 +2,7 @@
  * The training kit every head shares: labelled feature sets, per-epoch metrics and hooks, the
  * checks of the shared settings, the optimizer factory and evaluation of a trained head.
  */
+import { shuffleInPlace } from '@mlbench/common';
 import * as tf from '@tensorflow/tfjs';
 import { TrainingDivergedError } from '../errors';
 
@@ -133,4 +134,45 @@ export function epochMetrics(epoch: number, lossSum: number, correctSum: number,
     valLoss: valMetrics?.loss ?? null,
     valAccuracy: valMetrics?.accuracy ?? null,
   };
+}
+
+/**
+ * The seeded mini-batch loop both heads train with. Every epoch reshuffles the row order (carried
+ * over from the previous epoch) with `rng`, trains batch after batch through `trainBatch` (which
+ * returns the batch's mean loss and its number of correct predictions), then evaluates `val`,
+ * checks the epoch for divergence and reports it. A failed or interrupted training disposes the head.
+ */
+export async function trainEpochs(
+  head: ProbabilisticHead & { dispose(): void },
+  sets: { train: FeatureSet; val: FeatureSet | null },
+  options: TrainingSettings,
+  hooks: TrainHeadHooks,
+  rng: () => number,
+  trainBatch: (x: Float32Array, rows: readonly number[]) => Promise<[loss: number, correct: number]>,
+): Promise<EpochMetrics[]> {
+  const { train, val } = sets;
+  const order = train.labels.map((_, i) => i);
+  const history: EpochMetrics[] = [];
+  try {
+    for (let epoch = 1; epoch <= options.epochs; epoch++) {
+      shuffleInPlace(order, rng);
+      let lossSum = 0;
+      let correctSum = 0;
+      for (let start = 0; start < order.length; start += options.batchSize) {
+        hooks.checkAborted?.();
+        const batch = order.slice(start, start + options.batchSize);
+        const [loss, correct] = await trainBatch(gatherRows(train, batch), batch);
+        lossSum += loss * batch.length;
+        correctSum += correct;
+      }
+      const metrics = epochMetrics(epoch, lossSum, correctSum, order.length, head, val);
+      checkEpochFinite(metrics, options);
+      history.push(metrics);
+      await hooks.onEpoch?.(metrics);
+    }
+  } catch (error) {
+    head.dispose(); // an interrupted or diverged training keeps no weights
+    throw error;
+  }
+  return history;
 }

@@ -2,4 +2,5 @@
 export { BuiltinOp } from '../tflite/builtin-ops';
 export { BuiltinOptionsType, TensorType } from '../tflite/schema';
 export { buildTflite, type ModelSpec, type OpSpec, type TensorSpec } from '../tflite/testing/build-tflite';
+export { poolModelSpec } from '../tflite/testing/model-specs';
 export { MODELS, REPO_ROOT, sharedDir, sharedModelFile } from './shared-data';

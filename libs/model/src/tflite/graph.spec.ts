@@ -15,6 +15,7 @@ import { runTfliteClassifier } from './extractor';
 import { TfliteGraph } from './graph';
 import { BuiltinOptionsType, parseTflite, TensorType } from './schema';
 import { buildTflite, bytesOf, type ModelSpec } from './testing/build-tflite';
+import { poolModelSpec } from './testing/model-specs';
 
 jest.setTimeout(30_000);
 
@@ -156,24 +157,7 @@ describe('TFLite interpreter on a built model', () => {
 
 describe('unsupported operators', () => {
   // AVERAGE_POOL_2D -> L2_NORMALIZATION: the pooled features are fine, the head is not.
-  const spec: ModelSpec = {
-    inputs: [0],
-    outputs: [2],
-    tensors: [
-      { name: 'image', shape: [1, 4, 4, 2], type: TensorType.FLOAT32 },
-      { name: 'pool', shape: [1, 1, 1, 2], type: TensorType.FLOAT32 },
-      { name: 'l2', shape: [1, 1, 1, 2], type: TensorType.FLOAT32 },
-    ],
-    ops: [
-      {
-        builtin: BuiltinOp.AVERAGE_POOL_2D,
-        inputs: [0],
-        outputs: [1],
-        options: { type: BuiltinOptionsType.Pool2DOptions, fields: [[0, 'i8', 1], [1, 'i32', 1], [2, 'i32', 1], [3, 'i32', 4], [4, 'i32', 4]] },
-      },
-      { builtin: 11, inputs: [1], outputs: [2] },
-    ],
-  };
+  const spec = poolModelSpec({ inputShape: [1, 4, 4, 2], l2Norm: true });
 
   it('only fail when the feature layer needs them, naming operator and file', async () => {
     const file = path.join(tmp, 'l2norm.tflite');

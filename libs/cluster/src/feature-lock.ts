@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import type Redis from 'ioredis';
+import { InterruptedError } from '@mlbench/experiment';
+
+// Compare-and-act on the holder's token, so a lock that expired and was taken by another worker is never renewed or released by the old holder.
+const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+export interface FeatureLockOptions {
+  /** The lock expires this long after its holder stops renewing it (killed, or cut off from Redis). */
+  ttlMs?: number;
+  pollMs?: number;
+  /** Give up waiting after this long (the point fails and is retried). */
+  maxWaitMs?: number;
+}
+
+/**
+ * A per-feature-cache-key advisory lock in Redis (SET NX PX with a random token, renewed while held),
+ * so two workers starting on a cold cache do not extract the same images: the second waits, then
+ * finds the features in the shared cache. A holder that dies releases it by expiry.
+ */
+export function redisFeatureLock(redis: Redis, prefix: string, options: FeatureLockOptions = {}) {
+  const ttlMs = options.ttlMs ?? 30_000;
+  const pollMs = options.pollMs ?? 250;
+  const maxWaitMs = options.maxWaitMs ?? 4 * 3600_000;
+  return async (cacheKey: string, signal?: AbortSignal, onWait?: () => void): Promise<() => Promise<void>> => {
+    const key = `${prefix}:feature-lock:${cacheKey}`;
+    const token = randomUUID();
+    const deadline = Date.now() + maxWaitMs;
+    let waited = false;
+    for (;;) {
+      if (signal?.aborted) throw new InterruptedError(String(signal.reason ?? 'signal'));
+      if ((await redis.set(key, token, 'PX', ttlMs, 'NX')) === 'OK') break;
+      if (Date.now() > deadline) throw new Error(`waited ${Math.round(maxWaitMs / 1000)} s for another worker extracting features ${cacheKey}; giving up`);
+      if (!waited) onWait?.();
+      waited = true;
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+    const renew = setInterval(() => void redis.eval(RENEW, 1, key, token, String(ttlMs)).catch(() => undefined), Math.max(100, Math.floor(ttlMs / 3)));
+    renew.unref();
+    return async () => {
+      clearInterval(renew);
+      await redis.eval(RELEASE, 1, key, token).catch(() => undefined);
+    };
+  };
+}

@@ -1,0 +1,309 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Queue, WaitingError, Worker, type Job } from 'bullmq';
+import Redis from 'ioredis';
+import {
+  captureEnvironment,
+  InterruptedError,
+  parseExperiment,
+  runExperiment,
+  type ExperimentPlan,
+  type LoadedConfig,
+  type PipelineEvent,
+} from '@mlbench/experiment';
+import { InvalidRunStateError, type TrackingStore } from '@mlbench/tracking';
+import { DEFAULT_QUEUE_NAME, redisOptions } from './connection';
+import { redisFeatureLock } from './feature-lock';
+import { extractedKey, settledKey, type PointJobData, type PointJobResult } from './point-job';
+
+export interface WorkerOptions {
+  store: TrackingStore;
+  queueUrl: string;
+  queueName?: string;
+  cacheDir: string;
+  /** Points run at once in this process (BullMQ concurrency), default 1. */
+  concurrency?: number;
+  /** Exit once nothing is waiting, delayed or running anywhere in the queue. */
+  untilEmpty?: boolean;
+  /** Replaces the data root the points were submitted with (see PointJobData.dataRoot). */
+  dataRoot?: string;
+  /**
+   * BullMQ lock duration and stalled-check interval: a worker that dies holding a point loses it
+   * after at most about twice this, and another worker takes it. Default 30 s (BullMQ's default).
+   */
+  stallMs?: number;
+  /** Shown in messages and stored on the jobs (BullMQ worker name); default host:pid. */
+  name?: string;
+  /** Aborting drains: the current points are interrupted and go back to the queue, then the worker stops. */
+  signal?: AbortSignal;
+  onEvent?: (event: WorkerEvent) => void;
+  onPipelineEvent?: (event: PipelineEvent, point: PointRef) => void;
+}
+
+/** Which point an event is about. */
+export interface PointRef {
+  sweepId: string;
+  index: number;
+  size: number;
+  label: string;
+  attempt: number;
+  attempts: number;
+}
+
+export type WorkerEvent =
+  | { type: 'ready'; worker: string; queueName: string; concurrency: number; stallMs: number }
+  | { type: 'point-start'; point: PointRef; waitedMs: number; claimToStartMs: number; sincePreviousMs: number | null }
+  | { type: 'abandoned-attempt'; point: PointRef; runId: string; hostname: string | null; pid: number | null }
+  | { type: 'waiting-for-features'; point: PointRef; cacheKey: string }
+  | { type: 'point-completed'; point: PointRef; runId: string; testAccuracy: number; seconds: number }
+  | { type: 'point-failed'; point: PointRef; runId: string | null; error: string; willRetry: boolean }
+  | { type: 'point-requeued'; point: PointRef; runId: string | null; reason: string }
+  | { type: 'sweep-completed'; sweepId: string }
+  | { type: 'queue-error'; message: string }
+  | { type: 'stopping'; reason: 'until-empty' | 'signal' };
+
+/** One point this worker processed: for progress lines and the queue-overhead figures. */
+export interface PointTiming {
+  sweepId: string;
+  index: number;
+  status: 'completed' | 'failed' | 'requeued';
+  /** Claimed by BullMQ (moved to active) -> the processor started: the queue's overhead per point. */
+  claimToStartMs: number;
+  /** Queued (or last retried) -> claimed. */
+  waitedMs: number;
+  /** This worker's previous point ended -> this one started (completion, claim and hand-over), null for its first. */
+  sincePreviousMs: number | null;
+  startedAt: number;
+  endedAt: number;
+}
+
+export interface WorkerSummary {
+  worker: string;
+  points: PointTiming[];
+}
+
+/**
+ * `runner worker`: takes points from the BullMQ queue and runs each exactly as a local run
+ * (recorded into the shared store, feature cache shared). BullMQ holds a renewed lock on each point
+ * while it runs; a worker that dies loses it and the stalled-job check re-queues the point for
+ * another worker, which first marks the dead attempt's run row abandoned. A point failing on its
+ * own is retried with backoff (job `attempts`), then recorded failed. Resolves when the worker
+ * has stopped: after a drain (options.signal) or, with untilEmpty, when the queue is empty.
+ */
+export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> {
+  const queueName = options.queueName ?? DEFAULT_QUEUE_NAME;
+  const workerName = options.name ?? `${os.hostname()}:${process.pid}`;
+  const stallMs = options.stallMs ?? 30_000;
+  const concurrency = options.concurrency ?? 1;
+  const emit = (event: WorkerEvent): void => options.onEvent?.(event);
+  const connection = redisOptions(options.queueUrl);
+  const redis = new Redis(connection);
+  redis.on('error', () => undefined); // reconnects by itself; BullMQ reports queue errors below
+  const queue = new Queue<PointJobData>(queueName, { connection });
+  queue.on('error', () => undefined);
+  const lockFeatures = redisFeatureLock(redis, `mlbench:${queueName}`, { ttlMs: Math.max(2000, stallMs) });
+  const plans = new Map<string, ExperimentPlan>();
+  const timings: PointTiming[] = [];
+  let lastEndedAt: number | null = null;
+  const { store } = options;
+  const drain = new AbortController();
+  const onAbort = (): void => drain.abort(options.signal?.reason ?? 'SIGTERM');
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const processor = async (job: Job<PointJobData, PointJobResult>, token?: string): Promise<PointJobResult> => {
+    try {
+      return await processPoint(job, token);
+    } finally {
+      lastEndedAt = Date.now();
+    }
+  };
+
+  const processPoint = async (job: Job<PointJobData, PointJobResult>, token?: string): Promise<PointJobResult> => {
+    const startedAt = Date.now();
+    const data = job.data;
+    const attempts = job.opts.attempts ?? 1;
+    const point: PointRef = { sweepId: data.sweepId, index: data.index, size: data.size, label: data.label, attempt: job.attemptsMade + 1, attempts };
+    const claimedAt = job.processedOn ?? startedAt;
+    const timing: PointTiming = {
+      sweepId: data.sweepId, index: data.index, status: 'requeued', claimToStartMs: startedAt - claimedAt,
+      waitedMs: Math.max(0, claimedAt - (job.timestamp + (job.delay ?? 0))), sincePreviousMs: lastEndedAt === null ? null : startedAt - lastEndedAt,
+      startedAt, endedAt: startedAt,
+    };
+    timings.push(timing);
+    const requeue = async (runId: string | null, reason: string): Promise<never> => {
+      timing.endedAt = Date.now();
+      await job.moveToWait(token);
+      emit({ type: 'point-requeued', point, runId, reason });
+      throw new WaitingError();
+    };
+    if (drain.signal.aborted) return requeue(null, 'the worker is draining');
+    emit({ type: 'point-start', point, waitedMs: timing.waitedMs, claimToStartMs: timing.claimToStartMs, sincePreviousMs: timing.sincePreviousMs });
+
+    // BullMQ gives a point to one worker at a time: a row of this point still `running` belongs to an
+    // attempt whose worker lost the lock (killed, machine gone). Marking it abandoned also fences that
+    // worker if it is merely stalled: its completeRun would then be refused, so a point completes once.
+    for (const stale of await store.searchRuns({ sweepId: data.sweepId, status: 'running', limit: Number.MAX_SAFE_INTEGER })) {
+      if (stale.sweepIndex !== data.index) continue;
+      try {
+        await store.failRun(
+          stale.id,
+          `abandoned: the attempt of ${stale.hostname ?? '?'} (pid ${stale.pid ?? '?'}) lost its queue lock (worker killed, machine gone or cut off); the point was re-queued and ${workerName} took it over`,
+          'abandoned',
+        );
+        emit({ type: 'abandoned-attempt', point, runId: stale.id, hostname: stale.hostname, pid: stale.pid });
+      } catch (error) {
+        if (!(error instanceof InvalidRunStateError)) throw error;
+      }
+    }
+
+    let runId: string | null = null;
+    let extractedSoFar = 0;
+    let cacheKey: string | null = null;
+    let loaded: LoadedConfig | null = null;
+    try {
+      loaded = resolvePoint(data, plans, options.dataRoot);
+      const summary = await runExperiment(loaded, {
+        dbPath: store.location,
+        store,
+        cacheDir: options.cacheDir,
+        signal: drain.signal,
+        sweep: { id: data.sweepId, index: data.index },
+        expectInputs: data.expected,
+        lockFeatures: (key, signal) => lockFeatures(key, signal, () => emit({ type: 'waiting-for-features', point, cacheKey: key })),
+        onEvent: (event) => {
+          if (event.type === 'run-created') runId = event.runId;
+          if (event.type === 'extract-start') cacheKey = path.basename(event.cacheDir);
+          if (event.type === 'extract-progress' && cacheKey) {
+            void redis.incrby(extractedKey(queueName, cacheKey), event.done - extractedSoFar).catch(() => undefined);
+            extractedSoFar = event.done;
+          }
+          options.onPipelineEvent?.(event, point);
+        },
+      });
+      timing.status = 'completed';
+      timing.endedAt = Date.now();
+      emit({ type: 'point-completed', point, runId: summary.run.id, testAccuracy: summary.test.accuracy, seconds: (timing.endedAt - startedAt) / 1000 });
+      await settle(data);
+      return { runId: summary.run.id, testAccuracy: summary.test.accuracy };
+    } catch (error) {
+      if (error instanceof WaitingError) throw error;
+      if (error instanceof InterruptedError && drain.signal.aborted) return requeue(runId, `drained (${String(drain.signal.reason)}); its run is recorded interrupted`);
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      const final = job.attemptsMade + 1 >= attempts;
+      timing.status = 'failed';
+      timing.endedAt = Date.now();
+      if (runId === null && final) {
+        // Refused before a run row existed (other data here, bad config on this machine): recorded, so the sweep shows every point.
+        const failed = await store.createRun({
+          name: data.name,
+          seed: loaded?.config.seed ?? 0,
+          configHash: loaded?.hash ?? data.configHash,
+          configText: data.configText,
+          resolvedConfig: loaded?.resolved ?? null,
+          environment: captureEnvironment(process.cwd(), { 'config.file': data.configFile, 'cluster.worker': workerName }),
+          sweepId: data.sweepId,
+          sweepIndex: data.index,
+        });
+        await store.failRun(failed.id, message);
+        runId = failed.id;
+      }
+      emit({ type: 'point-failed', point, runId, error: message, willRetry: !final });
+      if (final) await settle(data);
+      throw error;
+    }
+  };
+
+  /** A point is settled (completed, or failed for good); the last one settles its sweep (and study). */
+  const settle = async (data: PointJobData): Promise<void> => {
+    const key = settledKey(queueName, data.sweepId);
+    await redis.sadd(key, String(data.index));
+    if ((await redis.scard(key)) < data.size) return;
+    const sweep = await store.getSweep(data.sweepId);
+    if (sweep && sweep.status !== 'completed') await store.updateSweepStatus(data.sweepId, 'completed');
+    emit({ type: 'sweep-completed', sweepId: data.sweepId });
+    if (data.studyId) {
+      const arms = await store.getStudyArms(data.studyId);
+      const sweeps = await Promise.all(arms.map((a) => store.getSweep(a.sweepId)));
+      const study = await store.getStudy(data.studyId);
+      if (study && study.status !== 'completed' && sweeps.every((s) => s?.status === 'completed')) await store.updateStudyStatus(data.studyId, 'completed');
+    }
+  };
+
+  const worker = new Worker<PointJobData, PointJobResult>(queueName, processor, {
+    connection,
+    concurrency,
+    name: workerName,
+    lockDuration: stallMs,
+    stalledInterval: stallMs,
+    // A point may be lost by a dying worker a few times (several kills) before BullMQ fails it.
+    maxStalledCount: 3,
+    // Long polls are cut short by close(); a short one keeps --until-empty and drains prompt.
+    drainDelay: 1,
+  });
+  worker.on('error', (error) => emit({ type: 'queue-error', message: error.message }));
+  emit({ type: 'ready', worker: workerName, queueName, concurrency, stallMs });
+
+  let stopping: Promise<void> | null = null;
+  const stop = (reason: 'until-empty' | 'signal'): Promise<void> => {
+    stopping ??= (async () => {
+      emit({ type: 'stopping', reason });
+      await worker.close();
+    })();
+    return stopping;
+  };
+  // A drain closes the worker at once: BullMQ's close() waits for the running points, which the
+  // same signal interrupts (they go back to the queue).
+  const drained = new Promise<void>((resolve) => {
+    if (drain.signal.aborted) resolve();
+    else drain.signal.addEventListener('abort', () => resolve(), { once: true });
+  }).then(() => stop('signal'));
+  if (options.untilEmpty) {
+    // Everything anywhere in the queue counts, including points running on other workers: one of
+    // them may die and its point come back.
+    while (!drain.signal.aborted) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const pending = await queue.getJobCountByTypes('wait', 'active', 'delayed', 'prioritized', 'waiting-children').catch(() => 1);
+      if (pending === 0 && !drain.signal.aborted) {
+        await stop('until-empty');
+        break;
+      }
+    }
+    if (drain.signal.aborted) await drained;
+  } else {
+    await drained;
+  }
+  options.signal?.removeEventListener('abort', onAbort);
+  await queue.close();
+  redis.disconnect();
+  return { worker: workerName, points: timings };
+}
+
+/** The point's config as this machine sees it: the submitted text parsed here, then --data-root applied. */
+function resolvePoint(data: PointJobData, plans: Map<string, ExperimentPlan>, dataRoot: string | undefined): LoadedConfig {
+  const memo = `${data.configFile}\0${data.configText}`;
+  let plan = plans.get(memo);
+  if (!plan) {
+    plan = parseExperiment(data.configText, data.configFile, process.env);
+    plans.set(memo, plan);
+  }
+  const loaded = plan.runs[data.index];
+  if (!loaded || plan.runs.length !== data.size) throw new Error(`the config of sweep ${data.sweepId} has ${plan.runs.length} points here, the job says ${data.size}`);
+  if (!dataRoot) return loaded;
+  const remap = (p: string): string => {
+    const rel = path.relative(data.dataRoot, p);
+    return rel.startsWith('..') || path.isAbsolute(rel) ? p : path.join(path.resolve(dataRoot), rel);
+  };
+  const extractor = loaded.resolved.model.extractor;
+  return {
+    ...loaded,
+    resolved: {
+      ...loaded.resolved,
+      dataset: { ...loaded.resolved.dataset, path: remap(loaded.resolved.dataset.path) },
+      model: {
+        ...loaded.resolved.model,
+        extractor: extractor === 'none' || /^https?:\/\//i.test(extractor.source) ? extractor : { ...extractor, source: remap(extractor.source) },
+      },
+    },
+  };
+}

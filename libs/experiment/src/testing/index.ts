@@ -1,0 +1,2 @@
+/** Testing entry of @mlbench/experiment (`@mlbench/experiment/src/testing`): helpers for tests of any project. */
+export { tinyConfig, type TinyConfigOptions } from './tiny-config';

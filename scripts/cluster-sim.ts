@@ -1,0 +1,135 @@
+/**
+ * Simulation benchmark of the cluster queue:
+ *
+ *   npm run bench:cluster                         # 1,000 points over 4 worker processes
+ *   npm run bench:cluster -- --points 200 --workers 2
+ *
+ * Trivial points (pixel extractor on a few generated 8x8 images, one epoch) so the queue, not the
+ * model, is what is measured. A throwaway Redis (AOF on) and SQLite store in a temp folder. Prints:
+ * points completed exactly once / more than once / lost, queue overhead per point (claim -> the
+ * worker's processor starting, and the gap between one point ending and the same worker's next
+ * start, and BullMQ's own claim/finish timestamps), time per point, throughput, wall time. Exits 1 unless every
+ * point completed exactly once.
+ */
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Queue } from 'bullmq';
+import { redisOptions, submitFile } from '@mlbench/cluster';
+import { startRedisServer } from '@mlbench/cluster/src/testing/redis-server';
+import { writeSyntheticDataset } from '@mlbench/data';
+import { openSqliteStore } from '@mlbench/tracking';
+import { spawnRunner } from './runner-process';
+
+const QUEUE = 'mlbench-sim';
+
+function option(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
+  return value;
+}
+
+const quantile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+const describe = (values: number[], unit: string): string => {
+  const s = [...values].sort((a, b) => a - b);
+  return `median ${quantile(s, 0.5).toFixed(1)} ${unit}, p95 ${quantile(s, 0.95).toFixed(1)} ${unit}, max ${s[s.length - 1].toFixed(1)} ${unit}`;
+};
+
+async function main(): Promise<void> {
+  const points = option('points', 1000);
+  const workers = option('workers', 4);
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mlbench-cluster-sim-'));
+  const db = path.join(dir, 'runs.sqlite');
+  const cacheDir = path.join(dir, 'cache');
+  await writeSyntheticDataset(path.join(dir, 'data'), { classes: ['amber', 'cobalt', 'jade'], imagesPerClass: 6, width: 16, height: 16, seed: 'sim' });
+  const file = path.join(dir, 'sim.yaml');
+  await fs.writeFile(
+    file,
+    [
+      'name: cluster-sim', 'seed: 1', 'dataset:', '  path: data', '  split: { train: 0.5, val: 0.17, test: 0.33 }',
+      'preprocess:', '  size: [8, 8]', 'model:', '  extractor: none', 'train:', '  learningRate: 0.01', '  epochs: 1', '  batchSize: 8',
+      'sweep:', `  seed: [${Array.from({ length: points }, (_, i) => i + 1).join(', ')}]`, '',
+    ].join('\n'),
+  );
+  const redis = await startRedisServer();
+  const started = Date.now();
+  try {
+    const store = await openSqliteStore(db);
+    let sweepId: string;
+    try {
+      const submitted = await submitFile(file, { store, queueUrl: redis.url, queueName: QUEUE, cacheDir });
+      sweepId = submitted.sweeps[0].sweep.id;
+      process.stdout.write(`submitted ${submitted.sweeps[0].queued} points in ${((Date.now() - started) / 1000).toFixed(1)}s; starting ${workers} workers\n`);
+    } finally {
+      await store.close();
+    }
+    const workStarted = Date.now();
+    const common = ['--queue', redis.url, '--queue-name', QUEUE, '--db', db, '--cache-dir', cacheDir];
+    const procs = Array.from({ length: workers }, (_, i) => spawnRunner(`worker-${i + 1}`, ['worker', '--until-empty', ...common]));
+    const claimToStart: number[] = [];
+    const sincePrevious: number[] = [];
+    let done = 0;
+    for (const proc of procs) {
+      proc.onLine((line) => {
+        const m = /claim to start (\d+) ms/.exec(line);
+        if (m) claimToStart.push(Number(m[1]));
+        const p = /, (\d+) ms after the previous point/.exec(line);
+        if (p) sincePrevious.push(Number(p[1]));
+        if (/: completed, run /.test(line) && ++done % 100 === 0) process.stdout.write(`  ${done}/${points} completed (${((Date.now() - workStarted) / 1000).toFixed(0)}s)\n`);
+      });
+    }
+    const exits = await Promise.all(procs.map((p) => p.exited));
+    const workSeconds = (Date.now() - workStarted) / 1000;
+
+    // BullMQ's own record of every job: who ran it, when it was claimed and when it finished.
+    const queue = new Queue(QUEUE, { connection: redisOptions(redis.url) });
+    const jobs = await queue.getJobs(['completed', 'failed'], 0, -1);
+    await queue.close();
+    const byWorker = new Map<string, { claimed: number; finished: number }[]>();
+    for (const job of jobs) {
+      const who = job.processedBy ?? '?';
+      byWorker.set(who, [...(byWorker.get(who) ?? []), { claimed: job.processedOn ?? 0, finished: job.finishedOn ?? 0 }]);
+    }
+    const gaps: number[] = [];
+    const durations: number[] = [];
+    for (const list of byWorker.values()) {
+      list.sort((a, b) => a.claimed - b.claimed);
+      list.forEach((j, i) => {
+        durations.push(j.finished - j.claimed);
+        if (i > 0) gaps.push(Math.max(0, j.claimed - list[i - 1].finished));
+      });
+    }
+
+    const check = await openSqliteStore(db);
+    try {
+      const runs = await check.searchRuns({ sweepId, limit: Number.MAX_SAFE_INTEGER });
+      const completed = new Map<number, number>();
+      for (const r of runs) if (r.status === 'completed' && r.sweepIndex !== null) completed.set(r.sweepIndex, (completed.get(r.sweepIndex) ?? 0) + 1);
+      const once = [...completed.values()].filter((n) => n === 1).length;
+      const twice = [...completed.values()].filter((n) => n > 1).length;
+      const lost = points - completed.size;
+      const lines = [
+        `workers             ${workers} processes, exit ${exits.map((e) => e.code).join(', ')}; jobs per worker ${[...byWorker.values()].map((l) => l.length).join(', ')}`,
+        `points              ${points}: ${once} completed exactly once, ${twice} more than once, ${lost} lost; ${runs.length} run rows`,
+        `claim -> start      ${describe(claimToStart, 'ms')}  (BullMQ moved the job to active -> the worker's processor began)`,
+        `end -> next start   ${describe(sincePrevious, 'ms')}  (same worker: a point's processor returned -> the next one's began: completion, claim, hand-over)`,
+        `end -> next claim   ${describe(gaps, 'ms')}  (BullMQ's timestamps: the completing call claims the next job)`,
+        `point, claim -> end ${describe(durations, 'ms')}  (the whole point: scan, run, record)`,
+        `throughput          ${(points / workSeconds).toFixed(1)} points/s with ${workers} workers; wall ${workSeconds.toFixed(1)}s (+ ${((workStarted - started) / 1000).toFixed(1)}s submit)`,
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+      if (once !== points) process.exitCode = 1;
+    } finally {
+      await check.close();
+    }
+  } finally {
+    await redis.stop();
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
