@@ -3,10 +3,11 @@
  *
  *   npm run soak                          # 50 runs, 8 concurrent
  *   npm run soak -- --runs 20 --concurrency 4 --keep
+ *   npm run soak -- --db postgresql://user@host/db   # a shared PostgreSQL store (counts this soak's runs only)
  *
  * Each run is a real runner process (`node --import tsx apps/runner/src/main.ts`) on a small
  * generated dataset and the small MobileNetV1 0.5/160 from ../shared/models. Prints the runs
- * recorded (by status), failures, every run's row counts, and PRAGMA integrity_check. Exits 1 if
+ * recorded (by status), failures, every run's row counts, and the store's integrity check. Exits 1 if
  * anything is off.
  */
 import { spawn } from 'node:child_process';
@@ -14,7 +15,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeSyntheticDataset } from '@mlbench/data';
-import { openSqliteStore } from '@mlbench/tracking';
+import { displayLocation, openTrackingStore } from '@mlbench/tracking';
 import { METRIC_KEYS } from '@mlbench/experiment/results';
 
 const REPO = path.resolve(__dirname, '..');
@@ -45,7 +46,10 @@ async function main(): Promise<void> {
   const runs = option('runs', 50);
   const concurrency = option('concurrency', 8);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mlbench-soak-'));
-  const db = path.join(dir, 'runs.sqlite');
+  const at = process.argv.indexOf('--db');
+  const db = at >= 0 ? process.argv[at + 1] : path.join(dir, 'runs.sqlite');
+  // Names unique to this soak, so a shared store's other runs are not counted.
+  const tag = `soak${Date.now().toString(36)}`;
   await writeSyntheticDataset(path.join(dir, 'data'), { classes: CLASSES, imagesPerClass: PER_CLASS, seed: 'soak' });
   const configs: string[] = [];
   for (let seed = 0; seed < 5; seed++) {
@@ -53,7 +57,7 @@ async function main(): Promise<void> {
     await fs.writeFile(
       file,
       [
-        `name: soak-${seed}`, `seed: ${seed}`, 'dataset:', '  path: data', '  split: { train: 0.6, val: 0.2, test: 0.2 }',
+        `name: ${tag}-${seed}`, `seed: ${seed}`, 'dataset:', '  path: data', '  split: { train: 0.6, val: 0.2, test: 0.2 }',
         'preprocess:', '  size: [160, 160]', 'model:', '  extractor:', `    source: ${MODEL}`, '    batchSize: 16',
         'train:', '  learningRate: 0.01', '  epochs: 5', '  batchSize: 8', '',
       ].join('\n'),
@@ -61,7 +65,7 @@ async function main(): Promise<void> {
     configs.push(file);
   }
 
-  console.log(`soak: ${runs} runs, ${concurrency} at a time, database ${db}`);
+  console.log(`soak: ${runs} runs, ${concurrency} at a time, database ${displayLocation(db)}`);
   const started = Date.now();
   const failures: { run: number; code: number | null; stderr: string }[] = [];
   let next = 0;
@@ -77,13 +81,13 @@ async function main(): Promise<void> {
   const seconds = (Date.now() - started) / 1000;
   process.stdout.write('\n');
 
-  const store = await openSqliteStore(db);
+  const store = await openTrackingStore(db);
   let incomplete = 0;
   let integrity: string[];
   const byStatus: Record<string, number> = {};
   let recorded = 0;
   try {
-    const all = await store.searchRuns({ limit: 100_000 });
+    const all = (await store.searchRuns({ limit: 100_000 })).filter((r) => r.name.startsWith(`${tag}-`));
     recorded = all.length;
     for (const run of all) {
       byStatus[run.status] = (byStatus[run.status] ?? 0) + 1;

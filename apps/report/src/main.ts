@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import yargs from 'yargs';
 import { terminalSafe } from '@mlbench/common';
-import { isBadInputStoreError, openTrackingStore, RunNotFoundError } from '@mlbench/tracking';
+import { defaultStoreLocation, isBadInputStoreError, openTrackingStore, RunNotFoundError } from '@mlbench/tracking';
 import { ReportError } from './errors';
 import { generateReport } from './generate';
 
@@ -17,13 +17,14 @@ async function main(argv: readonly string[]): Promise<number> {
   const args = await yargs(argv)
     .scriptName('report')
     .usage('$0 [--db results/runs.sqlite] [--out results/report] [--compare <runA> <runB> ...]')
-    .option('db', { type: 'string', default: 'results/runs.sqlite', describe: 'SQLite tracking store to read' })
+    .option('db', { type: 'string', default: defaultStoreLocation(), describe: 'Tracking store to read: a SQLite file or a postgresql:// URL (default: $MLBENCH_DB, else results/runs.sqlite)' })
+    .option('yes', { type: 'boolean', default: false, describe: 'Migrate an older PostgreSQL tracking schema (back it up with pg_dump first)' })
     .option('out', { type: 'string', default: 'results/report', describe: 'Output folder (index.html, runs/, sweeps/, compare/, thumbs/)' })
     .option('compare', { type: 'array', string: true, describe: 'Run ids or unique prefixes to compare; the first is the baseline' })
     .strict()
     .parseAsync();
   const started = Date.now();
-  const store = await openTrackingStore(args.db, { readOnly: true });
+  const store = await openTrackingStore(args.db, { readOnly: true, allowMigration: args.yes || undefined });
   try {
     const result = await generateReport({ store, outDir: args.out, compare: args.compare?.map(String) });
     const pages = result.runPages;

@@ -1,9 +1,7 @@
-import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { openSqliteStore } from '@mlbench/tracking';
 import { EXIT, runCli } from './cli';
-import { REPO_ROOT, captureIo, finalMetrics } from './test-support';
+import { REPO_ROOT, captureIo, finalMetrics, useTempDir } from './test-support';
 
 /**
  * The canonical experiment on int8 features (`precision: int8`: the published uint8 MobileNetV2
@@ -13,15 +11,10 @@ import { REPO_ROOT, captureIo, finalMetrics } from './test-support';
 jest.setTimeout(40 * 60_000);
 
 const CONFIG = path.join(REPO_ROOT, 'experiments/flowers-mobilenetv2-int8.yaml');
-let dir: string;
-
-beforeAll(async () => {
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'canonical-int8-'));
-});
-afterAll(() => fs.rm(dir, { recursive: true, force: true }));
+const temp = useTempDir('canonical-int8-');
 
 it('the canonical experiment on int8 features stays at or above 87% test accuracy, recorded as int8', async () => {
-  const db = path.join(dir, 'runs.sqlite');
+  const db = path.join(temp.path, 'runs.sqlite');
   const io = captureIo();
   expect(await runCli(['--config', CONFIG, '--db', db, '--cache-dir', path.join(REPO_ROOT, 'results/cache')], io)).toBe(EXIT.ok);
   expect(io.stdout.join('\n')).toMatch(/engine +onnx \S+ \(cpu, \d+ threads?, int8\) extracts the features/);

@@ -1,9 +1,8 @@
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { openSqliteStore } from '@mlbench/tracking';
 import { EXIT, runCli } from './cli';
-import { REPO_ROOT, captureIo, finalMetrics } from './test-support';
+import { REPO_ROOT, captureIo, finalMetrics, useTempDir } from './test-support';
 
 /**
  * The accuracy regression test: the canonical experiment on the real tf_flowers photos.
@@ -13,15 +12,18 @@ import { REPO_ROOT, captureIo, finalMetrics } from './test-support';
 jest.setTimeout(40 * 60_000);
 
 const CONFIG = path.join(REPO_ROOT, 'experiments/flowers-mobilenetv2-frozen.yaml');
-let dir: string;
+const temp = useTempDir('canonical-');
 
-beforeAll(async () => {
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'canonical-'));
-});
-afterAll(() => fs.rm(dir, { recursive: true, force: true }));
+/** The canonical config trained far too little: a run the gate must fail. */
+const deliberatelyWorse = (text: string): string =>
+  text
+    .replace(/^name: .*$/m, 'name: flowers-deliberately-worse')
+    .replace(/learningRate: .*$/m, 'learningRate: 0.00001')
+    .replace(/epochs: .*$/m, 'epochs: 1')
+    .replace(/\.\.\/\.\.\/shared/g, path.join(REPO_ROOT, '../shared'));
 
 describe('canonical experiment: frozen MobileNetV2 + softmax on tf_flowers', () => {
-  const args = (): string[] => ['--config', CONFIG, '--db', path.join(dir, 'runs.sqlite'), '--cache-dir', path.join(REPO_ROOT, 'results/cache')];
+  const args = (): string[] => ['--config', CONFIG, '--db', path.join(temp.path, 'runs.sqlite'), '--cache-dir', path.join(REPO_ROOT, 'results/cache')];
 
   it('reaches at least 87% test accuracy, twice, with the same split and metrics', async () => {
     const first = captureIo();
@@ -30,7 +32,7 @@ describe('canonical experiment: frozen MobileNetV2 + softmax on tf_flowers', () 
     expect(await runCli(args(), second)).toBe(EXIT.ok);
     expect(second.stdout.join('\n')).toMatch(/features +0 extracted, 3670 from cache/);
 
-    const store = await openSqliteStore(path.join(dir, 'runs.sqlite'));
+    const store = await openSqliteStore(path.join(temp.path, 'runs.sqlite'));
     try {
       const [b, a] = await store.searchRuns({ name: 'flowers-mobilenetv2-frozen' });
       const datasetA = await store.getDatasetInput(a.id);
@@ -58,7 +60,7 @@ describe('canonical experiment: frozen MobileNetV2 + softmax on tf_flowers', () 
 });
 
 describe('canonical experiment: reproduce and gate', () => {
-  const db = (): string => path.join(dir, 'runs.sqlite');
+  const db = (): string => path.join(temp.path, 'runs.sqlite');
   const cli = async (...args: string[]): Promise<{ code: number; out: string }> => {
     const io = captureIo();
     const code = await runCli([...args, '--db', db(), '--cache-dir', path.join(REPO_ROOT, 'results/cache')], io);
@@ -88,15 +90,11 @@ describe('canonical experiment: reproduce and gate', () => {
     expect(pass.code).toBe(EXIT.ok);
 
     // Same data and extractor (features cached), but one epoch at a tiny learning rate.
-    const worse = path.join(dir, 'worse.yaml');
+    const worse = path.join(temp.path, 'worse.yaml');
     const text = await fs.readFile(CONFIG, 'utf8');
     await fs.writeFile(
       worse,
-      text
-        .replace(/^name: .*$/m, 'name: flowers-deliberately-worse')
-        .replace(/learningRate: .*$/m, 'learningRate: 0.00001')
-        .replace(/epochs: .*$/m, 'epochs: 1')
-        .replace(/\.\.\/\.\.\/shared/g, path.join(REPO_ROOT, '../shared')),
+      deliberatelyWorse(text),
     );
     const fail = await cli('gate', '--config', worse, '--baseline', runId, '--max-drop', 'test.accuracy=0.01');
     expect(fail.out).toMatch(/FAIL +test\.accuracy +max-drop 0\.01/);
@@ -112,7 +110,7 @@ describe('canonical experiment: reproduce and gate', () => {
 const REFERENCE = path.join(REPO_ROOT, 'experiments/reference/flowers-mobilenetv2-frozen.seeds.json');
 const seedGate = async (...args: string[]): Promise<{ code: number; out: string }> => {
   const io = captureIo();
-  const code = await runCli(['gate', ...args, '--reference', REFERENCE, '--db', path.join(dir, 'seed-gate.sqlite'), '--cache-dir', path.join(REPO_ROOT, 'results/cache')], io);
+  const code = await runCli(['gate', ...args, '--reference', REFERENCE, '--db', path.join(temp.path, 'seed-gate.sqlite'), '--cache-dir', path.join(REPO_ROOT, 'results/cache')], io);
   return { code, out: [...io.stdout, ...io.stderr].join('\n') };
 };
 
@@ -126,15 +124,11 @@ describe('CI gate: canonical config over seeds against the committed reference',
   });
 
   it('fails a deliberately worse configuration (one epoch at a tiny learning rate)', async () => {
-    const worse = path.join(dir, 'worse-seeds.yaml');
+    const worse = path.join(temp.path, 'worse-seeds.yaml');
     const text = await fs.readFile(CONFIG, 'utf8');
     await fs.writeFile(
       worse,
-      text
-        .replace(/^name: .*$/m, 'name: flowers-deliberately-worse')
-        .replace(/learningRate: .*$/m, 'learningRate: 0.00001')
-        .replace(/epochs: .*$/m, 'epochs: 1')
-        .replace(/\.\.\/\.\.\/shared/g, path.join(REPO_ROOT, '../shared')),
+      deliberatelyWorse(text),
     );
     const { code, out } = await seedGate('--config', worse, '--seeds', '1,2,3', '--format', 'markdown');
     console.log(out.slice(out.indexOf('### mlbench gate')));

@@ -1,5 +1,6 @@
 import yargs, { type Argv } from 'yargs';
 import { ConfigError } from '@mlbench/experiment';
+import { MIGRATE_CONSENT_ENV, defaultStoreLocation } from '@mlbench/tracking';
 import { gateCommand } from './commands/gate';
 import { referenceCommand } from './commands/reference';
 import { verifyCommand } from './commands/verify';
@@ -16,7 +17,11 @@ export type { CliIo } from './io';
 /** Options every command shares. */
 const withStore = <T>(y: Argv<T>) =>
   y
-    .option('db', { type: 'string', default: 'results/runs.sqlite', describe: 'SQLite tracking store' })
+    .option('db', { type: 'string', default: defaultStoreLocation(), describe: 'Tracking store: a SQLite file or a postgresql:// URL (default: $MLBENCH_DB, else results/runs.sqlite)' })
+    .option('yes', { type: 'boolean', default: false, describe: 'Migrate an older PostgreSQL tracking schema (back it up with pg_dump first)' })
+    .middleware((args) => {
+      if (args.yes) process.env[MIGRATE_CONSENT_ENV] = 'yes';
+    })
     .option('cache-dir', { type: 'string', default: 'results/cache', describe: 'Feature and model-download cache' });
 
 /**

@@ -1,9 +1,8 @@
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { openSqliteStore } from '@mlbench/tracking';
 import { EXIT, runCli } from './cli';
-import { REPO_ROOT, SHARED, captureIo, finalMetrics } from './test-support';
+import { REPO_ROOT, SHARED, captureIo, finalMetrics, useTempDir } from './test-support';
 
 /**
  * Engine parity on the canonical experiment: the same config run with `engine: onnx` and with
@@ -14,26 +13,21 @@ import { REPO_ROOT, SHARED, captureIo, finalMetrics } from './test-support';
 jest.setTimeout(30 * 60_000);
 
 const CONFIG = path.join(REPO_ROOT, 'experiments/flowers-mobilenetv2-frozen.yaml');
-let dir: string;
-
-beforeAll(async () => {
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'engines-'));
-});
-afterAll(() => fs.rm(dir, { recursive: true, force: true }));
+const temp = useTempDir('engines-');
 
 /** The canonical config with the engine set; relative shared paths made absolute so the copy can live in a temp folder. */
 async function configFor(engine: 'onnx' | 'tfjs'): Promise<string> {
   const text = (await fs.readFile(CONFIG, 'utf8')).replaceAll('../../shared/', `${SHARED}/`);
   const withEngine = text.replace(/\n    batchSize: 32/, `$&\n    engine: ${engine}`);
   expect(withEngine).toContain(`engine: ${engine}`);
-  const file = path.join(dir, `canonical-${engine}.yaml`);
+  const file = path.join(temp.path, `canonical-${engine}.yaml`);
   await fs.writeFile(file, withEngine);
   return file;
 }
 
 describe('canonical experiment on both engines', () => {
   it('reaches the same test accuracy (within 0.3 points) with onnx and with tfjs', async () => {
-    const db = path.join(dir, 'runs.sqlite');
+    const db = path.join(temp.path, 'runs.sqlite');
     const accuracy: Record<string, number> = {};
     for (const engine of ['onnx', 'tfjs'] as const) {
       const io = captureIo();

@@ -1,7 +1,7 @@
 /**
  * Unbounded reads, proven at the process level: the real CLI runs in a child process whose
  * resident memory is watched (killed above 1 GB); each hostile input must end with exit 2, a
- * message, and nothing recorded, within 10 s.
+ * message, and nothing recorded, within 10 s of CPU (1-2 s wall on an idle machine).
  */
 import { promises as fs } from 'node:fs';
 import * as http from 'node:http';
@@ -15,7 +15,8 @@ import { runCliCapped } from './test-support';
 jest.setTimeout(120_000);
 
 const GB = 1024 ** 3;
-const CAP = { maxRssBytes: GB, timeoutMs: 30_000 };
+// Killed after 25 s: less than the 30 s default download timeout, so an ignored override fails.
+const CAP = { maxRssBytes: GB, timeoutMs: 25_000 };
 let dir: string;
 let server: http.Server;
 let baseUrl: string;
@@ -49,7 +50,10 @@ function expectBoundedRefusal(result: Awaited<ReturnType<typeof runCliCapped>>, 
   expect(result.stderr).not.toMatch(/\n\s+at /);
   expect(result.code).toBe(EXIT.badInput);
   expect(result.peakRssBytes).toBeLessThan(GB);
-  expect(result.seconds).toBeLessThan(10);
+  // Within 10 s: the process's own CPU time, which a shared, loaded machine does not inflate
+  // (there the wall clock is mostly waiting for a core while tsx loads the CLI). Wall time is
+  // bounded by the 25 s kill, below the 30 s a broken download timeout would default to.
+  expect(result.cpuSeconds).toBeLessThan(10);
 }
 
 beforeAll(async () => {
@@ -93,8 +97,8 @@ it('a model source linked to /dev/zero', async () => {
 });
 
 it('a model URL whose body never ends', async () => {
-  const result = await runConfig(config(`${baseUrl}/endless.tflite`), { MLBENCH_MAX_MODEL_BYTES: '256MiB' });
-  expectBoundedRefusal(result, /endless\.tflite: the body passed \d+ bytes, over the model size limit of 256 MiB/);
+  const result = await runConfig(config(`${baseUrl}/endless.tflite`), { MLBENCH_MAX_MODEL_BYTES: '64MiB' });
+  expectBoundedRefusal(result, /endless\.tflite: the body passed \d+ bytes, over the model size limit of 64 MiB/);
   expect(await fs.readdir(path.join(dir, 'cache', 'models')).catch(() => [])).toEqual([]);
 });
 

@@ -17,7 +17,7 @@ jest.setTimeout(120_000);
 let dir: string;
 let db: string;
 
-const pixels = (p: { dataset?: string; size?: string; head?: string; learningRate?: string; extra?: string } = {}): string => `
+const pixels = (p: { dataset?: string; size?: string; head?: string; learningRate?: string; extra?: string; tail?: string } = {}): string => `
 name: hostile
 seed: 2
 dataset:
@@ -30,7 +30,7 @@ ${p.head ?? ''}train:
   learningRate: ${p.learningRate ?? '0.01'}
   epochs: 3
   batchSize: 4
-`;
+${p.tail ?? ''}`;
 
 const withModel = (source: string, size = '[4, 4]'): string => `
 name: hostile
@@ -157,5 +157,12 @@ describe('diverged training (case 8)', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('diverging in the fold heads of the label audit (this thread or fold workers) fails the same way', async () => {
+    const result = await runConfig(pixels({ learningRate: '1e300', tail: 'audit: { enabled: true, folds: 2 }\n' }));
+    expect(result.code).toBe(EXIT.failed);
+    expect(result.err).toMatch(/^run failed: (training diverged at epoch 1 of 3|the trained head gives non-finite probabilities \(NaN\) for the held-out images of audit fold \d of 2): .*lower train\.learningRate/);
+    expect(result.err).not.toMatch(/\n\s+at /);
   });
 });

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { METRIC_KEYS, type PipelineEvent, type RunSummary, type SeedGroup, type SweepEvent, type SweepProgress, type SweepResult } from '@mlbench/experiment';
 import type { SampleSummary } from '@mlbench/metrics';
-import type { Run, RunView, SkippedFile, Sweep } from '@mlbench/tracking';
+import { isPostgresUrl, type Run, type RunView, type SkippedFile, type Sweep } from '@mlbench/tracking';
 
 /** Pure formatting of pipeline events and summaries: the CLI prints, it never computes. */
 
@@ -17,6 +17,7 @@ export function formatDuration(seconds: number): string {
 }
 
 const relative = (p: string): string => {
+  if (isPostgresUrl(p)) return p; // a store URL (shown without its password), not a path
   const rel = path.relative(process.cwd(), p);
   return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
 };

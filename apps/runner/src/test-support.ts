@@ -1,11 +1,26 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { CliIo } from './cli';
 
 /** Repository root and the read-only shared data beside it. */
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
 export const SHARED = path.resolve(REPO_ROOT, '../shared');
+
+/** A temporary folder for the tests of one file: made before all of them, removed after all. */
+export function useTempDir(prefix: string): { readonly path: string } {
+  let dir = '';
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
+  });
+  afterAll(() => fs.rm(dir, { recursive: true, force: true }));
+  return {
+    get path(): string {
+      return dir;
+    },
+  };
+}
 
 /** Captures what the CLI prints. */
 export function captureIo(): CliIo & { stdout: string[]; stderr: string[] } {
@@ -83,17 +98,21 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, prefix: re
 export async function runCliCapped(
   args: string[],
   options: { env?: NodeJS.ProcessEnv; maxRssBytes: number; timeoutMs: number },
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; peakRssBytes: number; seconds: number; killedFor: 'memory' | 'time' | null; stdout: string; stderr: string }> {
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; peakRssBytes: number; seconds: number; cpuSeconds: number; killedFor: 'memory' | 'time' | null; stdout: string; stderr: string }> {
   const started = Date.now();
   const cli = spawnCli(args, options.env);
   const pid = cli.child.pid;
   let peak = 0;
+  let cpuTicks = 0;
   let killedFor: 'memory' | 'time' | null = null;
   const sample = (): void => {
     if (pid === undefined) return;
     let status: string;
     try {
       status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      // utime + stime (fields 14 and 15, after the parenthesised command name), in clock ticks.
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+      cpuTicks = Number(fields[11]) + Number(fields[12]);
     } catch {
       return; // already gone
     }
@@ -107,7 +126,8 @@ export async function runCliCapped(
   const timer = setInterval(sample, 20);
   try {
     const { code, signal } = await cli.exited;
-    return { code, signal, peakRssBytes: peak, seconds: (Date.now() - started) / 1000, killedFor, stdout: cli.stdout.join('\n'), stderr: cli.stderr.join('\n') };
+    // Clock ticks are 1/100 s on Linux (USER_HZ).
+    return { code, signal, peakRssBytes: peak, seconds: (Date.now() - started) / 1000, cpuSeconds: cpuTicks / 100, killedFor, stdout: cli.stdout.join('\n'), stderr: cli.stderr.join('\n') };
   } finally {
     clearInterval(timer);
   }

@@ -1,6 +1,6 @@
 /** One audit fold worker (see fold-workers.ts): trains fold heads on its own tfjs, one at a time. */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { initBackend, trainSoftmaxHead } from '@mlbench/model';
+import { initBackend, trainSoftmaxHead, TrainingDivergedError } from '@mlbench/model';
 import type { FoldWorkerData, FoldWorkerReply, FoldWorkerRequest } from './fold-workers';
 
 if (!parentPort) throw new Error('libs/experiment/src/audit-worker.ts runs inside a worker thread (see fold-workers.ts)');
@@ -22,6 +22,7 @@ port.on('message', ({ id, job }: FoldWorkerRequest) => {
       }
     } catch (error) {
       reply = { id, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+      if (error instanceof TrainingDivergedError) reply.diverged = { message: error.message, epoch: error.epoch };
     }
     port.postMessage(reply, 'probabilities' in reply ? [reply.probabilities.buffer as ArrayBuffer] : []);
   });

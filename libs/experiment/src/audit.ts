@@ -7,7 +7,7 @@
  */
 
 import { confidentLearning, stratifiedKFold, type ConfidentLearningResult } from '@mlbench/metrics';
-import { initBackend, trainSoftmaxHead, type SoftmaxHeadOptions } from '@mlbench/model';
+import { checkProbabilitiesFinite, initBackend, trainSoftmaxHead, type SoftmaxHeadOptions } from '@mlbench/model';
 import type { AuditResult, Metric } from '@mlbench/tracking';
 import type { ExperimentConfig } from './config-schema';
 import { AuditError } from './errors';
@@ -96,6 +96,7 @@ export async function auditLabels(
       };
       try {
         const flat = await train(job);
+        checkProbabilitiesFinite(flat, `the held-out images of audit fold ${f + 1} of ${options.folds}`);
         heldOut.forEach((row, r) => (probabilities[row] = Array.from(flat.subarray(r * k, (r + 1) * k), clampProbability)));
       } catch (error) {
         failed = true;

@@ -31,7 +31,10 @@ export async function checkExperiment(
 ): Promise<CheckedInputs> {
   const emit = (event: PipelineEvent): void => options.onEvent?.(event);
   await initBackend(backendPreference(loaded.resolved));
-  const scanned = await scanDataset(loaded.resolved.dataset.path, { onProgress: (done, total) => emit({ type: 'scan-progress', done, total }) });
+  const scanned = await scanDataset(loaded.resolved.dataset.path, {
+    followLinksOutside: loaded.resolved.dataset.followLinksOutside, // as the run itself scans (pipeline.ts)
+    onProgress: (done, total) => emit({ type: 'scan-progress', done, total }),
+  });
   const extractor = await openExtractor(loaded.resolved, options.cacheDir);
   try {
     checkRunInputs(loaded, extractor.description, scanned.images.length, scanned.classes.length);

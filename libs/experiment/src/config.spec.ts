@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { flattenConfig, parseConfig, parseExperiment } from './config';
-import { ConfigError } from './errors';
+import { configErrorOf } from './testing';
 
 const file = '/exp/experiments/test.yaml';
 const valid = `
@@ -19,15 +19,7 @@ train:
   batchSize: 32
 `;
 
-const problemOf = (yaml: string, env: NodeJS.ProcessEnv = {}): string => {
-  try {
-    parseConfig(yaml, file, env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).message;
-  }
-  throw new Error('expected a ConfigError');
-};
+const problemOf = (yaml: string, env: NodeJS.ProcessEnv = {}): string => configErrorOf(() => parseConfig(yaml, file, env));
 
 describe('parseConfig', () => {
   it('fills defaults and resolves paths relative to the config file', () => {

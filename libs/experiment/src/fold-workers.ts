@@ -8,7 +8,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { FeatureSet, SoftmaxHeadOptions } from '@mlbench/model';
+import { TrainingDivergedError, type FeatureSet, type SoftmaxHeadOptions } from '@mlbench/model';
 
 /** One fold: train a softmax head on `train`, return its probabilities for the held-out rows. */
 export interface FoldJob {
@@ -23,7 +23,10 @@ export type FoldTrainer = (job: FoldJob) => Promise<Float32Array>;
 
 /** Messages between the pool and a worker (audit-worker.ts). */
 export type FoldWorkerRequest = { id: number; job: FoldJob };
-export type FoldWorkerReply = { id: number; probabilities: Float32Array } | { id: number; error: string };
+export type FoldWorkerReply =
+  | { id: number; probabilities: Float32Array }
+  // `diverged`: the fold's training diverged (TrainingDivergedError), rebuilt as one on this side.
+  | { id: number; error: string; diverged?: { message: string; epoch: number | null } };
 export interface FoldWorkerData {
   /** The tfjs backend of the calling thread (`wasm` or `cpu`): the worker must compute the same way. */
   backend: 'wasm' | 'cpu';
@@ -66,7 +69,7 @@ function trainerOf(worker: Worker): FoldTrainer {
     const p = pending.get(reply.id);
     if (!p) return;
     pending.delete(reply.id);
-    if ('error' in reply) p.reject(new Error(`audit fold worker: ${reply.error}`));
+    if ('error' in reply) p.reject(reply.diverged ? new TrainingDivergedError(reply.diverged.message, reply.diverged.epoch) : new Error(`audit fold worker: ${reply.error}`));
     else p.resolve(reply.probabilities);
   });
   worker.on('error', (error) => failAll(error));

@@ -1,5 +1,5 @@
 import { holmAdjust, pairedMeanDifference, summarizeSample, twoSidedPValue, welchMeanDifference } from '@mlbench/metrics';
-import { configDifferences } from './seed-gate';
+import { configDifferences, LOCATION_KEYS } from './seed-gate';
 import type { SeedResult } from './seed-results';
 import type { BenchmarkTask } from './task';
 
@@ -113,7 +113,7 @@ function buildLeaderboard(results: readonly SeedResult[], alpha: number): Leader
   const leader = entries[0];
   const tested: { entry: LeaderboardEntry; p: number }[] = [];
   for (const entry of entries.slice(1)) {
-    entry.differencesFromLeader = configDifferences(leader.config, entry.config, new Set(['dataset.path', 'model.extractor.source']));
+    entry.differencesFromLeader = configDifferences(leader.config, entry.config, LOCATION_KEYS);
     const leaderRuns = new Map(runsOf(leader).map((r) => [r.seed, r]));
     const shared = runsOf(entry).filter((r) => leaderRuns.get(r.seed)?.splitHash === r.splitHash);
     const difference = entry.mean - leader.mean;

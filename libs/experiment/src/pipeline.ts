@@ -8,7 +8,7 @@ import {
   type SplitName,
 } from '@mlbench/data';
 import { initBackend, type BackendInfo, type EpochMetrics, type ExtractorDescription, type FeatureExtractor } from '@mlbench/model';
-import { borrowStore, type Metric, type Run, type RunRecord, type SkippedFile, type TrackingStore } from '@mlbench/tracking';
+import { borrowStore, startHeartbeat, type Metric, type Run, type RunRecord, type SkippedFile, type TrackingStore } from '@mlbench/tracking';
 import { markAbandonedRuns } from './abandoned';
 import { flattenConfig, type LoadedConfig } from './config';
 import { InterruptedError } from './errors';
@@ -155,6 +155,8 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
         }),
       });
       emit({ type: 'run-created', runId: run.id, store: store.location });
+      // Liveness for other hosts: a run whose heartbeat stops is abandoned by the next start anywhere.
+      const heartbeat = startHeartbeat(store, run.id);
       try {
         await store.logBatch(run.id, { params: flattenConfig(config).map(([key, value]) => ({ key, value })), skippedFiles: pass?.skipped ?? [] });
         if (!pass || !prepared) throw passFailure;
@@ -181,6 +183,8 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
         await store.failRun(run.id, message, interrupted ? 'interrupted' : 'failed').catch(() => undefined);
         emit({ type: 'run-failed', runId: run.id, status: interrupted ? 'interrupted' : 'failed', error: message });
         throw reported;
+      } finally {
+        await heartbeat.stop();
       }
     } finally {
       await release();

@@ -75,5 +75,9 @@ describe('decideSeedGate', () => {
   it('names config changes between baseline and candidate', () => {
     const v = gate(group([170, 168, 171], [1, 2, 3], { config: { name: 'fake', train: { learningRate: 0.1 } } }), group([180, 178, 182]));
     expect(v.configDifferences).toEqual(['train.learningRate: 0.001 vs 0.1']);
+    // Paths compare by file name: another checkout is no change, another model is.
+    const at = (source: string) => group([180, 178, 182], [1, 2, 3], { config: { name: 'fake', model: { extractor: { source } } } });
+    expect(gate(at('/ci/models/v2.tflite'), at('/home/me/models/v2.tflite')).configDifferences).toEqual([]);
+    expect(gate(at('/ci/models/v1.tflite'), at('v2.tflite')).configDifferences).toEqual(['model.extractor.source: v2.tflite vs v1.tflite']);
   });
 });

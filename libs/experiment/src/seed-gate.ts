@@ -84,8 +84,8 @@ export interface SeedGateVerdict {
 
 const points = (x: number, digits = 2): string => `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(digits)}`;
 const METRIC_WORDS: Record<VerdictMetric, string> = { 'test.accuracy': 'test accuracy', 'test.macro_f1': 'test macro-F1' };
-/** Keys that name where files are on a machine, not what was run. */
-const LOCATION_KEYS = new Set(['dataset.path', 'model.extractor.source']);
+/** Keys that name where files are on a machine: compared by file name only (a reference keeps no machine paths). */
+export const LOCATION_KEYS: ReadonlySet<string> = new Set(['dataset.path', 'model.extractor.source']);
 
 /**
  * Checks one seed group: at least `minSeeds` seeds, no seed twice, and configurations that
@@ -118,11 +118,16 @@ export function checkSeedGroup(label: string, results: readonly SeedResult[], mi
   }
 }
 
-/** Flattened config keys whose values differ, e.g. "train.learningRate: 0.001 vs 0.003". */
-export function configDifferences(a: Record<string, unknown>, b: Record<string, unknown>, ignore: ReadonlySet<string> = new Set()): string[] {
-  const fa = new Map(flattenConfig(a));
-  const fb = new Map(flattenConfig(b));
-  const keys = [...new Set([...fa.keys(), ...fb.keys()])].filter((k) => !ignore.has(k)).sort();
+/**
+ * Flattened config keys whose values differ, e.g. "train.learningRate: 0.001 vs 0.003"; keys in
+ * `byFileName` compare only the last path segment.
+ */
+export function configDifferences(a: Record<string, unknown>, b: Record<string, unknown>, byFileName: ReadonlySet<string> = new Set()): string[] {
+  const flat = (c: Record<string, unknown>): Map<string, string> =>
+    new Map(flattenConfig(c).map(([k, v]) => [k, byFileName.has(k) && !/^https?:/i.test(v) ? (v.split(/[\\/]/).pop() ?? v) : v]));
+  const fa = flat(a);
+  const fb = flat(b);
+  const keys = [...new Set([...fa.keys(), ...fb.keys()])].sort();
   return keys.filter((k) => fa.get(k) !== fb.get(k)).map((k) => `${k}: ${fa.get(k) ?? '(absent)'} vs ${fb.get(k) ?? '(absent)'}`);
 }
 

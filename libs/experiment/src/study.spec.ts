@@ -1,7 +1,7 @@
 import { parseConfig, parseExperiment } from './config';
-import { ConfigError } from './errors';
 import { pairingProblems } from './study';
 import { isStudyText, parseStudyDefinition } from './study-definition';
+import { configErrorOf } from './testing';
 
 const file = '/exp/experiments/study.yaml';
 const arm = (extra: string, sweep = 'seed: [1, 2]'): string => `
@@ -22,15 +22,7 @@ sweep:
 const pixels = 'model:\n  extractor: none\n';
 const cnn = 'model:\n  extractor: none\n  head:\n    type: cnn\n    blocks: [{ filters: 16 }, { filters: 32, kernel: 5 }]\n    dense: 64\n    dropout: 0.3\n';
 
-const problemOf = (run: () => unknown): string => {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).message;
-  }
-  throw new Error('expected a ConfigError');
-};
+const problemOf = configErrorOf;
 
 describe('model.extractor: none and head type cnn', () => {
   it('accepts the pixel floor and a declared CNN, defaults filled', () => {

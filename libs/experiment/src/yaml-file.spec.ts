@@ -2,9 +2,10 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigError, parseConfig } from './index';
+import { parseConfig } from './index';
 import { loadConfig } from './config';
 import { MAX_CONFIG_DEPTH, readYamlFile, yamlNestingDepth } from './yaml-file';
+import { configErrorOf } from './testing';
 
 const file = '/exp/experiments/test.yaml';
 const valid = `
@@ -22,15 +23,7 @@ train:
   batchSize: 4
 `;
 
-const problemOf = (yaml: string): string => {
-  try {
-    parseConfig(yaml, file, {});
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).message;
-  }
-  throw new Error('expected a ConfigError');
-};
+const problemOf = (yaml: string): string => configErrorOf(() => parseConfig(yaml, file, {}));
 
 describe('config text bounds', () => {
   it('measures nesting from tokens: real configs are shallow, brackets in strings and comments do not count', () => {

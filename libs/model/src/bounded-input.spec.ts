@@ -116,7 +116,17 @@ describe('local model sources are bounded before they are read', () => {
     expect((err as Error).message).toContain('"%E0%A4%A.bin" outside its folder or not a valid path');
   });
 
-  it('reads the limits from the environment, refusing a malformed value', () => {
+  it('refuses a 200k-deep model.json before tfjs walks it', async () => {
+    const dir = path.join(tmp, 'tfjs-deep');
+    fs.mkdirSync(dir);
+    const deep = '['.repeat(200_000) + ']'.repeat(200_000);
+    fs.writeFileSync(path.join(dir, 'model.json'), `{"format": "layers-model", "modelTopology": {"class_name": "Sequential", "config": ${deep}}, "weightsManifest": []}`);
+    const err = await loadExtractor({ source: dir }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelFormatError);
+    expect((err as Error).message).toMatch(/model\.json is nested deeper than 256 levels/);
+  });
+
+    it('reads the limits from the environment, refusing a malformed value', () => {
     expect(modelLimitsFromEnv({ MLBENCH_MAX_MODEL_BYTES: '512MiB', MLBENCH_DOWNLOAD_TIMEOUT_SECONDS: '2.5' })).toEqual({ maxModelBytes: 512 * 1024 ** 2, downloadTimeoutMs: 2500 });
     expect(modelLimitsFromEnv({})).toEqual({ maxModelBytes: 2 * 1024 ** 3, downloadTimeoutMs: 30_000 });
     expect(() => modelLimitsFromEnv({ MLBENCH_MAX_MODEL_BYTES: 'lots' })).toThrow(/MLBENCH_MAX_MODEL_BYTES="lots": expected a size/);

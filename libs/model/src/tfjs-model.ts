@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendInfo } from './backend';
 import { FeatureLayerError, ModelFormatError, ModelNotFoundError } from './errors';
 import type { ExtractorFormat, FeatureExtractor } from './extractor';
-import { readFileBounded, writeFileAtomic } from '@mlbench/common';
+import { jsonDepth, readFileBounded, writeFileAtomic } from '@mlbench/common';
 import { safeRelativePath, sha256Hex } from './files';
 import { DEFAULT_MODEL_LIMITS, explainBounds } from './limits';
 import { makeExtractor } from './forward-extractor';
@@ -31,6 +31,9 @@ export interface TfjsModelFiles {
   /** sha256 of model.json followed by every weight file, in manifest order. */
   sha256: string;
 }
+
+/** Deepest nesting accepted in a model.json (real ones: about 10 for Layers, 8 for Graph models). */
+export const MAX_MODEL_JSON_DEPTH = 256;
 
 /**
  * Reads a local model.json and its weight files; together they may hold at most `maxBytes`
@@ -46,8 +49,13 @@ export async function readTfjsModelFiles(modelJsonPath: string, options: { maxBy
   };
   const jsonBytes = await read(modelJsonPath, 'model.json');
   let modelJson: tf.io.ModelJSON;
+  const jsonText = new TextDecoder().decode(jsonBytes);
+  // tfjs walks the topology recursively: a hostile depth would overflow its stack.
+  if (jsonDepth(jsonText, MAX_MODEL_JSON_DEPTH) > MAX_MODEL_JSON_DEPTH) {
+    throw new ModelFormatError(`${modelJsonPath} is nested deeper than ${MAX_MODEL_JSON_DEPTH} levels; a TensorFlow.js model.json nests a few dozen at most.`, modelJsonPath);
+  }
   try {
-    modelJson = JSON.parse(new TextDecoder().decode(jsonBytes)) as tf.io.ModelJSON;
+    modelJson = JSON.parse(jsonText) as tf.io.ModelJSON;
   } catch (err) {
     throw new ModelFormatError(`${modelJsonPath} is not valid JSON (${(err as Error).message}); expected a TensorFlow.js model.json.`, modelJsonPath);
   }

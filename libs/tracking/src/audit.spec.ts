@@ -1,20 +1,12 @@
 import { Database } from 'sqlite3';
 import type { AuditResult } from './entities';
-import { InvalidArgumentError, openSqliteStore, parseRunExport, serializeRunExport, type TrackingStore } from './index';
-import { newRun, runRecord, tempDir, type TempDir } from './testing/fixtures';
+import { InvalidArgumentError, parseRunExport, serializeRunExport } from './index';
+import { newRun, runRecord, tempDir, type TempDir, withStore } from './testing/fixtures';
 
 let dir: TempDir;
 beforeEach(() => (dir = tempDir('tracking-audit-')));
 afterEach(() => dir.remove());
 
-async function withStore<T>(file: string, fn: (store: TrackingStore) => Promise<T>): Promise<T> {
-  const store = await openSqliteStore(file);
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-}
 
 /** One verdict per split member: every 10th a label issue, every 25th (not 10th) without a confident class. */
 function auditFor(paths: readonly string[], labels: readonly number[]): AuditResult[] {

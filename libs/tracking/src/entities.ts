@@ -99,6 +99,8 @@ export interface RunFilter {
   name?: string;
   status?: RunStatus;
   sweepId?: string;
+  /** Runs whose last heartbeat (ISO time) is before this; runs that never sent one are left out. */
+  heartbeatBefore?: string;
   /** Runs whose id starts with this (lowercase hex digits; anything else matches no run). */
   idPrefix?: string;
   /** Newest first; default 1000. */

@@ -170,6 +170,50 @@ export class SqliteError extends TrackingStoreError {
   }
 }
 
+/**
+ * An error reported by PostgreSQL (or its connection). `code` is the SQLSTATE (`23505`, ...) or
+ * the connection's (`ECONNREFUSED`, ...); the driver error is the `cause`. Never holds the password.
+ */
+export class PostgresError extends TrackingStoreError {
+  constructor(
+    code: string,
+    message: string,
+    readonly sql: string,
+    cause: unknown,
+  ) {
+    super(code, message, { cause });
+    this.name = 'PostgresError';
+  }
+}
+
+/** The database server cannot be reached or refuses the credentials (message without the password). */
+export class StoreConnectError extends TrackingStoreError {
+  constructor(code: string, detail: string, options?: { cause?: unknown }) {
+    super(code, `cannot connect to the tracking store ${detail}; check the URL (or PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE) and that the server runs`, options);
+    this.name = 'StoreConnectError';
+  }
+}
+
+/**
+ * A PostgreSQL store with an older schema: migrating changes shared data in place, so it waits for
+ * consent (`--yes`) after a backup with pg_dump.
+ */
+export class MigrationConsentError extends TrackingStoreError {
+  constructor(
+    readonly location: string,
+    readonly fromVersion: number,
+    readonly toVersion: number,
+  ) {
+    super(
+      'MIGRATION_NEEDS_CONSENT',
+      `${location} has tracking schema version ${fromVersion}; this code needs version ${toVersion}. Back it up first ` +
+        `(pg_dump --format=custom --file=mlbench-v${fromVersion}.dump '${location}'), then run the command again with --yes to migrate it ` +
+        '(the database was not modified)',
+    );
+    this.name = 'MigrationConsentError';
+  }
+}
+
 /** A run export file that cannot be imported: not JSON, not a run export, or a newer format. */
 export class InvalidRunExportError extends TrackingStoreError {
   constructor(

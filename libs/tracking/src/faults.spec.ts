@@ -6,27 +6,17 @@ import {
   InvalidRunStateError,
   SCHEMA_VERSION,
   SqliteTrackingStore,
-  openSqliteStore,
   parseRunExport,
   serializeRunExport,
-  type TrackingStore,
 } from './index';
 import { MIGRATIONS, migrate, readSchemaState } from './migrations';
 import { SqliteDb } from './database/sqlite/sqlite-database';
-import { newRun, runRecord, tempDir, type TempDir } from './testing/fixtures';
+import { newRun, runRecord, tempDir, type TempDir, withStore } from './testing/fixtures';
 
 let dir: TempDir;
 beforeEach(() => (dir = tempDir('tracking-faults-')));
 afterEach(() => dir.remove());
 
-async function withStore<T>(file: string, fn: (store: TrackingStore) => Promise<T>): Promise<T> {
-  const store = await openSqliteStore(file);
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-}
 
 describe('an older database', () => {
   it('is migrated forward automatically, after a backup copy of the old version', async () => {

@@ -14,11 +14,13 @@ export {
 } from './transfer';
 export { exportRunFile, importRunFile } from './transfer-files';
 export { RUN_EXPORT_LIMITS } from './run-export-checks';
-export { borrowStore, openTrackingStore, type BorrowedStore } from './open-store';
+export { MIGRATE_CONSENT_ENV, borrowStore, defaultStoreLocation, displayLocation, openTrackingStore, type BorrowedStore, type OpenStoreOptions } from './open-store';
+export { isPostgresUrl, openPostgresStore, type PostgresStoreOptions } from './postgres-store';
 export { finalMetrics, loadRunDetails, loadRunView, metricCurves, type CurvePoint, type RunDetails, type RunView } from './read/run-view';
 export { MIN_RUN_ID_PREFIX, findRun, resolveRun } from './read/resolve-run';
 export { loadStudyArms, loadSweepRuns, type StudyArmRuns } from './read/sweep-runs';
 export { isBadInputStoreError } from './bad-input';
+export { HEARTBEAT_GRACE_MS, HEARTBEAT_INTERVAL_MS, heartbeatSettings, startHeartbeat, type Heartbeat } from './heartbeat';
 export { MIGRATIONS, SCHEMA_VERSION, APPLICATION_ID, type Migration } from './migrations';
 export {
   TrackingStoreError,
@@ -33,6 +35,9 @@ export {
   InvalidArgumentError,
   StoreClosedError,
   SqliteError,
+  PostgresError,
+  StoreConnectError,
+  MigrationConsentError,
   InvalidRunExportError,
   ImportConflictError,
   StoreWriteError,

@@ -6,21 +6,25 @@
  * `schema_migrations` keeps a human-readable history.
  */
 
-import type { Database, SchemaState, SqlExecutor } from './database/database';
-import { ForeignDatabaseError, MigrationError, SchemaTooNewError } from './errors';
+import type { Database, SchemaState, SqlExecutor, SqlTransaction } from './database/database';
+import { ForeignDatabaseError, MigrationConsentError, MigrationError, SchemaTooNewError } from './errors';
+import { POSTGRES_MIGRATIONS } from './migrations-postgres';
 
 export type { SchemaState } from './database/database';
 
 export interface Migration {
   version: number;
   name: string;
+  /** SQLite text. */
   sql: string;
+  /** PostgreSQL text of the same migration (see migrations-postgres.ts). */
+  postgres?: string;
 }
 
 /** 'MLBT' as a big-endian int32: identifies an mlbench tracking database. */
 export const APPLICATION_ID = 0x4d4c4254;
 
-export const MIGRATIONS: readonly Migration[] = [
+const SQLITE_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: 'initial schema',
@@ -193,7 +197,19 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: 'run heartbeat',
+    sql: `
+      -- A running run's process writes the time here every few seconds; a run whose heartbeat is
+      -- older than the grace period is abandoned, whatever host it ran on. NULL before this migration.
+      ALTER TABLE runs ADD COLUMN heartbeat_time TEXT;
+      CREATE INDEX runs_by_heartbeat ON runs (status, heartbeat_time);
+    `,
+  },
 ];
+
+export const MIGRATIONS: readonly Migration[] = SQLITE_MIGRATIONS.map((m) => ({ ...m, postgres: POSTGRES_MIGRATIONS[m.version] }));
 
 const BOOKKEEPING_SQL = `
   CREATE TABLE schema_migrations (
@@ -235,10 +251,13 @@ export interface MigrationResult {
 }
 
 /**
- * Brings the database to the last migration's version, one transaction per migration.
+ * Brings the database to the last migration's version: on SQLite one transaction per migration,
+ * on PostgreSQL (transactional DDL, several hosts) all of them in one transaction under an
+ * advisory lock, so nobody ever sees a half-migrated schema and concurrent openers migrate once.
  * Checks first with reads only, so a foreign or too-new database is refused without a single write;
- * then re-checks inside each write transaction, because another connection may be migrating the
- * same file at the same moment.
+ * then re-checks inside the write transaction (under the lock), because another connection may be
+ * migrating the same database at the same moment. `beforeMigrating` sees, under that lock, the
+ * version of a database that is older but not new (it may refuse by throwing).
  * Runs with foreign_keys as the connection has them; the caller enables them afterwards, so that a
  * future table-rebuilding migration is not blocked by them. `foreign_key_check` guards the result.
  */
@@ -247,35 +266,45 @@ export async function migrate(
   path: string,
   migrations: readonly Migration[] = MIGRATIONS,
   now: () => Date = () => new Date(),
+  options: { beforeMigrating?: (version: number) => void } = {},
 ): Promise<MigrationResult> {
   validateMigrations(migrations);
   const latest = migrations.length;
   const from = checkSchemaState(await readSchemaState(db), path, latest);
   const applied: number[] = [];
-  for (const m of migrations) {
-    if (m.version <= from) continue;
+  const pending = migrations.filter((m) => m.version > from);
+  const batches = db.dialect.name === 'postgres' ? (pending.length > 0 ? [pending] : []) : pending.map((m) => [m]);
+  for (const batch of batches) {
+    let attempting = batch[0];
     await db
       .transaction(async (tx) => {
         await tx.dialect.lockSchema(tx);
-        const current = checkSchemaState(await readSchemaState(tx), path, latest);
-        if (current >= m.version) return; // applied by a concurrent connection
-        // The bookkeeping belongs to this machinery, not to any one migration.
-        if (current === 0) await tx.exec(BOOKKEEPING_SQL);
-        await tx.exec(m.sql);
-        await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
-          m.version,
-          m.name,
-          now().toISOString(),
-        ]);
-        await tx.dialect.checkForeignKeys(tx);
-        await tx.dialect.writeSchemaVersion(tx, m.version, current === 0);
-        applied.push(m.version);
+        let current = checkSchemaState(await readSchemaState(tx), path, latest);
+        if (current > 0 && current < batch[0].version) options.beforeMigrating?.(current);
+        for (const m of batch) {
+          if (current >= m.version) continue; // applied by a concurrent connection
+          attempting = m;
+          await applyMigration(tx, m, current === 0, now);
+          current = m.version;
+          applied.push(m.version);
+        }
       })
       .catch(async (err: unknown) => {
-        if (err instanceof ForeignDatabaseError || err instanceof SchemaTooNewError) throw err;
+        if (err instanceof ForeignDatabaseError || err instanceof SchemaTooNewError || err instanceof MigrationConsentError) throw err;
         const state = await readSchemaState(db).catch(() => null);
-        throw new MigrationError(path, state?.version ?? m.version - 1, m.version, m.name, err);
+        throw new MigrationError(path, state?.version ?? attempting.version - 1, attempting.version, attempting.name, err);
       });
   }
   return { from, to: latest, applied };
+}
+
+async function applyMigration(tx: SqlTransaction, m: Migration, creating: boolean, now: () => Date): Promise<void> {
+  // The bookkeeping belongs to this machinery, not to any one migration.
+  if (creating) await tx.exec(BOOKKEEPING_SQL);
+  const text = tx.dialect.name === 'postgres' ? m.postgres : m.sql;
+  if (text === undefined) throw new Error(`migration ${m.version} (${m.name}) has no ${tx.dialect.name} text`);
+  await tx.exec(text);
+  await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [m.version, m.name, now().toISOString()]);
+  await tx.dialect.checkForeignKeys(tx);
+  await tx.dialect.writeSchemaVersion(tx, m.version, creating);
 }

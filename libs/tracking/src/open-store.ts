@@ -1,12 +1,31 @@
+import { redactUrl } from './database/postgres/postgres-database';
+import { isPostgresUrl, openPostgresStore } from './postgres-store';
 import { openSqliteStore } from './sqlite-store';
 import type { TrackingStore } from './store';
 
-/**
- * Opens the tracking store at `location` (a SQLite file path). `readOnly`: for commands that only
- * read: an existing database, never created, migrated or written (works on a read-only disk).
- */
-export function openTrackingStore(location: string, options: { readOnly?: boolean } = {}): Promise<TrackingStore> {
-  return openSqliteStore(location, options);
+export interface OpenStoreOptions {
+  /** Clock for start/end times (tests). */
+  now?: () => Date;
+  /** PostgreSQL: migrate an older schema (default: $MLBENCH_MIGRATE is `yes`). SQLite backs up and migrates anyway. */
+  allowMigration?: boolean;
+  /**
+   * For commands that only read: SQLite opens an existing database, never created, migrated or
+   * written (works on a read-only disk). PostgreSQL reads as usual (an older schema is still only
+   * migrated with consent).
+   */
+  readOnly?: boolean;
+}
+
+/** Set to `yes` (the apps' --yes does) to let opening migrate an older PostgreSQL schema. */
+export const MIGRATE_CONSENT_ENV = 'MLBENCH_MIGRATE';
+
+/** Where the apps' commands find the store by default: $MLBENCH_DB, else results/runs.sqlite. */
+export const defaultStoreLocation = (env: NodeJS.ProcessEnv = process.env): string => env.MLBENCH_DB || 'results/runs.sqlite';
+
+/** Opens the tracking store at `location`: a SQLite file path, or a `postgresql://` URL. */
+export function openTrackingStore(location: string, options: OpenStoreOptions = {}): Promise<TrackingStore> {
+  const allowMigration = options.allowMigration ?? process.env[MIGRATE_CONSENT_ENV] === 'yes';
+  return isPostgresUrl(location) ? openPostgresStore(location, { now: options.now, allowMigration }) : openSqliteStore(location, { now: options.now, readOnly: options.readOnly });
 }
 
 export interface BorrowedStore {
@@ -21,3 +40,6 @@ export async function borrowStore(options: { store?: TrackingStore; dbPath: stri
   const store = await openTrackingStore(options.dbPath);
   return { store, release: () => store.close() };
 }
+
+/** A store location as shown to people: a PostgreSQL URL without its password, a path as it is. */
+export const displayLocation = (location: string): string => (isPostgresUrl(location) ? redactUrl(location) : location);

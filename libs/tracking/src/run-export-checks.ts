@@ -27,33 +27,8 @@ const RUN_NAME = /^[A-Za-z0-9._-]+$/;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const SHA256 = /^[0-9a-f]{64}$/;
 
-/**
- * The deepest nesting in JSON `text`, scanning at most until `limit` is exceeded (then returns
- * limit + 1). Iterative, so a 200,000-deep document cannot overflow the stack here, and the parsed
- * value never reaches the recursive code after it.
- */
-export function jsonDepth(text: string, limit: number): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    if (inString) {
-      if (ch === 0x5c) i++; // backslash: skip the escaped character
-      else if (ch === 0x22) inString = false;
-      continue;
-    }
-    if (ch === 0x22) inString = true;
-    else if (ch === 0x5b || ch === 0x7b) {
-      depth++;
-      if (depth > max) {
-        max = depth;
-        if (max > limit) return max;
-      }
-    } else if (ch === 0x5d || ch === 0x7d) depth--;
-  }
-  return max;
-}
+// Shared with model.json loading; re-exported for this module's callers.
+export { jsonDepth } from '@mlbench/common';
 
 /** A recorded relative image path: `/`-separated plain segments, no "..", no control characters. */
 function isRelativePath(p: string): boolean {

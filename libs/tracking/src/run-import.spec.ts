@@ -8,9 +8,8 @@ import { ImportConflictError, InvalidRunExportError } from './errors';
 import { importRunFile } from './transfer-files';
 import { jsonDepth, RUN_EXPORT_LIMITS } from './run-export-checks';
 import { openSqliteStore } from './sqlite-store';
-import type { TrackingStore } from './store';
 import { parseRunExport, serializeRunExport, type RunExport } from './transfer';
-import { newRun, runRecord, tempDir, type TempDir } from './testing/fixtures';
+import { newRun, runRecord, tempDir, type TempDir, withStore } from './testing/fixtures';
 
 jest.setTimeout(30_000);
 
@@ -20,14 +19,6 @@ beforeEach(() => {
 });
 afterEach(() => dir.remove());
 
-async function withStore<T>(file: string, fn: (store: TrackingStore) => Promise<T>): Promise<T> {
-  const store = await openSqliteStore(file);
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-}
 
 async function exported(members = 60): Promise<RunExport> {
   return withStore(dir.file('source.sqlite'), async (store) => {

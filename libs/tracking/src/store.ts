@@ -44,6 +44,8 @@ export interface TrackingStore {
    * error; what it logged so far stays. Throws InvalidRunStateError unless it is running.
    */
   failRun(runId: string, error: string, status?: Extract<RunStatus, 'failed' | 'interrupted' | 'abandoned'>): Promise<Run>;
+  /** A running run's process says it is alive (see heartbeat.ts); a no-op once the run has finished. */
+  recordHeartbeat(runId: string): Promise<void>;
   getRun(runId: string): Promise<Run | null>;
   searchRuns(filter?: RunFilter): Promise<Run[]>;
   getParams(runId: string): Promise<Param[]>;

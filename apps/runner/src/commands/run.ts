@@ -1,5 +1,6 @@
 import { SingleBar } from 'cli-progress';
 import { METRIC_KEYS, runConfigFile, type PipelineEvent, type StudyEvent, type StudyResult } from '@mlbench/experiment';
+import { displayLocation } from '@mlbench/tracking';
 import { formatEvent, formatSummary, formatSweepEvent, formatSweepSummary } from '../format';
 import { EXIT, reportError, type CliIo } from '../io';
 
@@ -40,7 +41,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<number> {
     });
     progress.stop();
     if (outcome.kind === 'study') {
-      io.out(formatStudySummary(outcome.result, args.db));
+      io.out(formatStudySummary(outcome.result, displayLocation(args.db)));
       if (outcome.result.arms.some((a) => a.result?.outcomes.some((o) => o.status === 'failed'))) return EXIT.failed;
     } else if (outcome.kind === 'run') {
       io.out(formatSummary(outcome.summary));

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
-import { exportRunFile, importRunFile, loadRunView, loadSweepRuns, openTrackingStore, resolveRun, type RunStatus } from '@mlbench/tracking';
+import { displayLocation, exportRunFile, importRunFile, isPostgresUrl, loadRunView, loadSweepRuns, openTrackingStore, resolveRun, type RunStatus } from '@mlbench/tracking';
 import { sweepProgress, sweepSeedGroups } from '@mlbench/experiment';
 import { formatRunDetails, formatRunList, formatSweepList } from '../format';
 import { EXIT, reportError, type CliIo } from '../io';
@@ -39,7 +39,7 @@ export function runsCommand<T extends StoreArgs>(io: CliIo, setExitCode: (code: 
               .option('limit', { type: 'number', default: 50 }),
           (args) =>
             attempt(async () => {
-              if (!existsSync(args.db)) {
+              if (!isPostgresUrl(args.db) && !existsSync(args.db)) {
                 io.out(`no runs: ${args.db} does not exist yet`);
                 return EXIT.ok;
               }
@@ -58,7 +58,7 @@ export function runsCommand<T extends StoreArgs>(io: CliIo, setExitCode: (code: 
           (b) => b.option('name', { type: 'string', describe: 'Only sweeps of this experiment' }).option('limit', { type: 'number', default: 20 }),
           (args) =>
             attempt(async () => {
-              if (!existsSync(args.db)) {
+              if (!isPostgresUrl(args.db) && !existsSync(args.db)) {
                 io.out(`no sweeps: ${args.db} does not exist yet`);
                 return EXIT.ok;
               }
@@ -119,8 +119,8 @@ export function runsCommand<T extends StoreArgs>(io: CliIo, setExitCode: (code: 
               const result = await importRunFile({ dbPath: args.db, file: args.file });
               io.out(
                 result.status === 'imported'
-                  ? `imported run ${result.runId} (${result.name}) into ${args.db}`
-                  : `run ${result.runId} (${result.name}) is already in ${args.db}; nothing changed`,
+                  ? `imported run ${result.runId} (${result.name}) into ${displayLocation(args.db)}`
+                  : `run ${result.runId} (${result.name}) is already in ${displayLocation(args.db)}; nothing changed`,
               );
               return EXIT.ok;
             }),

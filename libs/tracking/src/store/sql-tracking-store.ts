@@ -57,10 +57,10 @@ export class SqlTrackingStore implements TrackingStore {
     const hostname = run.hostname ?? osHostname();
     if (!Number.isSafeInteger(pid) || pid <= 0) throw new InvalidArgumentError(`pid must be a positive integer, got ${pid}`);
     await this.db.run(
-      `INSERT INTO runs (id, name, status, start_time, seed, config_hash, config_text, resolved_config, environment, pid, hostname, sweep_id, sweep_index)
-       VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO runs (id, name, status, start_time, heartbeat_time, seed, config_hash, config_text, resolved_config, environment, pid, hostname, sweep_id, sweep_index)
+       VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
-        id, run.name, startTime, run.seed, run.configHash, run.configText, resolvedConfig, toJson(run.environment, 'environment'), pid, hostname,
+        id, run.name, startTime, startTime, run.seed, run.configHash, run.configText, resolvedConfig, toJson(run.environment, 'environment'), pid, hostname,
         run.sweepId ?? null, run.sweepIndex ?? null,
       ],
     );
@@ -118,6 +118,10 @@ export class SqlTrackingStore implements TrackingStore {
     });
   }
 
+  async recordHeartbeat(runId: string): Promise<void> {
+    await this.db.run(`UPDATE runs SET heartbeat_time = ? WHERE id = ? AND status = 'running'`, [this.now().toISOString(), runId]);
+  }
+
   async getRun(runId: string): Promise<Run | null> {
     const row = await this.db.get<RunRow>('SELECT * FROM runs WHERE id = ?', [runId]);
     return row ? toRun(row) : null;
@@ -125,7 +129,7 @@ export class SqlTrackingStore implements TrackingStore {
 
   async searchRuns(filter: RunFilter = {}): Promise<Run[]> {
     if (filter.idPrefix !== undefined && !/^[0-9a-f]*$/.test(filter.idPrefix)) return [];
-    const rows = await this.newestFirst<RunRow>('runs', { name: filter.name, status: filter.status, sweep_id: filter.sweepId }, filter.limit, filter.idPrefix);
+    const rows = await this.newestFirst<RunRow>('runs', { name: filter.name, status: filter.status, sweep_id: filter.sweepId }, filter.limit, filter.idPrefix, filter.heartbeatBefore);
     return rows.map(toRun);
   }
 
@@ -340,6 +344,7 @@ export class SqlTrackingStore implements TrackingStore {
     equals: Record<string, string | number | undefined>,
     limit = DEFAULT_SEARCH_LIMIT,
     idPrefix?: string,
+    heartbeatBefore?: string,
   ): Promise<Row[]> {
     if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidArgumentError(`limit must be a non-negative integer, got ${limit}`);
     const filters = Object.entries(equals).filter((entry): entry is [string, string | number] => entry[1] !== undefined);
@@ -349,6 +354,10 @@ export class SqlTrackingStore implements TrackingStore {
     if (idPrefix) {
       conditions.push('id LIKE ?');
       values.push(`${idPrefix}%`);
+    }
+    if (heartbeatBefore !== undefined) {
+      conditions.push('heartbeat_time < ?');
+      values.push(heartbeatBefore);
     }
     const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
     return this.db.all<Row>(`SELECT * FROM ${table} ${where} ORDER BY start_time DESC, rowid DESC LIMIT ?`, [...values, limit]);

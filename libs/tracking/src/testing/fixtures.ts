@@ -4,6 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NewRun, Prediction, RunRecord, SplitMember, SplitName } from '../entities';
+import { openSqliteStore } from '../sqlite-store';
+import type { TrackingStore } from '../store';
 
 export interface TempDir {
   path: string;
@@ -14,6 +16,16 @@ export interface TempDir {
 export function tempDir(prefix = 'tracking-'): TempDir {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, file: (name) => join(path, name), remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** Opens the SQLite store at `file`, runs `fn` with it and closes it. */
+export async function withStore<T>(file: string, fn: (store: TrackingStore) => Promise<T>): Promise<T> {
+  const store = await openSqliteStore(file);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
 }
 
 /** Deterministic doubles in [0, 1) with full 53-bit mantissas (mulberry32, two draws per value). */

@@ -3,12 +3,12 @@
  * creates/completes argv[4] runs named argv[3] on each. Exits non-zero on any error.
  */
 
-import { openSqliteStore } from '../index';
+import { openTrackingStore } from '../index';
 import { newRun, runRecord } from './fixtures';
 
 async function main(): Promise<void> {
   const [file, tag, count] = process.argv.slice(2);
-  const stores = await Promise.all([openSqliteStore(file), openSqliteStore(file)]);
+  const stores = await Promise.all([openTrackingStore(file), openTrackingStore(file)]);
   try {
     await Promise.all(
       stores.map(async (store, si) => {

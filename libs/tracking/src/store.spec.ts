@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Database } from 'sqlite3';
 import type { Metric, Run } from './entities';
-import { InvalidArgumentError, InvalidRunStateError, ParamConflictError, RunNotFoundError, SqliteError, StoreClosedError } from './errors';
+import { InvalidArgumentError, InvalidRunStateError, ParamConflictError, PostgresError, RunNotFoundError, SqliteError, StoreClosedError } from './errors';
 import { openSqliteStore } from './index';
 import { decodeFloat64, encodeFloat64 } from './store/rows';
 import type { SqliteDb } from './database/sqlite/sqlite-database';
 import type { TrackingStore } from './store';
 import { newRun, runRecord, tempDir, type TempDir } from './testing/fixtures';
+import { describeEachEngine } from './testing/store-engines';
 
 /** Reads with a plain driver connection, independent of the code under test. */
 function rawQuery<T>(file: string, sql: string): Promise<T[]> {
@@ -31,22 +32,18 @@ function steppingClock(startIso = '2025-01-01T00:00:00.000Z'): () => Date {
   };
 }
 
-describe('SqliteTrackingStore', () => {
-  let dir: TempDir;
+/** The TrackingStore contract: the same tests on SQLite and on a real PostgreSQL server. */
+describeEachEngine('TrackingStore', (engine) => {
+  let location: string;
   let store: TrackingStore;
 
   beforeEach(async () => {
-    dir = tempDir();
-    store = await openSqliteStore(dir.file('nested/dirs/tracking.db'), { now: steppingClock() });
+    location = await engine().freshLocation();
+    store = await engine().open(location, { now: steppingClock() });
   });
 
   afterEach(async () => {
     await store.close();
-    dir.remove();
-  });
-
-  it('creates parent directories and reports its location', () => {
-    expect(store.location).toBe(dir.file('nested/dirs/tracking.db'));
   });
 
   it('creates a running run with a 32-hex id, committed at once', async () => {
@@ -54,7 +51,7 @@ describe('SqliteTrackingStore', () => {
     expect(run.id).toMatch(/^[0-9a-f]{32}$/);
     expect(run).toMatchObject({ status: 'running', endTime: null, durationMs: null, error: null, startTime: '2025-01-01T00:00:00.000Z' });
     // Visible to another connection immediately: a crash mid-run still leaves a row.
-    const rows = await rawQuery<{ status: string }>(store.location, `SELECT status FROM runs WHERE id = '${run.id}'`);
+    const rows = await engine().rawQuery<{ status: string }>(location, `SELECT status FROM runs WHERE id = '${run.id}'`);
     expect(rows).toEqual([{ status: 'running' }]);
     expect(await store.getRun(run.id)).toEqual(run);
   });
@@ -121,13 +118,6 @@ describe('SqliteTrackingStore', () => {
     expect(got[1].probabilities).toStrictEqual([]);
   });
 
-  it('encodes probabilities as little-endian float64', () => {
-    const buf = encodeFloat64([1, -2.5]);
-    expect(buf.toString('hex')).toBe('000000000000f03f00000000000004c0');
-    expect(decodeFloat64(buf)).toEqual([1, -2.5]);
-    expect(() => decodeFloat64(Buffer.alloc(7))).toThrow(/not a float64 array/);
-  });
-
   it('failRun keeps what was logged and records error, end time and duration', async () => {
     const run = await store.createRun(newRun());
     await store.logBatch(run.id, { params: [{ key: 'lr', value: '0.01' }], metrics: [{ key: 'loss', value: 0.5, step: 0 }] });
@@ -153,8 +143,8 @@ describe('SqliteTrackingStore', () => {
     record.split.push({ ...record.split[100] });
 
     const err = await store.completeRun(run.id, record).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(SqliteError);
-    expect(err).toMatchObject({ code: 'SQLITE_CONSTRAINT' });
+    expect(err).toBeInstanceOf(engine().name === 'sqlite' ? SqliteError : PostgresError);
+    expect(err).toMatchObject(engine().constraintViolation);
     expect((err as Error).message).toMatch(/split_members/);
 
     expect((await store.getRun(run.id))?.status).toBe('running');
@@ -201,7 +191,7 @@ describe('SqliteTrackingStore', () => {
     await expect(store.createRun({ ...newRun(), resolvedConfig: undefined })).rejects.toBeInstanceOf(InvalidArgumentError);
     const bad = runRecord(1, 5);
     bad.split[0] = { ...bad.split[0], label: 1.5 };
-    await expect(store.completeRun(run.id, bad)).rejects.toMatchObject({ code: 'SQLITE_CONSTRAINT' });
+    await expect(store.completeRun(run.id, bad)).rejects.toMatchObject(engine().constraintViolation);
     expect(await store.getParams(run.id)).toStrictEqual([{ key: 'lr', value: '0.001' }]);
   });
 
@@ -223,7 +213,7 @@ describe('SqliteTrackingStore', () => {
   });
 
   it('orders runs started in the same millisecond by creation', async () => {
-    const frozen = await openSqliteStore(dir.file('frozen.db'), { now: () => new Date('2025-06-01T12:00:00.000Z') });
+    const frozen = await engine().open(await engine().freshLocation(), { now: () => new Date('2025-06-01T12:00:00.000Z') });
     try {
       const first = await frozen.createRun(newRun());
       const second = await frozen.createRun(newRun());
@@ -251,6 +241,33 @@ describe('SqliteTrackingStore', () => {
     await store.close(); // idempotent
   });
 
+});
+
+describe('SqliteTrackingStore', () => {
+  let dir: TempDir;
+  let store: TrackingStore;
+
+  beforeEach(async () => {
+    dir = tempDir();
+    store = await openSqliteStore(dir.file('nested/dirs/tracking.db'), { now: steppingClock() });
+  });
+
+  afterEach(async () => {
+    await store.close();
+    dir.remove();
+  });
+
+  it('creates parent directories and reports its location', () => {
+    expect(store.location).toBe(dir.file('nested/dirs/tracking.db'));
+  });
+
+  it('encodes probabilities as little-endian float64', () => {
+    const buf = encodeFloat64([1, -2.5]);
+    expect(buf.toString('hex')).toBe('000000000000f03f00000000000004c0');
+    expect(decodeFloat64(buf)).toEqual([1, -2.5]);
+    expect(() => decodeFloat64(Buffer.alloc(7))).toThrow(/not a float64 array/);
+  });
+
   it('runs its connection with foreign keys on and leaves no violations', async () => {
     const db = (store as unknown as { db: SqliteDb }).db;
     expect(await db.get('PRAGMA foreign_keys')).toEqual({ foreign_keys: 1 });
@@ -261,15 +278,13 @@ describe('SqliteTrackingStore', () => {
   });
 });
 
-describe('several connections on one file', () => {
-  let dir: TempDir;
-  afterEach(() => dir.remove());
-
+describeEachEngine('several connections on one store', (engine) => {
+  // Real concurrency on a shared machine: minutes are generous, the default 5 s is not.
+  jest.setTimeout(120_000);
   it('4 stores creating and completing runs in parallel all succeed with correct counts', async () => {
-    dir = tempDir();
-    const file = dir.file('shared.db');
-    // Opening concurrently too: all four race to create and migrate the fresh file.
-    const stores = await Promise.all(Array.from({ length: 4 }, () => openSqliteStore(file)));
+    const file = await engine().freshLocation();
+    // Opening concurrently too: all four race to create and migrate the fresh store.
+    const stores = await Promise.all(Array.from({ length: 4 }, () => engine().open(file)));
     const runsPerStore = 3;
     const members = 600;
     try {
@@ -290,26 +305,33 @@ describe('several connections on one file', () => {
     } finally {
       await Promise.all(stores.map((s) => s.close()));
     }
-    const counts = await rawQuery<{ n: number }>(file, 'SELECT count(*) AS n FROM split_members');
+    const counts = await engine().rawQuery<{ n: number }>(file, 'SELECT count(*) AS n FROM split_members');
     expect(counts).toEqual([{ n: 4 * runsPerStore * members }]);
-    expect(await rawQuery(file, 'PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
-    expect(await rawQuery(file, 'PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
+    if (engine().name === 'sqlite') {
+      expect(await engine().rawQuery(file, 'PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
+      expect(await engine().rawQuery(file, 'PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
+    }
   });
 
   it('several processes writing to one file all succeed', async () => {
-    dir = tempDir();
-    const file = dir.file('procs.db');
+    const file = await engine().freshLocation();
     const script = join(__dirname, 'testing', 'writer-process.ts');
     const run = (tag: string) => promisify(execFile)(process.execPath, ['--require', require.resolve('tsx/cjs'), script, file, tag, '3']);
     await Promise.all(['p1', 'p2', 'p3'].map(run));
-    const counts = await rawQuery<{ name: string; status: string; n: number }>(
+    const counts = await engine().rawQuery<{ name: string; status: string; n: number }>(
       file,
       'SELECT name, status, count(*) AS n FROM runs GROUP BY name, status ORDER BY name',
     );
     expect(counts).toEqual(['p1', 'p2', 'p3'].map((name) => ({ name, status: 'completed', n: 6 })));
-    expect(await rawQuery(file, 'SELECT count(*) AS n FROM split_members')).toEqual([{ n: 3 * 6 * 800 }]);
-    expect(await rawQuery(file, 'PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
-  }, 30_000);
+    expect(await engine().rawQuery(file, 'SELECT count(*) AS n FROM split_members')).toEqual([{ n: 3 * 6 * 800 }]);
+    if (engine().name === 'sqlite') expect(await engine().rawQuery(file, 'PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
+  }, 120_000);
+
+});
+
+describe('several connections on one file', () => {
+  let dir: TempDir;
+  afterEach(() => dir.remove());
 
   it('more writers than libuv pool threads do not stall (in-process write lock)', async () => {
     dir = tempDir();
@@ -330,16 +352,13 @@ describe('several connections on one file', () => {
   });
 });
 
-describe('sweeps', () => {
-  let dir: TempDir;
+describeEachEngine('sweeps', (engine) => {
   let sweepStore: TrackingStore;
   beforeEach(async () => {
-    dir = tempDir('sweeps-');
-    sweepStore = await openSqliteStore(join(dir.path, 'runs.sqlite'));
+    sweepStore = await engine().open(await engine().freshLocation());
   });
   afterEach(async () => {
     await sweepStore.close();
-    dir.remove();
   });
   it('records a sweep, its runs by grid position, and its status', async () => {
     const sweep = await sweepStore.createSweep({ name: 'grid', configHash: 'h1', configText: 'x', definition: { seed: [1, 2] }, size: 2 });
