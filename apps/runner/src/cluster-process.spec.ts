@@ -118,6 +118,9 @@ describe('workers as processes', () => {
     await s.submit();
     const a = s.worker('--verbose');
     await a.waitFor(/epoch +\d+\/200/);
+    // Frozen at once: a fast machine would otherwise finish the point while b starts up (b then
+    // finds the queue empty). A frozen worker renews no lock, as a dead one.
+    kill(a, 'SIGSTOP');
     const b = s.worker('--until-empty');
     await b.waitFor(/ready: queue/);
     kill(a, 'SIGKILL');
