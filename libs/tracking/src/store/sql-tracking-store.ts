@@ -36,7 +36,8 @@ import { ImportConflictError, InvalidArgumentError, InvalidRunStateError, PointA
 import { readSchemaState } from '../migrations';
 import type { TrackingStore } from '../store';
 import { RUN_EXPORT_FORMAT, RUN_EXPORT_VERSION, canonicalRunJson, decodeNumber, encodeNumber, toExportMetrics, type ImportResult, type RunExport } from '../transfer';
-import { decodeFloat64, fromJson, toDatasetInput, toJson, toRun, toStudy, toSweep, type AuditRow, type DatasetRow, type PredictionRow, type RunRow, type StudyRow, type SweepRow } from './rows';
+import { decodeFloat64, fromJson, toDatasetInput, toJson, toRun, toStudy, toSweep, type DatasetRow, type PredictionRow, type RunRow, type StudyRow, type SweepRow } from './rows';
+import { readAudit, readSplit } from './shared-records';
 import { insertMetrics, insertParams, insertSkipped, validateAudit, validateMetrics, writeRunRecord } from './run-record-writer';
 
 const DEFAULT_SEARCH_LIMIT = 1000;
@@ -163,7 +164,7 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   async getSplit(runId: string): Promise<SplitMember[]> {
-    return this.db.all<SplitMember>('SELECT path, sha256, label, split FROM split_members WHERE run_id = ? ORDER BY rowid', [runId]);
+    return readSplit(this.db, runId);
   }
 
   async getPredictions(runId: string, split?: SplitName): Promise<Prediction[]> {
@@ -185,21 +186,7 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   async getAuditResults(runId: string, flag?: AuditFlag): Promise<AuditResult[]> {
-    const rows =
-      flag === undefined
-        ? await this.db.all<AuditRow>('SELECT * FROM audit_results WHERE run_id = ? ORDER BY rowid', [runId])
-        : await this.db.all<AuditRow>('SELECT * FROM audit_results WHERE run_id = ? AND flag = ? ORDER BY rank, rowid', [runId, flag]);
-    return rows.map((r) => ({
-      path: r.path,
-      givenLabel: r.given_label,
-      suggestedLabel: r.suggested_label,
-      selfConfidence: r.self_confidence,
-      score: r.score,
-      rank: r.rank,
-      flag: r.flag,
-      fold: r.fold,
-      probabilities: decodeFloat64(r.probabilities),
-    }));
+    return readAudit(this.db, runId, flag);
   }
 
   async exportRun(runId: string): Promise<RunExport> {
