@@ -32,7 +32,7 @@ import type {
   SweepStatus,
 } from '../entities';
 import type { Database, SqlExecutor, SqlTransaction } from '../database/database';
-import { ImportConflictError, InvalidArgumentError, InvalidRunStateError, RunNotFoundError } from '../errors';
+import { ImportConflictError, InvalidArgumentError, InvalidRunStateError, PointAlreadyCompletedError, RunNotFoundError } from '../errors';
 import { readSchemaState } from '../migrations';
 import type { TrackingStore } from '../store';
 import { RUN_EXPORT_FORMAT, RUN_EXPORT_VERSION, canonicalRunJson, decodeNumber, encodeNumber, toExportMetrics, type ImportResult, type RunExport } from '../transfer';
@@ -102,11 +102,18 @@ export class SqlTrackingStore implements TrackingStore {
     validateMetrics(record.metrics);
     if (!record.dataset) throw new InvalidArgumentError('completeRun needs record.dataset');
     validateAudit(record.audit ?? []);
-    return this.db.transaction(async (tx) => {
+    const outcome = await this.db.transaction(async (tx) => {
       const run = await requireRunning(tx, runId, 'complete');
+      const winner = await completedAttemptOfPoint(tx, run);
+      if (winner) {
+        const error = `abandoned: superseded: point ${Number(run.sweep_index) + 1} of the sweep was completed first by run ${winner} (another attempt of the same point); this attempt's results are not recorded`;
+        return { superseded: winner, run: await this.finish(tx, run, 'abandoned', error) };
+      }
       await writeRunRecord(tx, runId, record);
-      return this.finish(tx, run, 'completed', null);
+      return { superseded: null, run: await this.finish(tx, run, 'completed', null) };
     });
+    if (outcome.superseded !== null) throw new PointAlreadyCompletedError(runId, outcome.superseded, outcome.run.sweepId ?? '', outcome.run.sweepIndex ?? 0);
+    return outcome.run;
   }
 
   async failRun(runId: string, error: string, status: Extract<RunStatus, 'failed' | 'interrupted' | 'abandoned'> = 'failed'): Promise<Run> {
@@ -380,4 +387,21 @@ async function requireRunning(tx: SqlExecutor, runId: string, operation: string)
   if (!run) throw new RunNotFoundError(runId);
   if (run.status !== 'running') throw new InvalidRunStateError(runId, run.status, operation);
   return run;
+}
+
+/**
+ * The completed run of `run`'s sweep point other than `run`, if any: a point is completed once,
+ * whatever number of attempts ran it. Serialised per sweep: the no-op update takes the sweep row's
+ * lock on PostgreSQL (held to COMMIT, so two concurrent completions of a point cannot both see
+ * none; it does not block inserts of runs referencing the sweep), and SQLite's BEGIN IMMEDIATE
+ * already holds the database's write lock.
+ */
+async function completedAttemptOfPoint(tx: SqlTransaction, run: RunRow): Promise<string | null> {
+  if (run.sweep_id === null || run.sweep_index === null) return null;
+  await tx.run('UPDATE sweeps SET status = status WHERE id = ?', [run.sweep_id]);
+  const other = await tx.get<{ id: string }>(
+    `SELECT id FROM runs WHERE sweep_id = ? AND sweep_index = ? AND status = 'completed' AND id <> ? LIMIT 1`,
+    [run.sweep_id, run.sweep_index, run.id],
+  );
+  return other?.id ?? null;
 }
