@@ -142,7 +142,8 @@ function copyOf(template: RunExport, k: number): RunExport {
   const start = new Date(Date.UTC(2026, 0, 1) + k * 60_000);
   return {
     ...template,
-    run: { ...template.run, id: randomBytes(16).toString('hex'), seed: 1000 + k, startTime: start.toISOString(), endTime: new Date(start.getTime() + 31_000).toISOString() },
+    // A run is one seed: its config's seed changes with it (or the leaderboards leave it out).
+    run: { ...template.run, id: randomBytes(16).toString('hex'), seed: 1000 + k, resolvedConfig: { ...(template.run.resolvedConfig as Record<string, unknown>), seed: 1000 + k }, startTime: start.toISOString(), endTime: new Date(start.getTime() + 31_000).toISOString() },
   };
 }
 
@@ -278,7 +279,8 @@ async function main(): Promise<void> {
     }
   } finally {
     await server?.stop();
-    await fs.rm(dir, { recursive: true, force: true });
+    if (!process.env.BENCH_KEEP) await fs.rm(dir, { recursive: true, force: true });
+    else console.log(`kept ${dir}`);
   }
 }
 
