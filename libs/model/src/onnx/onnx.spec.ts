@@ -5,13 +5,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import sharp from 'sharp';
 import type * as Ort from 'onnxruntime-node';
 import { initBackend } from '../backend';
 import { UnsupportedOperatorError } from '../errors';
 import type { FeatureExtractor } from '../extractor';
 import { loadExtractor } from '../load';
-import { argmax, MODELS, scaledRgb, sharedDir, sharedModelFile } from '../testing/shared-data';
+import { flowerPhotos, flowerPixels } from '../testing/flower-photos';
+import { argmax, MODELS, scaledRgb, sharedModelFile } from '../testing/shared-data';
 import { BuiltinOp } from '../tflite/builtin-ops';
 import { runTfliteClassifier } from '../tflite/extractor';
 import { TfliteGraph } from '../tflite/graph';
@@ -239,12 +239,8 @@ describe('MobileNetV2 1.0/224: onnx engine against tfjs', () => {
   });
 
   it('matches tfjs on 200 flower photos (40 per class): features within 1e-3 of their scale, identical top-1', async () => {
-    const root = path.join(sharedDir(), 'datasets', 'flower_photos');
-    const classes = fs.readdirSync(root).filter((d) => fs.statSync(path.join(root, d)).isDirectory()).sort();
-    expect(classes).toEqual(['daisy', 'dandelion', 'roses', 'sunflowers', 'tulips']);
-    const files = classes.flatMap((c) =>
-      fs.readdirSync(path.join(root, c)).filter((f) => f.endsWith('.jpg')).sort().slice(0, 40).map((f) => path.join(root, c, f)),
-    );
+    const files = flowerPhotos(40);
+    expect(files.map((f) => path.basename(path.dirname(f))).filter((c, i, all) => all.indexOf(c) === i)).toEqual(['daisy', 'dandelion', 'roses', 'sunflowers', 'tulips']);
     expect(files).toHaveLength(200);
 
     const session = await ort.InferenceSession.create(
@@ -256,13 +252,7 @@ describe('MobileNetV2 1.0/224: onnx engine against tfjs', () => {
     try {
       for (let start = 0; start < files.length; start += 32) {
         const chunk = files.slice(start, start + 32);
-        const pixels = new Float32Array(chunk.length * 150528);
-        await Promise.all(
-          chunk.map(async (f, i) => {
-            const rgb = await sharp(f).rotate().resize(224, 224, { fit: 'fill', kernel: 'linear' }).toColourspace('srgb').removeAlpha().raw().toBuffer();
-            for (let k = 0; k < rgb.length; k++) pixels[i * 150528 + k] = rgb[k] / 127.5 - 1;
-          }),
-        );
+        const pixels = await flowerPixels(chunk);
         const viaEngine = await onnx.extract(pixels, chunk.length);
         const expected = await tfjs.extract(pixels, chunk.length);
         const out = await session.run({ [ONNX_INPUT_NAME]: new ort.Tensor('float32', pixels, [chunk.length, 224, 224, 3]) });
