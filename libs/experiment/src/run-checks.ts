@@ -10,8 +10,20 @@ import type { LoadedConfig } from './config';
 import { ConfigError } from './errors';
 import { extractionBatchSize } from './model-setup';
 
-/** Largest single allocation (bytes) Node allows for a typed array on this machine. */
-export const MAX_ALLOCATION_BYTES = bufferConstants.MAX_LENGTH;
+/**
+ * WebAssembly memory is 32-bit addressed: the tfjs wasm backend, where the head trains on the
+ * feature matrix (and the tfjs engines extract from the pixel batches), holds at most 4 GiB in
+ * all, whatever Node allows for a typed array.
+ */
+const WASM_MEMORY_BYTES = 2 ** 32;
+
+/**
+ * Largest single allocation (bytes) a run may need: what Node allows for a typed array on this
+ * machine (4 GiB on Node 20; 2^53 - 1 from Node 22 on), but never more than WebAssembly memory
+ * holds, so a batch or feature matrix too large for the backend is refused up front on every
+ * Node instead of aborting the WebAssembly module mid-run.
+ */
+export const MAX_ALLOCATION_BYTES = Math.min(bufferConstants.MAX_LENGTH, WASM_MEMORY_BYTES);
 
 const gib = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
 
