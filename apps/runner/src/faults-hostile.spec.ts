@@ -10,7 +10,7 @@ import { writeSyntheticDataset } from '@mlbench/data';
 import { openSqliteStore } from '@mlbench/tracking';
 import { buildTflite, poolModelSpec } from '@mlbench/model/src/testing';
 import { EXIT, runCli } from './cli';
-import { captureIo } from './test-support';
+import { captureIo, modelSourceConfig } from './test-support';
 
 jest.setTimeout(120_000);
 
@@ -32,21 +32,7 @@ ${p.head ?? ''}train:
   batchSize: 4
 ${p.tail ?? ''}`;
 
-const withModel = (source: string, size = '[4, 4]'): string => `
-name: hostile
-seed: 2
-dataset:
-  path: data
-preprocess:
-  size: ${size}
-model:
-  extractor:
-    source: "${source}"
-train:
-  learningRate: 0.01
-  epochs: 1
-  batchSize: 4
-`;
+const withModel = (source: string, size = '[4, 4]'): string => modelSourceConfig({ name: 'hostile', seed: 2, size, source });
 
 async function runConfig(text: string): Promise<{ code: number; out: string; err: string }> {
   const file = path.join(dir, `c${Math.random().toString(36).slice(2)}.yaml`);

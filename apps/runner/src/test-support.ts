@@ -22,6 +22,23 @@ export function useTempDir(prefix: string): { readonly path: string } {
   };
 }
 
+/** A config of one training epoch over the dataset folder `data` with the model `source` (for refusal tests). */
+export const modelSourceConfig = (o: { name: string; seed: number; size: string; source: string }): string => `
+name: ${o.name}
+seed: ${o.seed}
+dataset:
+  path: data
+preprocess:
+  size: ${o.size}
+model:
+  extractor:
+    source: "${o.source}"
+train:
+  learningRate: 0.01
+  epochs: 1
+  batchSize: 4
+`;
+
 /** Captures what the CLI prints. */
 export function captureIo(): CliIo & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];

@@ -5,3 +5,4 @@ export { buildTflite, type ModelSpec, type OpSpec, type TensorSpec } from '../tf
 export { poolModelSpec } from '../tflite/testing/model-specs';
 export { MODELS, REPO_ROOT, sharedDir, sharedModelFile } from './shared-data';
 export { concatFloat32, featureAgreement, flowerPhotos, flowerPixels } from './flower-photos';
+export { startTestHttpServer, streamEndlessly, type TestHttpServer } from './http-server';
