@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeSyntheticDataset } from '@mlbench/data';
 import { openSqliteStore } from '@mlbench/tracking';
+import { withStore } from '@mlbench/tracking/src/testing';
 import { buildTflite, poolModelSpec } from '@mlbench/model/src/testing';
 import { EXIT, runCli } from './cli';
 import { captureIo, modelSourceConfig } from './test-support';
@@ -42,13 +43,8 @@ async function runConfig(text: string): Promise<{ code: number; out: string; err
   return { code, out: io.stdout.join('\n'), err: io.stderr.join('\n') };
 }
 
-async function runs(): Promise<{ id: string; status: string; error: string | null }[]> {
-  const store = await openSqliteStore(db);
-  try {
-    return (await store.searchRuns()).map((r) => ({ id: r.id, status: r.status, error: r.error ?? null }));
-  } finally {
-    await store.close();
-  }
+function runs(): Promise<{ id: string; status: string; error: string | null }[]> {
+  return withStore(db, async (store) => (await store.searchRuns()).map((r) => ({ id: r.id, status: r.status, error: r.error ?? null })));
 }
 
 async function expectRefused(text: string, message: RegExp): Promise<void> {

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { onStreamLines } from '@mlbench/common';
 import type { CliIo } from './cli';
 
 /** Repository root and the read-only shared data beside it. */
@@ -71,26 +72,16 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, prefix: re
   const stdout: string[] = [];
   const stderr: string[] = [];
   const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
-  const lines = (stream: NodeJS.ReadableStream, into: string[], watch: boolean): void => {
-    let rest = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      const parts = (rest + chunk).split('\n');
-      rest = parts.pop() ?? '';
-      for (const line of parts) {
-        into.push(line);
-        if (!watch) continue;
-        for (const w of [...waiters]) {
-          if (w.pattern.test(line)) {
-            waiters.splice(waiters.indexOf(w), 1);
-            w.resolve(line);
-          }
-        }
+  onStreamLines(child.stdout as NodeJS.ReadableStream, (line) => {
+    stdout.push(line);
+    for (const w of [...waiters]) {
+      if (w.pattern.test(line)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
       }
-    });
-  };
-  lines(child.stdout, stdout, true);
-  lines(child.stderr, stderr, false);
+    }
+  });
+  onStreamLines(child.stderr as NodeJS.ReadableStream, (line) => void stderr.push(line));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('close', (code, signal) => resolve({ code, signal })),
   );

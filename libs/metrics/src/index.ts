@@ -9,3 +9,5 @@ export type { MeanDifference, MeanDifferenceTestName, NonInferiority } from './m
 export { holmAdjust } from './holm';
 export { pooledPairedNonInferiority } from './pooled-paired';
 export type { PairedStratum, PooledPairedResult } from './pooled-paired';
+export { SPLIT_BOOTSTRAP, splitIntervals, subsetReport } from './split-evaluation';
+export type { SplitIntervals } from './split-evaluation';

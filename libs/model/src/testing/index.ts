@@ -6,3 +6,4 @@ export { poolModelSpec } from '../tflite/testing/model-specs';
 export { MODELS, REPO_ROOT, sharedDir, sharedModelFile } from './shared-data';
 export { concatFloat32, featureAgreement, flowerPhotos, flowerPixels } from './flower-photos';
 export { startTestHttpServer, streamEndlessly, type TestHttpServer } from './http-server';
+export { useOnnxTestbed, type OnnxTestbed } from './onnx-testbed';
