@@ -30,6 +30,9 @@ afterEach(async () => {
 });
 
 /** Edits the database as anyone with the file could: plain SQL, no store checks, no foreign keys. */
+/** The images of run `?`'s split (the store keeps each image list once, shared by its runs). */
+const RUN_IMAGES = 'list_id = (SELECT s.list_id FROM runs r JOIN splits s ON s.id = r.split_id WHERE r.id = ?)';
+
 async function editStore(statements: [string, (string | number | null)[]][]): Promise<void> {
   const raw = new sqlite3.Database(dbFile);
   try {
@@ -68,8 +71,8 @@ describe('thumbnails read only files inside the run\'s dataset root (case 3)', (
     const [first, second] = (await store.getSplit(run.id)).filter((m) => m.split === 'test');
     await fs.symlink(secretFile, path.join(data, 'amber', 'link.png'));
     await editStore([
-      ['UPDATE split_members SET path = ?, sha256 = ? WHERE run_id = ? AND path = ?', ['../secret/private.png', sha256(secret), run.id, first.path]],
-      ['UPDATE split_members SET path = ?, sha256 = ? WHERE run_id = ? AND path = ?', ['amber/link.png', sha256(secret), run.id, second.path]],
+      [`UPDATE dataset_images SET path = ?, sha256 = ? WHERE ${RUN_IMAGES} AND path = ?`, ['../secret/private.png', sha256(secret), run.id, first.path]],
+      [`UPDATE dataset_images SET path = ?, sha256 = ? WHERE ${RUN_IMAGES} AND path = ?`, ['amber/link.png', sha256(secret), run.id, second.path]],
     ]);
     const writer = new ThumbnailWriter(path.join(dir, 'thumbs'));
     const index = await writer.ensure([
@@ -94,8 +97,8 @@ describe('thumbnails read only files inside the run\'s dataset root (case 3)', (
     const members = (await store.getSplit(run.id)).filter((m) => m.split === 'test');
     await editStore([
       ['UPDATE dataset_inputs SET path = ? WHERE run_id = ?', ['/', run.id]],
-      ['UPDATE split_members SET path = ? WHERE run_id = ? AND path = ?', ['etc/passwd', run.id, members[0].path]],
-      ['UPDATE split_members SET path = ? WHERE run_id = ? AND path = ?', [path.relative('/', secretFile), run.id, members[1].path]],
+      [`UPDATE dataset_images SET path = ? WHERE ${RUN_IMAGES} AND path = ?`, ['etc/passwd', run.id, members[0].path]],
+      [`UPDATE dataset_images SET path = ? WHERE ${RUN_IMAGES} AND path = ?`, [path.relative('/', secretFile), run.id, members[1].path]],
     ]);
     const out = path.join(dir, 'report');
     const result = await generateReport({ store, outDir: out });
@@ -142,7 +145,7 @@ describe('thumbnails are verified against the recorded sha256 (case 4)', () => {
     const realSplit = await store.getSplit(realRun.id);
     // Different pictures at the same paths (the attacker's folder is its own), the real run's hashes claimed.
     for (const m of await store.getSplit(attacker.id)) await writePng(path.join(dir, 'attacker', m.path), { r: 255, g: 0, b: 255 });
-    await editStore(realSplit.map((m): [string, (string | number)[]] => ['UPDATE split_members SET sha256 = ? WHERE run_id = ? AND path = ?', [m.sha256, attacker.id, m.path]]));
+    await editStore(realSplit.map((m): [string, (string | number)[]] => [`UPDATE dataset_images SET sha256 = ? WHERE ${RUN_IMAGES} AND path = ?`, [m.sha256, attacker.id, m.path]]));
     const out = path.join(dir, 'report');
     await generateReport({ store, outDir: out });
     const attackerPage = await fs.readFile(path.join(out, runPagePath(attacker.id)), 'utf8');

@@ -3,7 +3,8 @@
  * on a free port, AOF on) and one SQLite store: several workers on a cold cache, kill -9 of a
  * worker mid-point, SIGTERM drain, and a Redis restart mid-sweep. Short lock/stall intervals (2 s).
  */
-import { promises as fs } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Queue } from 'bullmq';
@@ -11,7 +12,7 @@ import { redisOptions } from '@mlbench/cluster';
 import { startRedisServer, type RedisServer } from '@mlbench/cluster/src/testing/redis-server';
 import { writeSyntheticDataset } from '@mlbench/data';
 import { openSqliteStore, type Run } from '@mlbench/tracking';
-import { spawnCli, type CliProcess } from './test-support';
+import { REPO_ROOT, spawnCli, type CliProcess } from './test-support';
 
 jest.setTimeout(240_000);
 
@@ -91,7 +92,42 @@ const statusesByPoint = (runs: readonly Run[]): Record<number, string[]> => {
 
 const kill = (p: CliProcess, signal: NodeJS.Signals): void => void p.child.kill(signal);
 
+/** A worker process whose main thread blocks for `blockMs` after a point's feature pass (libs/cluster/src/testing/stalling-worker.ts). */
+function stallingWorker(s: Setup, flag: string, blockMs: number): { lines: string[]; exited: Promise<number | null> } {
+  const args = { queue: redis.url, queueName: s.common[1], db: s.db, cacheDir: s.common[5], stallMs: STALL_SECONDS * 1000, flag, blockMs };
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'libs/cluster/src/testing/stalling-worker.ts'), JSON.stringify(args)], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines: string[] = [];
+  let rest = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    const parts = (rest + chunk).split('\n');
+    rest = parts.pop() ?? '';
+    lines.push(...parts);
+  });
+  return { lines, exited: new Promise((resolve) => child.on('close', (code) => resolve(code))) };
+}
+
 describe('workers as processes', () => {
+  it('a worker whose event loop blocks longer than the lock (a long extraction stretch) keeps its point: no other worker takes it, one run', async () => {
+    const s = await setup(5, [9]);
+    await s.submit();
+    const flag = path.join(dir, `${s.common[1]}.blocked`);
+    // Blocked for 5 lock durations: without renewal the lock expires and the other worker's
+    // stalled check hands the point over while the first still runs it.
+    const workers = [stallingWorker(s, flag, 5 * STALL_SECONDS * 1000), stallingWorker(s, flag, 5 * STALL_SECONDS * 1000)];
+    const codes = await Promise.all(workers.map((w) => w.exited));
+    expect(codes).toEqual([0, 0]);
+    expect(existsSync(flag)).toBe(true);
+    const events = workers.flatMap((w) => w.lines.map((l) => JSON.parse(l) as { type: string }));
+    expect(events.filter((e) => e.type === 'blocking')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'point-start')).toHaveLength(1);
+    expect(statusesByPoint(await s.runs())).toEqual({ 0: ['completed'] });
+  });
+
+
   it('three workers on a cold cache run every point once and extract every image once', async () => {
     const s = await setup(20, [1, 2, 3, 4, 5, 6]);
     await s.submit();

@@ -10,6 +10,7 @@ import { Queue } from 'bullmq';
 import { writeSyntheticDataset } from '@mlbench/data';
 import { ConfigError } from '@mlbench/experiment';
 import { openSqliteStore, type TrackingStore } from '@mlbench/tracking';
+import { newRun, runRecord } from '@mlbench/tracking/src/testing';
 import { redisOptions } from './connection';
 import { pointJobId } from './point-job';
 import { submitFile } from './submit';
@@ -135,6 +136,34 @@ describe('submit and worker', () => {
       expect(error).toMatch(/has fingerprint [0-9a-f]{64} here/);
       expect(error).not.toContain(`has fingerprint ${seen} here`);
       expect((await store.getSweep(submitted.sweeps[0].sweep.id))?.status).toBe('completed');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a point another attempt completed meanwhile: this attempt is recorded abandoned (superseded), never a second completion; the job and sweep settle', async () => {
+    const { file, store, queueName, cacheDir } = await setup('superseded', config('superseded', '', '  seed: [1]'));
+    try {
+      const submitted = await submitFile(file, { store, queueUrl: redis.url, queueName, cacheDir });
+      const sweepId = submitted.sweeps[0].sweep.id;
+      // The attempt of a worker that lost its lock but still finished first.
+      const other = await store.createRun({ ...newRun('superseded', 1), sweepId, sweepIndex: 0 });
+      await store.completeRun(other.id, runRecord(1, 12));
+      const events: WorkerEvent[] = [];
+      const summary = await runWorker({ store, queueUrl: redis.url, queueName, cacheDir, untilEmpty: true, stallMs: 2000, onEvent: (e) => events.push(e) });
+      expect(summary.points.map((p) => p.status)).toEqual(['superseded']);
+      const superseded = events.find((e): e is Extract<WorkerEvent, { type: 'point-superseded' }> => e.type === 'point-superseded');
+      expect(superseded?.completedRunId).toBe(other.id);
+      const runs = await store.searchRuns({ sweepId });
+      expect(runs.map((r) => r.status).sort()).toEqual(['abandoned', 'completed']);
+      const loser = runs.find((r) => r.status === 'abandoned');
+      expect(loser?.id).toBe(superseded?.runId);
+      expect(loser?.error).toMatch(new RegExp(`^abandoned: superseded: .*completed first by run ${other.id}`));
+      expect(await store.getPredictions(loser?.id ?? '')).toEqual([]);
+      expect((await store.getSweep(sweepId))?.status).toBe('completed');
+      const queue = new Queue(queueName, { connection: redisOptions(redis.url) });
+      expect((await queue.getJob(pointJobId(sweepId, 0)))?.returnvalue).toMatchObject({ runId: other.id });
+      await queue.close();
     } finally {
       await store.close();
     }

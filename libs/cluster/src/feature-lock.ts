@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { InterruptedError } from '@mlbench/experiment';
+import type { LockKeeper } from './lock-keeper';
 
 // Compare-and-act on the holder's token, so a lock that expired and was taken by another worker is never renewed or released by the old holder.
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
@@ -12,6 +13,8 @@ export interface FeatureLockOptions {
   pollMs?: number;
   /** Give up waiting after this long (the point fails and is retried). */
   maxWaitMs?: number;
+  /** Renews the held lock from a worker thread (see lock-keeper.ts), so a busy main thread does not lose it; else a timer here. */
+  keeper?: LockKeeper;
 }
 
 /**
@@ -36,10 +39,17 @@ export function redisFeatureLock(redis: Redis, prefix: string, options: FeatureL
       waited = true;
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
-    const renew = setInterval(() => void redis.eval(RENEW, 1, key, token, String(ttlMs)).catch(() => undefined), Math.max(100, Math.floor(ttlMs / 3)));
-    renew.unref();
+    const keeper = options.keeper;
+    let stopRenewing: () => void;
+    if (keeper) {
+      stopRenewing = keeper.hold({ key, token, ttlMs });
+    } else {
+      const renew = setInterval(() => void redis.eval(RENEW, 1, key, token, String(ttlMs)).catch(() => undefined), Math.max(100, Math.floor(ttlMs / 3)));
+      renew.unref();
+      stopRenewing = () => clearInterval(renew);
+    }
     return async () => {
-      clearInterval(renew);
+      stopRenewing();
       await redis.eval(RELEASE, 1, key, token).catch(() => undefined);
     };
   };

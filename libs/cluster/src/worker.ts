@@ -11,9 +11,10 @@ import {
   type LoadedConfig,
   type PipelineEvent,
 } from '@mlbench/experiment';
-import { InvalidRunStateError, type TrackingStore } from '@mlbench/tracking';
+import { InvalidRunStateError, PointAlreadyCompletedError, type TrackingStore } from '@mlbench/tracking';
 import { DEFAULT_QUEUE_NAME, redisOptions } from './connection';
 import { redisFeatureLock } from './feature-lock';
+import { startLockKeeper } from './lock-keeper';
 import { extractedKey, settledKey, type PointJobData, type PointJobResult } from './point-job';
 
 export interface WorkerOptions {
@@ -58,6 +59,10 @@ export type WorkerEvent =
   | { type: 'point-completed'; point: PointRef; runId: string; testAccuracy: number; seconds: number }
   | { type: 'point-failed'; point: PointRef; runId: string | null; error: string; willRetry: boolean }
   | { type: 'point-requeued'; point: PointRef; runId: string | null; reason: string }
+  /** Another attempt of the point completed first (this one had lost its lock): this attempt is recorded abandoned, not completed. */
+  | { type: 'point-superseded'; point: PointRef; runId: string; completedRunId: string }
+  /** This worker lost the point's queue lock (cut off from Redis too long): the point is interrupted here and runs elsewhere. */
+  | { type: 'point-lost'; point: PointRef; runId: string | null }
   | { type: 'sweep-completed'; sweepId: string }
   | { type: 'queue-error'; message: string }
   | { type: 'stopping'; reason: 'until-empty' | 'signal' };
@@ -66,7 +71,7 @@ export type WorkerEvent =
 export interface PointTiming {
   sweepId: string;
   index: number;
-  status: 'completed' | 'failed' | 'requeued';
+  status: 'completed' | 'failed' | 'requeued' | 'superseded' | 'lost';
   /** Claimed by BullMQ (moved to active) -> the processor started: the queue's overhead per point. */
   claimToStartMs: number;
   /** Queued (or last retried) -> claimed. */
@@ -101,7 +106,11 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   redis.on('error', () => undefined); // reconnects by itself; BullMQ reports queue errors below
   const queue = new Queue<PointJobData>(queueName, { connection });
   queue.on('error', () => undefined);
-  const lockFeatures = redisFeatureLock(redis, `mlbench:${queueName}`, { ttlMs: Math.max(2000, stallMs) });
+  // Locks are renewed from a thread: long synchronous work (extraction) must not lose them.
+  const keeper = startLockKeeper(connection);
+  const lockFeatures = redisFeatureLock(redis, `mlbench:${queueName}`, { ttlMs: Math.max(2000, stallMs), keeper });
+  /** Per running job: aborts its point when this worker loses the job's lock. */
+  const lostLock = new Map<string, AbortController>();
   const plans = new Map<string, ExperimentPlan>();
   const timings: PointTiming[] = [];
   let lastEndedAt: number | null = null;
@@ -138,6 +147,31 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       throw new WaitingError();
     };
     if (drain.signal.aborted) return requeue(null, 'the worker is draining');
+    const lost = new AbortController();
+    const jobId = job.id ?? '';
+    lostLock.set(jobId, lost);
+    const qualified = job.queueQualifiedName;
+    const stopKeeping = token
+      ? keeper.hold({ key: `${qualified}:${jobId}:lock`, token, ttlMs: stallMs, stalledSet: `${qualified}:stalled`, member: jobId }, () => lost.abort('lost-lock'))
+      : () => undefined;
+    try {
+      return await runPoint(job, point, timing, requeue, lost.signal);
+    } finally {
+      stopKeeping();
+      lostLock.delete(jobId);
+    }
+  };
+
+  const runPoint = async (
+    job: Job<PointJobData, PointJobResult>,
+    point: PointRef,
+    timing: PointTiming,
+    requeue: (runId: string | null, reason: string) => Promise<never>,
+    lostSignal: AbortSignal,
+  ): Promise<PointJobResult> => {
+    const data = job.data;
+    const attempts = job.opts.attempts ?? 1;
+    const startedAt = timing.startedAt;
     emit({ type: 'point-start', point, waitedMs: timing.waitedMs, claimToStartMs: timing.claimToStartMs, sincePreviousMs: timing.sincePreviousMs });
 
     // BullMQ gives a point to one worker at a time: a row of this point still `running` belongs to an
@@ -167,7 +201,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
         dbPath: store.location,
         store,
         cacheDir: options.cacheDir,
-        signal: drain.signal,
+        signal: AbortSignal.any([drain.signal, lostSignal]),
         sweep: { id: data.sweepId, index: data.index },
         expectInputs: data.expected,
         lockFeatures: (key, signal) => lockFeatures(key, signal, () => emit({ type: 'waiting-for-features', point, cacheKey: key })),
@@ -188,6 +222,22 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       return { runId: summary.run.id, testAccuracy: summary.test.accuracy };
     } catch (error) {
       if (error instanceof WaitingError) throw error;
+      if (error instanceof PointAlreadyCompletedError) {
+        // The store keeps one completed run per point: this attempt is recorded abandoned (superseded).
+        timing.status = 'superseded';
+        timing.endedAt = Date.now();
+        emit({ type: 'point-superseded', point, runId: error.runId, completedRunId: error.completedRunId });
+        await settle(data);
+        const accuracy = (await store.getMetrics(error.completedRunId)).find((m) => m.key === 'test.accuracy')?.value ?? NaN;
+        return { runId: error.completedRunId, testAccuracy: accuracy };
+      }
+      if (lostSignal.aborted && !drain.signal.aborted) {
+        // Not ours any more: BullMQ's stalled check gives it to another worker (nothing to move here).
+        timing.status = 'lost';
+        timing.endedAt = Date.now();
+        emit({ type: 'point-lost', point, runId });
+        throw error;
+      }
       if (error instanceof InterruptedError && drain.signal.aborted) return requeue(runId, `drained (${String(drain.signal.reason)}); its run is recorded interrupted`);
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       const final = job.attemptsMade + 1 >= attempts;
@@ -242,6 +292,9 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     drainDelay: 1,
   });
   worker.on('error', (error) => emit({ type: 'queue-error', message: error.message }));
+  worker.on('lockRenewalFailed', (jobIds: string[]) => {
+    for (const id of jobIds) lostLock.get(id)?.abort('lost-lock');
+  });
   emit({ type: 'ready', worker: workerName, queueName, concurrency, stallMs });
 
   let stopping: Promise<void> | null = null;
@@ -275,6 +328,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   }
   options.signal?.removeEventListener('abort', onAbort);
   await queue.close();
+  await keeper.close();
   redis.disconnect();
   return { worker: workerName, points: timings };
 }

@@ -8,7 +8,7 @@ import {
   type SplitName,
 } from '@mlbench/data';
 import { initBackend, type BackendInfo, type EpochMetrics, type ExtractorDescription, type FeatureExtractor } from '@mlbench/model';
-import { borrowStore, startHeartbeat, type Metric, type Run, type RunRecord, type SkippedFile, type TrackingStore } from '@mlbench/tracking';
+import { borrowStore, PointAlreadyCompletedError, startHeartbeat, type Metric, type Run, type RunRecord, type SkippedFile, type TrackingStore } from '@mlbench/tracking';
 import { markAbandonedRuns } from './abandoned';
 import { flattenConfig, type LoadedConfig } from './config';
 import { InterruptedError } from './errors';
@@ -165,6 +165,8 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
           loaded, scan: pass.scan, features: pass.features, extraction: pass.extraction, ...prepared, description: extractor.description, backend, emit, checkAborted, progress,
         });
       } catch (error) {
+        // Another attempt of this sweep point completed first: the store recorded this one abandoned (superseded).
+        if (error instanceof PointAlreadyCompletedError) throw error;
         const interrupted = error instanceof InterruptedError;
         const reported = interrupted ? new InterruptedError(error.signal, describeProgress(progress)) : error;
         const message = reported instanceof Error ? `${reported.name}: ${reported.message}` : String(reported);

@@ -122,6 +122,23 @@ export class InvalidRunStateError extends TrackingStoreError {
   }
 }
 
+/**
+ * A sweep point has one completed run: `completeRun` of another attempt of the same point (two
+ * workers that both ran it, e.g. one lost its queue lock) records that attempt `abandoned`
+ * (superseded) instead, in the same transaction, and throws this naming the run that won.
+ */
+export class PointAlreadyCompletedError extends TrackingStoreError {
+  constructor(
+    readonly runId: string,
+    readonly completedRunId: string,
+    readonly sweepId: string,
+    readonly sweepIndex: number,
+  ) {
+    super('POINT_ALREADY_COMPLETED', `run ${runId} is not recorded completed: point ${sweepIndex + 1} of sweep ${sweepId} was completed first by run ${completedRunId}; this attempt is recorded abandoned (superseded)`);
+    this.name = 'PointAlreadyCompletedError';
+  }
+}
+
 /** Params are immutable (as in MLflow): re-logging a key with the same value is fine, another value is not. */
 export class ParamConflictError extends TrackingStoreError {
   constructor(

@@ -31,6 +31,7 @@ export {
   RunNotFoundError,
   AmbiguousRunIdError,
   InvalidRunStateError,
+  PointAlreadyCompletedError,
   ParamConflictError,
   InvalidArgumentError,
   StoreClosedError,

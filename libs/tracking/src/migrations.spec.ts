@@ -40,8 +40,14 @@ describe('migrations', () => {
     expect(history.map((h) => h.version)).toEqual(MIGRATIONS.map((m) => m.version));
     const tables = await withRaw(file, (db) => db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"));
     expect(tables.map((t) => t.name)).toEqual(
-      ['audit_results', 'dataset_inputs', 'extractor', 'metrics', 'params', 'predictions', 'runs', 'schema_migrations', 'skipped_files', 'split_members', 'studies', 'study_arms', 'sweeps'].sort(),
+      [
+        'audit_sets', 'audit_verdicts', 'dataset_images', 'dataset_inputs', 'extractor', 'image_lists', 'metrics', 'params', 'predictions', 'runs',
+        'schema_migrations', 'skipped_files', 'split_assignments', 'splits', 'studies', 'study_arms', 'sweeps',
+      ].sort(),
     );
+    // Since migration 8 the per-run split and audit rows are views over the shared records.
+    const views = await withRaw(file, (db) => db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name"));
+    expect(views.map((v) => v.name)).toEqual(['audit_results', 'split_members']);
 
     const before = sha256(file);
     const again = await openSqliteStore(file);

@@ -9,6 +9,9 @@
 import type { Database, SchemaState, SqlExecutor, SqlTransaction } from './database/database';
 import { ForeignDatabaseError, MigrationConsentError, MigrationError, SchemaTooNewError } from './errors';
 import { POSTGRES_MIGRATIONS } from './migrations-postgres';
+import type { SplitMember } from './entities';
+import type { AuditRow } from './store/rows';
+import { storeAudit, storeSplit, toAuditResult } from './store/shared-records';
 
 export type { SchemaState } from './database/database';
 
@@ -19,10 +22,48 @@ export interface Migration {
   sql: string;
   /** PostgreSQL text of the same migration (see migrations-postgres.ts). */
   postgres?: string;
+  /** Moves existing rows, after `sql` and inside the same transaction (both engines). */
+  data?: (tx: SqlTransaction) => Promise<void>;
+  /** Runs after `data` (both engines: the SQL common to them). */
+  after?: string;
 }
 
 /** 'MLBT' as a big-endian int32: identifies an mlbench tracking database. */
 export const APPLICATION_ID = 0x4d4c4254;
+
+/**
+ * Migration 8: the per-run tables split_members and audit_results become shared records (see
+ * store/shared-records.ts) and views of the same names and columns over them.
+ */
+const SHARED_RECORD_VIEWS = `
+  DROP TABLE split_members;
+  DROP TABLE audit_results;
+  CREATE VIEW split_members AS
+    SELECT r.id AS run_id, i.path, i.sha256, i.label, a.split
+      FROM runs r
+      JOIN splits s ON s.id = r.split_id
+      JOIN split_assignments a ON a.split_id = s.id
+      JOIN dataset_images i ON i.list_id = s.list_id AND i.position = a.position;
+  CREATE VIEW audit_results AS
+    SELECT r.id AS run_id, v.path, v.given_label, v.suggested_label, v.self_confidence, v.score, v.rank, v.flag, v.fold, v.probabilities
+      FROM runs r
+      JOIN audit_verdicts v ON v.set_id = r.audit_set_id;
+`;
+
+/** Migration 8's data step: each run's split and audit rows, in their order, into shared records. */
+async function shareSplitsAndAudits(tx: SqlTransaction): Promise<void> {
+  const runs = await tx.all<{ id: string; fingerprint: string | null; split_hash: string | null }>(
+    'SELECT r.id, d.fingerprint, d.split_hash FROM runs r LEFT JOIN dataset_inputs d ON d.run_id = r.id ORDER BY r.rowid',
+  );
+  for (const run of runs) {
+    const split = await tx.all<SplitMember>('SELECT path, sha256, label, split FROM split_members WHERE run_id = ? ORDER BY rowid', [run.id]);
+    const audit = await tx.all<AuditRow>('SELECT * FROM audit_results WHERE run_id = ? ORDER BY rowid', [run.id]);
+    const dataset = run.fingerprint === null || run.split_hash === null ? null : { fingerprint: run.fingerprint, splitHash: run.split_hash };
+    const splitId = await storeSplit(tx, split, dataset);
+    const auditSetId = await storeAudit(tx, audit.map(toAuditResult));
+    if (splitId !== null || auditSetId !== null) await tx.run('UPDATE runs SET split_id = ?, audit_set_id = ? WHERE id = ?', [splitId, auditSetId, run.id]);
+  }
+}
 
 const SQLITE_MIGRATIONS: readonly Migration[] = [
   {
@@ -207,6 +248,69 @@ const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_by_heartbeat ON runs (status, heartbeat_time);
     `,
   },
+  {
+    version: 8,
+    name: 'shared image lists, splits and audits',
+    sql: `
+      -- A dataset's image list, stored once per content (in practice once per fingerprint).
+      CREATE TABLE image_lists (
+        id           INTEGER PRIMARY KEY,
+        content_hash TEXT NOT NULL UNIQUE,      -- sha256 over (path, sha256, label) in order
+        fingerprint  TEXT,                      -- dataset fingerprint of the run that stored it first
+        size         INTEGER NOT NULL CHECK (typeof(size) = 'integer')
+      );
+      CREATE INDEX image_lists_by_fingerprint ON image_lists (fingerprint);
+      CREATE TABLE dataset_images (
+        list_id  INTEGER NOT NULL REFERENCES image_lists (id),
+        position INTEGER NOT NULL CHECK (typeof(position) = 'integer'),
+        path     TEXT NOT NULL,
+        sha256   TEXT NOT NULL,
+        label    INTEGER NOT NULL CHECK (typeof(label) = 'integer'),
+        PRIMARY KEY (list_id, position),
+        UNIQUE (list_id, path)
+      ) WITHOUT ROWID;
+      -- A split of one image list, stored once per content (in practice once per split hash).
+      CREATE TABLE splits (
+        id           INTEGER PRIMARY KEY,
+        content_hash TEXT NOT NULL UNIQUE,      -- sha256 over the list's hash and each image's split
+        list_id      INTEGER NOT NULL REFERENCES image_lists (id),
+        split_hash   TEXT                       -- the run's dataset split hash, when it had a dataset
+      );
+      CREATE INDEX splits_by_hash ON splits (split_hash);
+      CREATE TABLE split_assignments (
+        split_id INTEGER NOT NULL REFERENCES splits (id),
+        position INTEGER NOT NULL CHECK (typeof(position) = 'integer'),
+        split    TEXT NOT NULL CHECK (split IN ('train', 'val', 'test')),
+        PRIMARY KEY (split_id, position)
+      ) WITHOUT ROWID;
+      -- A label audit's verdicts, stored once per content (a re-run of the same config adds none).
+      CREATE TABLE audit_sets (
+        id           INTEGER PRIMARY KEY,
+        content_hash TEXT NOT NULL UNIQUE,
+        size         INTEGER NOT NULL CHECK (typeof(size) = 'integer')
+      );
+      CREATE TABLE audit_verdicts (
+        set_id          INTEGER NOT NULL REFERENCES audit_sets (id),
+        position        INTEGER NOT NULL CHECK (typeof(position) = 'integer'),
+        path            TEXT NOT NULL,
+        given_label     INTEGER NOT NULL CHECK (typeof(given_label) = 'integer'),
+        suggested_label INTEGER CHECK (suggested_label IS NULL OR typeof(suggested_label) = 'integer'),
+        self_confidence REAL NOT NULL,
+        score           REAL NOT NULL,
+        rank            INTEGER CHECK (rank IS NULL OR typeof(rank) = 'integer'),
+        flag            TEXT NOT NULL CHECK (flag IN ('label_issue', 'no_confident_class', 'ok')),
+        fold            INTEGER NOT NULL CHECK (typeof(fold) = 'integer'),
+        probabilities   BLOB NOT NULL,
+        PRIMARY KEY (set_id, position),
+        UNIQUE (set_id, path)
+      ) WITHOUT ROWID;
+      CREATE INDEX audit_verdicts_by_flag ON audit_verdicts (set_id, flag, rank);
+      ALTER TABLE runs ADD COLUMN split_id INTEGER REFERENCES splits (id);
+      ALTER TABLE runs ADD COLUMN audit_set_id INTEGER REFERENCES audit_sets (id);
+    `,
+    data: shareSplitsAndAudits,
+    after: SHARED_RECORD_VIEWS,
+  },
 ];
 
 export const MIGRATIONS: readonly Migration[] = SQLITE_MIGRATIONS.map((m) => ({ ...m, postgres: POSTGRES_MIGRATIONS[m.version] }));
@@ -304,6 +408,8 @@ async function applyMigration(tx: SqlTransaction, m: Migration, creating: boolea
   const text = tx.dialect.name === 'postgres' ? m.postgres : m.sql;
   if (text === undefined) throw new Error(`migration ${m.version} (${m.name}) has no ${tx.dialect.name} text`);
   await tx.exec(text);
+  if (m.data) await m.data(tx);
+  if (m.after) await tx.exec(m.after);
   await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [m.version, m.name, now().toISOString()]);
   await tx.dialect.checkForeignKeys(tx);
   await tx.dialect.writeSchemaVersion(tx, m.version, creating);

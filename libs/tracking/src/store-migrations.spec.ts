@@ -3,8 +3,8 @@ import { PostgresDb } from './database/postgres/postgres-database';
 import { SqliteDb } from './database/sqlite/sqlite-database';
 import { MigrationConsentError } from './errors';
 import { MIGRATIONS, SCHEMA_VERSION, migrate } from './migrations';
-import { writeRunRecord } from './store/run-record-writer';
-import { SqlTrackingStore } from './store/sql-tracking-store';
+import type { AuditResult } from './entities';
+import { LegacyTrackingStore, writeLegacyRunRecord } from './testing/legacy-record';
 import { canonicalRunJson } from './transfer';
 import { newRun, runRecord } from './testing/fixtures';
 import { describeEachEngine, type StoreEngine } from './testing/store-engines';
@@ -26,26 +26,35 @@ describeEachEngine('migrations', (engine) => {
     expect(versions.map((v) => v.version)).toEqual(MIGRATIONS.map((m) => m.version));
   }, 60_000);
 
-  it('an older store moves forward without losing a run (exports before and after compare equal)', async () => {
+  it.each([5, 7])('an older store (version %i) moves forward without losing a run (exports before and after compare equal)', async (old) => {
     const location = await engine().freshLocation();
-    const old = 5;
     const db = await rawDatabase(engine(), location);
     const before: string[] = [];
     try {
       await migrate(db, location, MIGRATIONS.slice(0, old));
       // Runs as the older schema holds them: the run row of that version, then the record's rows.
-      const store = new SqlTrackingStore(db, location, () => new Date());
-      for (const seed of [1, 2]) {
-        const id = `${seed}`.repeat(32);
+      const store = new LegacyTrackingStore(db, location, () => new Date());
+      for (const seed of [1, 2, 1]) {
+        const id = `${before.length}${seed}`.repeat(16);
         const run = newRun('old', seed);
         await db.transaction(async (tx) => {
           await tx.run(
             `INSERT INTO runs (id, name, status, start_time, end_time, duration_ms, seed, config_hash, config_text, resolved_config, error, environment, pid, hostname)
              VALUES (?, ?, 'completed', ?, ?, 1000, ?, ?, ?, ?, NULL, ?, 4242, 'old-host')`,
-            [id, run.name, `2025-01-0${seed}T00:00:00.000Z`, `2025-01-0${seed}T00:00:01.000Z`, run.seed, run.configHash, run.configText, JSON.stringify(run.resolvedConfig), JSON.stringify(run.environment)],
+            [id, run.name, `2025-01-0${before.length + 1}T00:00:00.000Z`, `2025-01-0${before.length + 1}T00:00:01.000Z`, run.seed, run.configHash, run.configText, JSON.stringify(run.resolvedConfig), JSON.stringify(run.environment)],
           );
+          // Both runs share one image list; seed 1's split is stored twice (as a second run would).
           const record = runRecord(seed, 200);
-          await writeRunRecord(tx, id, { ...record, metrics: [{ key: 'loss', value: 1 / seed, step: 0 }, ...record.metrics], skippedFiles: [{ path: 'x/bad.jpg', sha256: null, reason: 'truncated' }] });
+          const audit = record.split.map((m, i): AuditResult => ({
+            path: m.path, givenLabel: m.label, suggestedLabel: i % 7 === 0 ? (m.label + 1) % 5 : null, selfConfidence: i === 3 ? -0 : 1 / (i + seed),
+            score: i / 10, rank: i % 7 === 0 ? i / 7 + 1 : null, flag: i % 7 === 0 ? 'label_issue' : 'ok', fold: i % 5, probabilities: [0.5, 0.25, i === 5 ? NaN : 0.25, 0, -0],
+          }));
+          await writeLegacyRunRecord(tx, id, {
+            ...record,
+            metrics: [{ key: 'loss', value: 1 / seed, step: 0 }, ...record.metrics],
+            skippedFiles: [{ path: 'x/bad.jpg', sha256: null, reason: 'truncated' }],
+            audit,
+          });
         });
         before.push(canonicalRunJson(await store.exportRun(id)));
       }
@@ -56,19 +65,26 @@ describeEachEngine('migrations', (engine) => {
       // A shared database is migrated only with consent, after a pg_dump backup; refusing changes nothing.
       const refused = await engine().open(location).catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(MigrationConsentError);
-      expect((refused as Error).message).toMatch(/schema version 5; this code needs version \d+\. Back it up first \(pg_dump .*\), then run the command again with --yes/);
+      expect((refused as Error).message).toMatch(new RegExp(`schema version ${old}; this code needs version \\d+\\. Back it up first \\(pg_dump .*\\), then run the command again with --yes`));
       expect((refused as Error).message).not.toContain(engine().server?.password ?? 'no password');
       expect(await engine().rawQuery(location, 'SELECT max(version) AS v FROM schema_migrations')).toEqual([{ v: old }]);
     }
     const store = await engine().open(location, { allowMigration: true });
     try {
       const runs = await store.searchRuns();
-      expect(runs).toHaveLength(2);
+      expect(runs).toHaveLength(3);
       const after = await Promise.all([...runs].reverse().map(async (r) => canonicalRunJson(await store.exportRun(r.id))));
       expect(after).toEqual(before);
     } finally {
       await store.close();
     }
     expect(await engine().rawQuery(location, 'SELECT max(version) AS v FROM schema_migrations')).toEqual([{ v: SCHEMA_VERSION }]);
+    // Stored once each: one image list, the splits of seeds 1 and 2, their two audits.
+    const counts = await engine().rawQuery(
+      location,
+      `SELECT (SELECT count(*) FROM image_lists) AS lists, (SELECT count(*) FROM dataset_images) AS images, (SELECT count(*) FROM splits) AS splits,
+              (SELECT count(*) FROM audit_sets) AS audits, (SELECT count(*) FROM split_members) AS members, (SELECT count(*) FROM audit_results) AS verdicts`,
+    );
+    expect(counts).toEqual([{ lists: 1, images: 200, splits: 2, audits: 2, members: 600, verdicts: 600 }]);
   }, 60_000);
 });

@@ -138,14 +138,14 @@ describeEachEngine('TrackingStore', (engine) => {
     const run = await store.createRun(newRun());
     await store.logBatch(run.id, { metrics: [{ key: 'loss', value: 0.9, step: 0 }] });
     const record = runRecord(5);
-    // Duplicate split path: violates PRIMARY KEY (run_id, path) after params, metrics,
-    // dataset, extractor and thousands of split rows were already written in the transaction.
+    // Duplicate split path: violates UNIQUE (list_id, path) of the run's new image list after params,
+    // metrics, dataset, extractor and thousands of image rows were already written in the transaction.
     record.split.push({ ...record.split[100] });
 
     const err = await store.completeRun(run.id, record).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(engine().name === 'sqlite' ? SqliteError : PostgresError);
     expect(err).toMatchObject(engine().constraintViolation);
-    expect((err as Error).message).toMatch(/split_members/);
+    expect((err as Error).message).toMatch(/dataset_images/);
 
     expect((await store.getRun(run.id))?.status).toBe('running');
     expect(await store.getParams(run.id)).toEqual([]);

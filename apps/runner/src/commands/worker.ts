@@ -84,6 +84,10 @@ function formatWorkerEvent(event: WorkerEvent, url: string): string | null {
       return `${pointName(event.point)}: attempt ${event.point.attempt}/${event.point.attempts} FAILED${event.willRetry ? ' (will be retried)' : ', recorded failed'}: ${event.error}`;
     case 'point-requeued':
       return `${pointName(event.point)}: back to the queue: ${event.reason}`;
+    case 'point-superseded':
+      return `${pointName(event.point)}: another attempt completed it first (run ${event.completedRunId}); this attempt's run ${event.runId} is recorded abandoned (superseded)`;
+    case 'point-lost':
+      return `${pointName(event.point)}: this worker lost the point's queue lock; interrupted here${event.runId ? ` (run ${event.runId})` : ''}, another worker runs it`;
     case 'sweep-completed':
       return `sweep ${event.sweepId} settled: every point completed or failed`;
     case 'queue-error':

@@ -1,12 +1,13 @@
 /**
  * The one writer of a run's record (params, metrics, dataset, extractor, split, predictions,
- * skipped files, audit), used by `completeRun` and `importRun` alike, inside their transaction.
+ * skipped files, audit; split and audit shared between runs, see shared-records.ts), used by `completeRun` and `importRun` alike, inside their transaction.
  */
 
 import type { AuditResult, DatasetInput, Metric, Param, Prediction, SkippedFile, SplitMember } from '../entities';
 import { InvalidArgumentError, ParamConflictError } from '../errors';
 import type { SqlParams, SqlTransaction } from '../database/database';
 import { encodeFloat64 } from './rows';
+import { storeAudit, storeSplit } from './shared-records';
 
 /** What a finished run's record holds, as written (an import may lack a dataset). */
 export interface StoredRecord {
@@ -21,6 +22,15 @@ export interface StoredRecord {
 }
 
 export async function writeRunRecord(tx: SqlTransaction, runId: string, record: StoredRecord): Promise<void> {
+  await writeOwnRows(tx, runId, record);
+  // Shared with other runs of the same dataset, split and audit (see shared-records.ts).
+  const splitId = await storeSplit(tx, record.split, record.dataset);
+  const auditSetId = await storeAudit(tx, record.audit ?? []);
+  if (splitId !== null || auditSetId !== null) await tx.run('UPDATE runs SET split_id = ?, audit_set_id = ? WHERE id = ?', [splitId, auditSetId, runId]);
+}
+
+/** The rows that are the run's alone: everything but its split and audit. */
+export async function writeOwnRows(tx: SqlTransaction, runId: string, record: StoredRecord): Promise<void> {
   await insertParams(tx, runId, record.params);
   await insertMetrics(tx, runId, record.metrics);
   const d = record.dataset;
@@ -36,16 +46,11 @@ export async function writeRunRecord(tx: SqlTransaction, runId: string, record: 
     Object.entries(record.extractor).map(([key, value]): SqlParams => [runId, key, value]),
   );
   await tx.runMany(
-    'INSERT INTO split_members (run_id, path, sha256, label, split) VALUES (?, ?, ?, ?, ?)',
-    record.split.map((m): SqlParams => [runId, m.path, m.sha256, m.label, m.split]),
-  );
-  await tx.runMany(
     `INSERT INTO predictions (run_id, path, split, true_label, predicted_label, probabilities)
      VALUES (?, ?, ?, ?, ?, ?)`,
     record.predictions.map((p): SqlParams => [runId, p.path, p.split, p.trueLabel, p.predictedLabel, encodeFloat64(p.probabilities)]),
   );
   await insertSkipped(tx, runId, record.skippedFiles ?? []);
-  await insertAudit(tx, runId, record.audit ?? []);
 }
 
 /** MLflow semantics: params are write-once; the same value again is accepted (and not duplicated). */
@@ -81,15 +86,6 @@ export async function insertSkipped(tx: SqlTransaction, runId: string, files: re
   await tx.runMany(
     'INSERT INTO skipped_files (run_id, path, sha256, reason) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
     files.map((f): SqlParams => [runId, f.path, f.sha256, f.reason]),
-  );
-}
-
-async function insertAudit(tx: SqlTransaction, runId: string, results: readonly AuditResult[]): Promise<void> {
-  if (results.length === 0) return;
-  await tx.runMany(
-    `INSERT INTO audit_results (run_id, path, given_label, suggested_label, self_confidence, score, rank, flag, fold, probabilities)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    results.map((a): SqlParams => [runId, a.path, a.givenLabel, a.suggestedLabel, a.selfConfidence, a.score, a.rank, a.flag, a.fold, encodeFloat64(a.probabilities)]),
   );
 }
 

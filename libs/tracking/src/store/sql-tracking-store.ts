@@ -32,11 +32,12 @@ import type {
   SweepStatus,
 } from '../entities';
 import type { Database, SqlExecutor, SqlTransaction } from '../database/database';
-import { ImportConflictError, InvalidArgumentError, InvalidRunStateError, RunNotFoundError } from '../errors';
+import { ImportConflictError, InvalidArgumentError, InvalidRunStateError, PointAlreadyCompletedError, RunNotFoundError } from '../errors';
 import { readSchemaState } from '../migrations';
 import type { TrackingStore } from '../store';
 import { RUN_EXPORT_FORMAT, RUN_EXPORT_VERSION, canonicalRunJson, decodeNumber, encodeNumber, toExportMetrics, type ImportResult, type RunExport } from '../transfer';
-import { decodeFloat64, fromJson, toDatasetInput, toJson, toRun, toStudy, toSweep, type AuditRow, type DatasetRow, type PredictionRow, type RunRow, type StudyRow, type SweepRow } from './rows';
+import { decodeFloat64, fromJson, toDatasetInput, toJson, toRun, toStudy, toSweep, type DatasetRow, type PredictionRow, type RunRow, type StudyRow, type SweepRow } from './rows';
+import { readAudit, readSplit } from './shared-records';
 import { insertMetrics, insertParams, insertSkipped, validateAudit, validateMetrics, writeRunRecord } from './run-record-writer';
 
 const DEFAULT_SEARCH_LIMIT = 1000;
@@ -101,11 +102,18 @@ export class SqlTrackingStore implements TrackingStore {
     validateMetrics(record.metrics);
     if (!record.dataset) throw new InvalidArgumentError('completeRun needs record.dataset');
     validateAudit(record.audit ?? []);
-    return this.db.transaction(async (tx) => {
+    const outcome = await this.db.transaction(async (tx) => {
       const run = await requireRunning(tx, runId, 'complete');
+      const winner = await completedAttemptOfPoint(tx, run);
+      if (winner) {
+        const error = `abandoned: superseded: point ${Number(run.sweep_index) + 1} of the sweep was completed first by run ${winner} (another attempt of the same point); this attempt's results are not recorded`;
+        return { superseded: winner, run: await this.finish(tx, run, 'abandoned', error) };
+      }
       await writeRunRecord(tx, runId, record);
-      return this.finish(tx, run, 'completed', null);
+      return { superseded: null, run: await this.finish(tx, run, 'completed', null) };
     });
+    if (outcome.superseded !== null) throw new PointAlreadyCompletedError(runId, outcome.superseded, outcome.run.sweepId ?? '', outcome.run.sweepIndex ?? 0);
+    return outcome.run;
   }
 
   async failRun(runId: string, error: string, status: Extract<RunStatus, 'failed' | 'interrupted' | 'abandoned'> = 'failed'): Promise<Run> {
@@ -156,7 +164,7 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   async getSplit(runId: string): Promise<SplitMember[]> {
-    return this.db.all<SplitMember>('SELECT path, sha256, label, split FROM split_members WHERE run_id = ? ORDER BY rowid', [runId]);
+    return readSplit(this.db, runId);
   }
 
   async getPredictions(runId: string, split?: SplitName): Promise<Prediction[]> {
@@ -178,21 +186,7 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   async getAuditResults(runId: string, flag?: AuditFlag): Promise<AuditResult[]> {
-    const rows =
-      flag === undefined
-        ? await this.db.all<AuditRow>('SELECT * FROM audit_results WHERE run_id = ? ORDER BY rowid', [runId])
-        : await this.db.all<AuditRow>('SELECT * FROM audit_results WHERE run_id = ? AND flag = ? ORDER BY rank, rowid', [runId, flag]);
-    return rows.map((r) => ({
-      path: r.path,
-      givenLabel: r.given_label,
-      suggestedLabel: r.suggested_label,
-      selfConfidence: r.self_confidence,
-      score: r.score,
-      rank: r.rank,
-      flag: r.flag,
-      fold: r.fold,
-      probabilities: decodeFloat64(r.probabilities),
-    }));
+    return readAudit(this.db, runId, flag);
   }
 
   async exportRun(runId: string): Promise<RunExport> {
@@ -393,4 +387,21 @@ async function requireRunning(tx: SqlExecutor, runId: string, operation: string)
   if (!run) throw new RunNotFoundError(runId);
   if (run.status !== 'running') throw new InvalidRunStateError(runId, run.status, operation);
   return run;
+}
+
+/**
+ * The completed run of `run`'s sweep point other than `run`, if any: a point is completed once,
+ * whatever number of attempts ran it. Serialised per sweep: the no-op update takes the sweep row's
+ * lock on PostgreSQL (held to COMMIT, so two concurrent completions of a point cannot both see
+ * none; it does not block inserts of runs referencing the sweep), and SQLite's BEGIN IMMEDIATE
+ * already holds the database's write lock.
+ */
+async function completedAttemptOfPoint(tx: SqlTransaction, run: RunRow): Promise<string | null> {
+  if (run.sweep_id === null || run.sweep_index === null) return null;
+  await tx.run('UPDATE sweeps SET status = status WHERE id = ?', [run.sweep_id]);
+  const other = await tx.get<{ id: string }>(
+    `SELECT id FROM runs WHERE sweep_id = ? AND sweep_index = ? AND status = 'completed' AND id <> ? LIMIT 1`,
+    [run.sweep_id, run.sweep_index, run.id],
+  );
+  return other?.id ?? null;
 }
