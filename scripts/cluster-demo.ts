@@ -4,19 +4,21 @@
  *   npm run cluster:demo                        # cold feature cache: one extraction for the whole cluster
  *   npm run cluster:demo -- --cache-dir results/cache --workers 3 --stall-seconds 10
  *
- * Starts a throwaway Redis (AOF on, noeviction) and a fresh SQLite store in a temp folder, submits
+ * Starts a throwaway Redis (AOF on, noeviction) and a throwaway PostgreSQL server (the store), submits
  * the canonical sweep (experiments/flowers-mobilenetv2-sweep.yaml, 10 points), starts the workers
  * as separate processes, kills one with kill -9 in the middle of a point (after its third epoch),
  * waits for the others to finish the sweep, and prints: points completed, runs recorded per point,
  * abandoned attempts, feature extractions performed, how long the killed point took to come back,
- * and the wall time. Exits 1 unless every point completed exactly once.
+ * and the wall time. Exits 0 only when the invariants hold: every point completed exactly once, the
+ * killed attempt recorded abandoned and its point taken over, and (cold cache) one extraction per image.
  */
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Redis from 'ioredis';
 import { startRedisServer } from '@mlbench/cluster/src/testing/redis-server';
-import { openSqliteStore } from '@mlbench/tracking';
+import { openTrackingStore } from '@mlbench/tracking';
+import { startPostgres } from '@mlbench/tracking/src/testing';
 import { REPO, spawnRunner, type RunnerProcess } from './runner-process';
 
 const CONFIG = path.join(REPO, 'experiments/flowers-mobilenetv2-sweep.yaml');
@@ -32,11 +34,12 @@ async function main(): Promise<void> {
   const workers = Number(option('workers') ?? 3);
   const stallSeconds = Number(option('stall-seconds') ?? 10);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mlbench-cluster-demo-'));
-  const db = path.join(dir, 'runs.sqlite');
+  const coldCache = option('cache-dir') === undefined;
   const cacheDir = path.resolve(option('cache-dir') ?? path.join(dir, 'cache'));
-  const redis = await startRedisServer();
+  const [redis, pg] = await Promise.all([startRedisServer(), startPostgres()]);
+  const db = await pg.createDatabase('demo');
   const say = (line: string): void => void process.stdout.write(`demo     | ${line}\n`);
-  say(`redis ${redis.url} (AOF on, noeviction, data in ${redis.dir}); store ${db} (SQLite); feature cache ${cacheDir}`);
+  say(`redis ${redis.url} (AOF on, noeviction, data in ${redis.dir}); store postgresql://${pg.host}:${pg.port}/demo (PostgreSQL); feature cache ${cacheDir}`);
   const common = ['--queue', redis.url, '--queue-name', QUEUE, '--db', db, '--cache-dir', cacheDir];
   try {
     const submit = spawnRunner('submit', ['submit', '--config', CONFIG, ...common], { echo: true });
@@ -65,7 +68,7 @@ async function main(): Promise<void> {
     }
     const exits = await Promise.all(procs.map((p) => p.exited));
 
-    const store = await openSqliteStore(db);
+    const store = await openTrackingStore(db);
     const client = new Redis(redis.port, '127.0.0.1');
     try {
       const sweep = (await store.searchSweeps({}))[0];
@@ -96,14 +99,21 @@ async function main(): Promise<void> {
         `wall time          ${wall.toFixed(1)}s`,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
-      const ok = completedPerPoint.every((n) => n === 1) && sweep.status === 'completed';
-      if (!ok) process.exitCode = 1;
+      const checks: [string, boolean][] = [
+        ['every point completed exactly once', completedPerPoint.every((n) => n === 1) && sweep.status === 'completed'],
+        ['a worker was killed mid-point and its point taken over', v !== null && recovered !== null],
+        ['the killed attempt is recorded abandoned', v !== null && abandoned.some((r) => r.pid === v.proc.child.pid)],
+        ['no run left running', runs.every((r) => r.status !== 'running')],
+        ...(coldCache ? [['one extraction per image for the whole cluster', images > 0 && extractedByWorkers === images] as [string, boolean]] : []),
+      ];
+      process.stdout.write(`${checks.map(([what, ok]) => `${ok ? 'ok  ' : 'FAIL'}               ${what}`).join('\n')}\n`);
+      if (!checks.every(([, ok]) => ok)) process.exitCode = 1;
     } finally {
       client.disconnect();
       await store.close();
     }
   } finally {
-    await redis.stop();
+    await Promise.all([redis.stop(), pg.stop()]);
     if (!process.argv.includes('--keep')) await fs.rm(dir, { recursive: true, force: true });
   }
 }

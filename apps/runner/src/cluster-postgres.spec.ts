@@ -1,0 +1,102 @@
+/**
+ * The cluster on the PostgreSQL store: `runner submit` and three `runner worker` processes against a
+ * real Redis (Debian redis-server, AOF on) and one real PostgreSQL server (throwaway cluster, see
+ * libs/tracking/src/testing/postgres-server.ts). One worker is killed with kill -9 in the middle of
+ * a point: BullMQ's stalled check re-queues it, another worker marks the dead attempt's row
+ * abandoned and completes it; every point ends with exactly one completed run, every image is
+ * extracted once for the whole cluster.
+ */
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import Redis from 'ioredis';
+import { extractedKey } from '@mlbench/cluster';
+import { startRedisServer, type RedisServer } from '@mlbench/cluster/src/testing/redis-server';
+import { writeSyntheticDataset } from '@mlbench/data';
+import { openTrackingStore, type Run } from '@mlbench/tracking';
+import { startPostgres, type PostgresServer } from '@mlbench/tracking/src/testing';
+import { spawnCli } from './test-support';
+
+jest.setTimeout(300_000);
+
+const STALL_SECONDS = 2;
+const QUEUE = 'cluster-pg';
+let redis: RedisServer;
+let pg: PostgresServer;
+let dir: string;
+
+beforeAll(async () => {
+  [redis, pg] = await Promise.all([startRedisServer(), startPostgres()]);
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cluster-pg-'));
+  await writeSyntheticDataset(path.join(dir, 'data'), { classes: ['amber', 'cobalt', 'jade'], imagesPerClass: 10, seed: 'cluster-pg' });
+}, 120_000);
+afterAll(async () => {
+  await redis?.stop();
+  await pg?.stop();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+it('three workers record into one PostgreSQL store; kill -9 of one mid-point: its attempt is abandoned, every point completes exactly once, each image is extracted once', async () => {
+  const file = path.join(dir, 'pg-sweep.yaml');
+  await fs.writeFile(
+    file,
+    `name: pg-sweep
+seed: 1
+dataset:
+  path: data
+  split: { train: 0.5, val: 0.2, test: 0.3 }
+preprocess:
+  size: [8, 8]
+model:
+  extractor: none
+train:
+  learningRate: 0.01
+  epochs: 150
+  batchSize: 8
+sweep:
+  seed: [1, 2, 3, 4]
+`,
+  );
+  const db = await pg.createDatabase('cluster');
+  const common = ['--queue', redis.url, '--queue-name', QUEUE, '--db', db, '--cache-dir', path.join(dir, 'cache')];
+  const submit = spawnCli(['submit', '--config', file, ...common]);
+  expect({ code: (await submit.exited).code, stderr: submit.stderr.join('\n') }).toEqual({ code: 0, stderr: '' });
+
+  const worker = (...extra: string[]) => spawnCli(['worker', ...common, '--stall-seconds', String(STALL_SECONDS), ...extra]);
+  const a = worker('--verbose');
+  await a.waitFor(/epoch +\d+\/150/);
+  // Frozen first (renews no lock, as a dead worker), so the others cannot find the queue empty before it dies.
+  a.child.kill('SIGSTOP');
+  const others = [worker('--until-empty'), worker('--until-empty')];
+  await Promise.all(others.map((w) => w.waitFor(/ready: queue/)));
+  a.child.kill('SIGKILL');
+  expect((await a.exited).signal).toBe('SIGKILL');
+  const exits = await Promise.all(others.map((w) => w.exited));
+  expect(exits.map((e) => e.code)).toEqual([0, 0]);
+
+  const store = await openTrackingStore(db);
+  let runs: Run[];
+  try {
+    const sweep = (await store.searchSweeps({}))[0];
+    expect(sweep.status).toBe('completed');
+    runs = await store.searchRuns({ sweepId: sweep.id });
+  } finally {
+    await store.close();
+  }
+  const completedPerPoint = [0, 1, 2, 3].map((i) => runs.filter((r) => r.sweepIndex === i && r.status === 'completed').length);
+  expect(completedPerPoint).toEqual([1, 1, 1, 1]);
+  const abandoned = runs.filter((r) => r.status === 'abandoned');
+  expect(abandoned).toHaveLength(1);
+  expect(abandoned[0].pid).toBe(a.child.pid);
+  expect(abandoned[0].error).toMatch(/abandoned: .*(lost its queue lock|ended without finishing)/);
+  expect(runs.filter((r) => r.status !== 'completed' && r.status !== 'abandoned')).toEqual([]);
+
+  const client = new Redis(redis.port, '127.0.0.1');
+  try {
+    const keys = await client.keys(extractedKey(QUEUE, '*'));
+    const extracted = (await Promise.all(keys.map((k) => client.get(k)))).reduce((sum, v) => sum + Number(v ?? 0), 0);
+    expect(extracted).toBe(30);
+  } finally {
+    client.disconnect();
+  }
+});
