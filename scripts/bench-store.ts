@@ -44,7 +44,7 @@ function option(name: string, fallback: string): string {
   return i >= 0 ? process.argv[i + 1] : fallback;
 }
 
-const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(3)} s`;
 const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KB`;
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {

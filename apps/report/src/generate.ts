@@ -18,6 +18,7 @@ import { checkRunData } from './stored-data';
 import { buildStudyPage, loadStudyData, studyPageImages } from './study-page';
 import { buildLeaderboardPage, leaderboardPagePath, loadLeaderboardData } from './leaderboard-page';
 import { verificationView } from './verification';
+import { SeedResultCache } from './seed-result-cache';
 
 export interface GenerateOptions {
   store: TrackingStore;
@@ -108,6 +109,7 @@ export async function generateReport(options: GenerateOptions): Promise<Generate
   const thumbnails = new ThumbnailWriter(path.join(outDir, THUMB_DIR));
   const runPages = { written: 0, unchanged: 0, upToDate: 0 };
   const summaries: RunSummaryData[] = [];
+  const pageKeys = new Map<string, string>();
   for (const run of runs) {
     const file = outputFile(outDir, runPagePath(run.id));
     let pages: { run: string; audit: string | null } | null = null;
@@ -116,6 +118,7 @@ export async function generateReport(options: GenerateOptions): Promise<Generate
       summary = await loadRunSummary(store, run);
       // The logged metrics are part of the key: an edited number must re-check the page's verification.
       const inputKey = runInputKey(run, generator, summary.final);
+      if (run.status !== 'running') pageKeys.set(run.id, inputKey);
       // Running runs change with every epoch; only finished runs can be skipped by their key.
       if (run.status === 'running' || (await readMeta(file, 'mlbench-input')) !== inputKey) {
         const data = await loadRunData(store, run);
@@ -183,7 +186,10 @@ export async function generateReport(options: GenerateOptions): Promise<Generate
   }
 
   // Leaderboards: one page per task, from every completed run's predictions; rebuilt, written when changed.
-  const leaderboardData = await loadLeaderboardData(store, summaries.map((s) => s.run));
+  // Finished runs' checked results are reused under their page's key (see seed-result-cache.ts).
+  const seedResults = await SeedResultCache.load(outDir, pageKeys);
+  const leaderboardData = await loadLeaderboardData(store, summaries.map((s) => s.run), seedResults);
+  await seedResults.save();
   const leaderboardPages = { written: 0, unchanged: 0 };
   for (const board of leaderboardData.leaderboards) {
     const model = buildLeaderboardPage(board, { indexHref: '../index.html', runHref: (id) => `../${runPagePath(id)}` });

@@ -131,4 +131,20 @@ describe('leaderboard pages', () => {
     const honest = await fs.readFile(path.join(out, 'runs', `${leaderboards[0].entries[0].runs[0].runId}.html`), 'utf8');
     expect(honest).toContain('id="run-verified"');
   });
+
+  it('an incremental report reuses the checked results of unchanged runs and writes the same leaderboard', async () => {
+    const out = path.join(dir, 'report-again');
+    const first = await generateReport({ store, outDir: out });
+    const cacheFile = path.join(out, '.mlbench-cache', 'seed-results.json');
+    const cached = JSON.parse(await fs.readFile(cacheFile, 'utf8')) as { runs: Record<string, unknown> };
+    const { leaderboards, excluded } = await loadLeaderboardData(store, await store.searchRuns());
+    const counted = leaderboards.reduce((n, b) => n + b.entries.reduce((m, e) => m + e.runs.length, 0), 0);
+    expect(Object.keys(cached.runs)).toHaveLength(counted);
+    const pages = async () => Promise.all(leaderboards.map((b) => fs.readFile(path.join(out, leaderboardPagePath(b.task.key)), 'utf8')));
+    const before = await pages();
+    const again = await generateReport({ store, outDir: out });
+    expect(again.leaderboardPages).toEqual({ written: 0, unchanged: first.leaderboardPages.written + first.leaderboardPages.unchanged });
+    expect(await pages()).toEqual(before);
+    expect(excluded).toHaveLength(1);
+  });
 });

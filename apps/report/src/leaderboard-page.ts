@@ -3,9 +3,10 @@
  * metric): every configuration's seed group ranked by mean test accuracy recomputed from the
  * stored predictions, with its interval, seeds, cost, and significance against the leader.
  */
-import { buildLeaderboards, describeTask, formatP, seedResultOfRun, type Leaderboard, type LeaderboardEntry, type SeedResult } from '@mlbench/experiment/results';
-import { finalMetrics, type Run, type TrackingStore } from '@mlbench/tracking';
+import { buildLeaderboards, describeTask, formatP, seedResultOfRecordedRun, type Leaderboard, type LeaderboardEntry, type SeedResult } from '@mlbench/experiment/results';
+import type { Run, TrackingStore } from '@mlbench/tracking';
 import { duration, MISSING, percent, shortId } from './format';
+import type { SeedResultCache } from './seed-result-cache';
 
 export interface LeaderboardData {
   leaderboards: Leaderboard[];
@@ -14,19 +15,19 @@ export interface LeaderboardData {
 }
 
 /** Completed runs as checked seed results; a run that fails a check is left out with its reason. */
-export async function loadLeaderboardData(store: TrackingStore, runs: readonly Run[]): Promise<LeaderboardData> {
+export async function loadLeaderboardData(store: TrackingStore, runs: readonly Run[], cache?: SeedResultCache): Promise<LeaderboardData> {
   const results: SeedResult[] = [];
   const excluded: LeaderboardData['excluded'] = [];
   for (const run of runs.filter((r) => r.status === 'completed')) {
+    const cached = cache?.get(run);
+    if (cached) {
+      results.push(cached);
+      continue;
+    }
     try {
-      const [metrics, dataset, split, predictions, audit] = await Promise.all([
-        store.getMetrics(run.id),
-        store.getDatasetInput(run.id),
-        store.getSplit(run.id),
-        store.getPredictions(run.id),
-        store.getAuditResults(run.id),
-      ]);
-      results.push(seedResultOfRun(run, { runId: run.id, seed: run.seed, recorded: finalMetrics(metrics), dataset, split, predictions, audit }, dataset?.splitHash ?? null));
+      const result = await seedResultOfRecordedRun(store, run);
+      cache?.set(run, result);
+      results.push(result);
     } catch (error) {
       excluded.push({ runId: run.id, name: run.name, reason: error instanceof Error ? error.message.split('\n')[0] : String(error) });
     }

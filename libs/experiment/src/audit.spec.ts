@@ -64,6 +64,50 @@ describe('auditLabels', () => {
     }
   });
 
+  it('runs other work on this thread first while fold trainers start, and fails without starting more folds when it fails', async () => {
+    const data = blobs();
+    const alone = await auditLabels(data.features, data.dim, data.given, { folds: 5, seed: 3, head });
+    const order: string[] = [];
+    const logged = (name: string): FoldTrainer => async () => {
+      order.push(name);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return new Float32Array(0);
+    };
+    // A helper that trains for real beside this thread, and this thread busy with its own work first.
+    const backend = (await initBackend('auto')).backend as 'wasm' | 'cpu';
+    const pool = FoldWorkerPool.start(1, { backend });
+    try {
+      let firstFoldBeforeOwnWorkEnded = false;
+      let ownWorkDone = false;
+      const [helper] = pool.trainers();
+      const watched: FoldTrainer = (job) => {
+        if (!ownWorkDone) firstFoldBeforeOwnWorkEnded = true;
+        return helper(job);
+      };
+      const together = await auditLabels(data.features, data.dim, data.given, { folds: 5, seed: 3, head }, {
+        foldTrainers: [watched],
+        beforeThisThread: async () => {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          ownWorkDone = true;
+        },
+      });
+      expect(firstFoldBeforeOwnWorkEnded).toBe(true);
+      expect(together.probabilities).toEqual(alone.probabilities);
+    } finally {
+      await pool.close();
+    }
+    await expect(
+      auditLabels(data.features, data.dim, data.given, { folds: 5, seed: 3, head }, {
+        trainOnThisThread: false,
+        foldTrainers: [logged('helper')],
+        beforeThisThread: async () => {
+          throw new Error('own work failed');
+        },
+      }),
+    ).rejects.toThrow('own work failed');
+    expect(order.length).toBeLessThanOrEqual(1);
+  });
+
   it('finds injected label flips in separable features and suggests the true class', async () => {
     const data = blobs();
     const folds: number[] = [];

@@ -34,6 +34,12 @@ export interface AuditHooks {
   foldTrainers?: readonly FoldTrainer[];
   /** False: only `foldTrainers` train (the calling thread stays free for other work). Default true. */
   trainOnThisThread?: boolean;
+  /**
+   * Other work for the calling thread (the run's own head training) done before it takes folds,
+   * while `foldTrainers` already train theirs. If it fails, no further fold starts and the audit
+   * fails with its error.
+   */
+  beforeThisThread?: () => Promise<void>;
 }
 
 export interface LabelAudit {
@@ -106,7 +112,21 @@ export async function auditLabels(
   };
   const trainers = [...(hooks.trainOnThisThread === false ? [] : [onThisThread]), ...(hooks.foldTrainers ?? [])];
   if (trainers.length === 0) throw new AuditError('audit: no trainer for the folds (trainOnThisThread is false and there are no fold trainers)');
-  await Promise.all(trainers.map(work));
+  const thisThread = async (): Promise<void> => {
+    try {
+      await hooks.beforeThisThread?.();
+    } catch (error) {
+      failed = true;
+      throw error;
+    }
+    if (hooks.trainOnThisThread !== false) await work(onThisThread);
+  };
+  // Every trainer settles before the audit does (no training goes on behind a failed audit); the
+  // first failure is the audit's error.
+  let firstError: { error: unknown } | null = null;
+  const settle = (p: Promise<void>): Promise<void> => p.catch((error: unknown) => void (firstError ??= { error }));
+  await Promise.all([settle(thisThread()), ...(hooks.foldTrainers ?? []).map((t) => settle(work(t)))]);
+  if (firstError) throw (firstError as { error: unknown }).error;
   return { folds, probabilities, verdicts: confidentLearning(labels, probabilities, k), seconds: (Date.now() - started) / 1000 };
 }
 

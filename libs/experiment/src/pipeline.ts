@@ -15,7 +15,7 @@ import { InterruptedError } from './errors';
 import { captureEnvironment } from './environment';
 import { FeatureCache } from './feature-cache';
 import { extractDatasetFeatures, type DatasetFeatures } from './dataset-features';
-import { backendPreference, extractionBatchSize, openExtractor, trainConfiguredHead } from './model-setup';
+import { backendPreference, extractionBatchSize, openExtractor, trainConfiguredHead, type TrainedHead } from './model-setup';
 import { checkRunInputs } from './run-checks';
 import { auditForRun, auditMetrics, auditRecords, flaggedIndices, type AuditSummary, type LabelAudit } from './audit';
 import { evaluateSplits, type IndexedFeatureSet, type SplitSummary } from './evaluation';
@@ -265,29 +265,49 @@ async function executeRun(run: Run, store: TrackingStore, ctx: RunContext): Prom
   const { loaded, scan, assignment, description, emit, features, extraction } = ctx;
   const { config } = loaded;
   const dim = description.featureDim;
-  // Label audit over the whole dataset (off unless config `audit.enabled`); see audit.ts.
-  const audit = await auditForRun(config, { features, dim, labels: scan.images.map((i) => i.label), numClasses: scan.classes.length }, { checkAborted: ctx.checkAborted });
-  const flagged = audit ? flaggedIndices(audit) : new Set<number>();
-  // `audit.excludeFromTraining` drops flagged images from TRAIN only; val and test stay whole.
-  const dropFromTrain = new Set(config.audit?.excludeFromTraining ? [...flagged].filter((i) => assignment[i] === 'train') : []);
-  const subset = (split: SplitName): IndexedFeatureSet => {
+  const auditData = { features, dim, labels: scan.images.map((i) => i.label), numClasses: scan.classes.length };
+  const subset = (split: SplitName, dropFromTrain: ReadonlySet<number>): IndexedFeatureSet => {
     const indices = assignment.flatMap((s, i) => (s === split && !dropFromTrain.has(i) ? [i] : []));
     const data = new Float32Array(indices.length * dim);
     indices.forEach((row, k) => data.set(features.subarray(row * dim, (row + 1) * dim), k * dim));
     return { features: data, labels: indices.map((i) => scan.images[i].label), dim, indices };
   };
-  const sets = { train: subset('train'), val: subset('val'), test: subset('test') };
-
-  const trainStarted = Date.now();
-  const { head, history } = await trainConfiguredHead(config, description.inputShape, sets.train, sets.val.labels.length > 0 ? sets.val : null, scan.classes.length, {
-    checkAborted: ctx.checkAborted,
-    onEpoch: async (metrics) => {
-      ctx.progress.epochs = metrics.epoch;
-      emit({ type: 'epoch', epochs: config.train.epochs, metrics });
-      await store.logBatch(run.id, { metrics: curveMetrics(metrics) });
-    },
+  const splitSets = (dropFromTrain: ReadonlySet<number>): Record<SplitName, IndexedFeatureSet> => ({
+    train: subset('train', dropFromTrain),
+    val: subset('val', dropFromTrain),
+    test: subset('test', dropFromTrain),
   });
-  const trainSeconds = (Date.now() - trainStarted) / 1000;
+  type Trained = { head: TrainedHead; history: EpochMetrics[]; seconds: number };
+  const train = async (sets: Record<SplitName, IndexedFeatureSet>): Promise<Trained> => {
+    const started = Date.now();
+    const result = await trainConfiguredHead(config, description.inputShape, sets.train, sets.val.labels.length > 0 ? sets.val : null, scan.classes.length, {
+      checkAborted: ctx.checkAborted,
+      onEpoch: async (metrics) => {
+        ctx.progress.epochs = metrics.epoch;
+        emit({ type: 'epoch', epochs: config.train.epochs, metrics });
+        await store.logBatch(run.id, { metrics: curveMetrics(metrics) });
+      },
+    });
+    return { ...result, seconds: (Date.now() - started) / 1000 };
+  };
+
+  // Label audit over the whole dataset (off unless config `audit.enabled`); see audit.ts. Unless
+  // `audit.excludeFromTraining` needs its verdicts first, this thread trains the run's head while
+  // the audit's fold workers train their folds, then takes folds itself: the trainings are
+  // independent and seeded, so every number is the same as training one after the other.
+  const auditFirst = !config.audit?.enabled || config.audit.excludeFromTraining;
+  const whole = splitSets(new Set());
+  let trained: Trained | null = null;
+  const beforeThisThread = async (): Promise<void> => {
+    trained = await train(whole);
+  };
+  const audit = await auditForRun(config, auditData, { checkAborted: ctx.checkAborted, ...(auditFirst ? {} : { beforeThisThread }) });
+  const flagged = audit ? flaggedIndices(audit) : new Set<number>();
+  // `audit.excludeFromTraining` drops flagged images from TRAIN only; val and test stay whole.
+  const dropFromTrain = new Set(config.audit?.excludeFromTraining ? [...flagged].filter((i) => assignment[i] === 'train') : []);
+  const sets = dropFromTrain.size > 0 ? splitSets(dropFromTrain) : whole;
+  trained ??= await train(sets);
+  const { head, history, seconds: trainSeconds } = trained;
   ctx.progress.stage = 'evaluation';
 
   let evaluation: ReturnType<typeof evaluateSplits>;

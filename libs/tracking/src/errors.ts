@@ -171,35 +171,37 @@ export class StoreClosedError extends TrackingStoreError {
 }
 
 /**
- * An error reported by SQLite itself. `code` is SQLite's (`SQLITE_CONSTRAINT`, `SQLITE_BUSY`, ...);
- * the original driver error is the `cause`. Wrapping gives an async stack that points at the caller
- * (the driver's own errors carry no useful stack) and names the statement.
+ * An error reported by the database engine itself, named by its driver (below). `code` is the
+ * engine's; the original driver error is the `cause`, the statement is `sql`. Wrapping gives an
+ * async stack that points at the caller (the drivers' own errors carry no useful stack).
  */
-export class SqliteError extends TrackingStoreError {
+export abstract class DatabaseEngineError extends TrackingStoreError {
   constructor(
+    name: string,
     code: string,
     message: string,
     readonly sql: string,
     cause: unknown,
   ) {
     super(code, message, { cause });
-    this.name = 'SqliteError';
+    this.name = name;
+  }
+}
+
+/** SQLite's error: `code` is SQLite's (`SQLITE_CONSTRAINT`, `SQLITE_BUSY`, ...). */
+export class SqliteError extends DatabaseEngineError {
+  constructor(code: string, message: string, sql: string, cause: unknown) {
+    super('SqliteError', code, message, sql, cause);
   }
 }
 
 /**
- * An error reported by PostgreSQL (or its connection). `code` is the SQLSTATE (`23505`, ...) or
- * the connection's (`ECONNREFUSED`, ...); the driver error is the `cause`. Never holds the password.
+ * PostgreSQL's (or its connection's) error: `code` is the SQLSTATE (`23505`, ...) or the
+ * connection's (`ECONNREFUSED`, ...). Never holds the password.
  */
-export class PostgresError extends TrackingStoreError {
-  constructor(
-    code: string,
-    message: string,
-    readonly sql: string,
-    cause: unknown,
-  ) {
-    super(code, message, { cause });
-    this.name = 'PostgresError';
+export class PostgresError extends DatabaseEngineError {
+  constructor(code: string, message: string, sql: string, cause: unknown) {
+    super('PostgresError', code, message, sql, cause);
   }
 }
 

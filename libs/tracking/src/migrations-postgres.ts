@@ -6,6 +6,17 @@
 
 const ROWID = 'rowid BIGINT GENERATED ALWAYS AS IDENTITY';
 
+/** The verdict columns of audit_results (migration 5) and of audit_verdicts (migration 8). */
+const AUDIT_VERDICT_COLUMNS = `
+      given_label     INTEGER NOT NULL,
+      suggested_label INTEGER,
+      self_confidence DOUBLE PRECISION NOT NULL,
+      score           DOUBLE PRECISION NOT NULL,
+      rank            BIGINT,
+      flag            TEXT NOT NULL CHECK (flag IN ('label_issue', 'no_confident_class', 'ok')),
+      fold            INTEGER NOT NULL,
+      probabilities   BYTEA NOT NULL,`.slice(1);
+
 export const POSTGRES_MIGRATIONS: Readonly<Record<number, string>> = {
   1: `
     CREATE TABLE runs (
@@ -113,14 +124,7 @@ export const POSTGRES_MIGRATIONS: Readonly<Record<number, string>> = {
     CREATE TABLE audit_results (
       run_id          TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
       path            TEXT NOT NULL,
-      given_label     INTEGER NOT NULL,
-      suggested_label INTEGER,
-      self_confidence DOUBLE PRECISION NOT NULL,
-      score           DOUBLE PRECISION NOT NULL,
-      rank            BIGINT,
-      flag            TEXT NOT NULL CHECK (flag IN ('label_issue', 'no_confident_class', 'ok')),
-      fold            INTEGER NOT NULL,
-      probabilities   BYTEA NOT NULL,
+${AUDIT_VERDICT_COLUMNS}
       ${ROWID},
       PRIMARY KEY (run_id, path)
     );
@@ -191,14 +195,7 @@ export const POSTGRES_MIGRATIONS: Readonly<Record<number, string>> = {
       set_id          BIGINT NOT NULL REFERENCES audit_sets (id),
       position        INTEGER NOT NULL,
       path            TEXT NOT NULL,
-      given_label     INTEGER NOT NULL,
-      suggested_label INTEGER,
-      self_confidence DOUBLE PRECISION NOT NULL,
-      score           DOUBLE PRECISION NOT NULL,
-      rank            BIGINT,
-      flag            TEXT NOT NULL CHECK (flag IN ('label_issue', 'no_confident_class', 'ok')),
-      fold            INTEGER NOT NULL,
-      probabilities   BYTEA NOT NULL,
+${AUDIT_VERDICT_COLUMNS}
       PRIMARY KEY (set_id, position),
       UNIQUE (set_id, path)
     );

@@ -31,6 +31,17 @@ export interface Migration {
 /** 'MLBT' as a big-endian int32: identifies an mlbench tracking database. */
 export const APPLICATION_ID = 0x4d4c4254;
 
+/** The verdict columns of audit_results (migration 5) and of audit_verdicts (migration 8). */
+const AUDIT_VERDICT_COLUMNS = `
+        given_label     INTEGER NOT NULL CHECK (typeof(given_label) = 'integer'),
+        suggested_label INTEGER CHECK (suggested_label IS NULL OR typeof(suggested_label) = 'integer'),
+        self_confidence REAL NOT NULL,
+        score           REAL NOT NULL,          -- higher = more suspicious
+        rank            INTEGER CHECK (rank IS NULL OR typeof(rank) = 'integer'),
+        flag            TEXT NOT NULL CHECK (flag IN ('label_issue', 'no_confident_class', 'ok')),
+        fold            INTEGER NOT NULL CHECK (typeof(fold) = 'integer'),
+        probabilities   BLOB NOT NULL,`.slice(1);
+
 /**
  * Migration 8: the per-run tables split_members and audit_results become shared records (see
  * store/shared-records.ts) and views of the same names and columns over them.
@@ -199,14 +210,7 @@ const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE audit_results (
         run_id          TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
         path            TEXT NOT NULL,          -- relative to the dataset root, '/' separated
-        given_label     INTEGER NOT NULL CHECK (typeof(given_label) = 'integer'),
-        suggested_label INTEGER CHECK (suggested_label IS NULL OR typeof(suggested_label) = 'integer'),
-        self_confidence REAL NOT NULL,
-        score           REAL NOT NULL,          -- higher = more suspicious
-        rank            INTEGER CHECK (rank IS NULL OR typeof(rank) = 'integer'),
-        flag            TEXT NOT NULL CHECK (flag IN ('label_issue', 'no_confident_class', 'ok')),
-        fold            INTEGER NOT NULL CHECK (typeof(fold) = 'integer'),
-        probabilities   BLOB NOT NULL,
+${AUDIT_VERDICT_COLUMNS}
         PRIMARY KEY (run_id, path)
       );
       CREATE INDEX audit_results_by_flag ON audit_results (run_id, flag, rank);
@@ -293,14 +297,7 @@ const SQLITE_MIGRATIONS: readonly Migration[] = [
         set_id          INTEGER NOT NULL REFERENCES audit_sets (id),
         position        INTEGER NOT NULL CHECK (typeof(position) = 'integer'),
         path            TEXT NOT NULL,
-        given_label     INTEGER NOT NULL CHECK (typeof(given_label) = 'integer'),
-        suggested_label INTEGER CHECK (suggested_label IS NULL OR typeof(suggested_label) = 'integer'),
-        self_confidence REAL NOT NULL,
-        score           REAL NOT NULL,
-        rank            INTEGER CHECK (rank IS NULL OR typeof(rank) = 'integer'),
-        flag            TEXT NOT NULL CHECK (flag IN ('label_issue', 'no_confident_class', 'ok')),
-        fold            INTEGER NOT NULL CHECK (typeof(fold) = 'integer'),
-        probabilities   BLOB NOT NULL,
+${AUDIT_VERDICT_COLUMNS}
         PRIMARY KEY (set_id, position),
         UNIQUE (set_id, path)
       ) WITHOUT ROWID;

@@ -114,18 +114,21 @@ export async function createOnnxExtractor(bytes: Uint8Array, options: OnnxExtrac
     onnxBytes = await cachedExport(options.cacheDir, onnxExportKey(options.sha256, featureLayer), () => exportTfliteToOnnx(graph, exportOptions));
   }
   const threads = options.threads ?? defaultThreads();
-  let session: Ort.InferenceSession;
-  try {
-    session = await runtime.InferenceSession.create(onnxBytes, {
-      executionProviders: ['cpu'],
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-    });
-  } catch (err) {
-    throw new ModelError(`${options.file}: ONNX Runtime rejected the exported graph: ${(err as Error).message}`, options.file);
-  }
+  // The session is created when the first batch is extracted: a run whose features are all cached
+  // never pays for it (graph optimisation and weight packing).
+  const createSession = async (): Promise<Ort.InferenceSession> => {
+    try {
+      return await runtime.InferenceSession.create(onnxBytes, {
+        executionProviders: ['cpu'],
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+      });
+    } catch (err) {
+      throw new ModelError(`${options.file}: ONNX Runtime rejected the exported graph: ${(err as Error).message}`, options.file);
+    }
+  };
   const description: ExtractorDescription = {
     source: options.source,
     format: 'tflite',
@@ -139,7 +142,7 @@ export async function createOnnxExtractor(bytes: Uint8Array, options: OnnxExtrac
     threads,
     precision,
   };
-  return new OnnxExtractor(runtime, session, description);
+  return new OnnxExtractor(runtime, createSession, description);
 }
 
 async function cachedExport(dir: string | undefined, key: string, build: () => Uint8Array): Promise<Uint8Array> {
@@ -157,10 +160,11 @@ async function cachedExport(dir: string | undefined, key: string, build: () => U
 
 class OnnxExtractor implements FeatureExtractor {
   private disposed = false;
+  private session: Promise<Ort.InferenceSession> | null = null;
 
   constructor(
     private readonly runtime: OrtModule,
-    private readonly session: Ort.InferenceSession,
+    private readonly createSession: () => Promise<Ort.InferenceSession>,
     readonly description: ExtractorDescription,
   ) {}
 
@@ -169,8 +173,10 @@ class OnnxExtractor implements FeatureExtractor {
     const [h, w, c] = description.inputShape;
     checkExtractInput(description, pixels, count, this.disposed);
     if (count === 0) return new Float32Array(0);
+    this.session ??= this.createSession();
+    const session = await this.session;
     const input = new this.runtime.Tensor('float32', pixels, [count, h, w, c]);
-    const result = await this.session.run({ [ONNX_INPUT_NAME]: input });
+    const result = await session.run({ [ONNX_INPUT_NAME]: input });
     const out = result['features'];
     try {
       const data = out.data;
@@ -189,6 +195,7 @@ class OnnxExtractor implements FeatureExtractor {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    void this.session.release();
+    // A session still being created is released once it exists; a failed creation has nothing to release.
+    void this.session?.then((session) => session.release(), () => undefined);
   }
 }
