@@ -1,6 +1,7 @@
 /** A runner CLI child process whose stdout lines can be watched (for the cluster demo and simulation). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
+import { onStreamLines } from '@mlbench/common';
 
 export const REPO = path.resolve(__dirname, '..');
 
@@ -21,20 +22,13 @@ export function spawnRunner(name: string, args: string[], options: { echo?: bool
   });
   const lines: string[] = [];
   const listeners: ((line: string) => void)[] = [];
-  const watch = (stream: NodeJS.ReadableStream, isErr: boolean): void => {
-    let rest = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      const parts = (rest + chunk).split('\n');
-      rest = parts.pop() ?? '';
-      for (const line of parts) {
-        if (options.echo) process.stdout.write(`${name.padEnd(9)}| ${line}\n`);
-        if (isErr) continue;
-        lines.push(line);
-        for (const fn of listeners) fn(line);
-      }
+  const watch = (stream: NodeJS.ReadableStream, isErr: boolean): void =>
+    onStreamLines(stream, (line) => {
+      if (options.echo) process.stdout.write(`${name.padEnd(9)}| ${line}\n`);
+      if (isErr) return;
+      lines.push(line);
+      for (const fn of listeners) fn(line);
     });
-  };
   watch(child.stdout as NodeJS.ReadableStream, false);
   watch(child.stderr as NodeJS.ReadableStream, true);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));

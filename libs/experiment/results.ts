@@ -13,11 +13,11 @@ export type { StudyDefinition } from './src/study-definition';
 // Verdicts over recorded results: verification from predictions, seed groups, tasks, leaderboards.
 export { metricsFromPredictions } from './src/prediction-metrics';
 export type { StoredPrediction } from './src/prediction-metrics';
-export { describeVerificationProblems, verifyRecord } from './src/verify';
-export type { VerifiableRun, Verification } from './src/verify';
+export { describeVerificationProblems, loadRunEvidence, verifyRecord } from './src/verify';
+export type { RunEvidence, VerifiableRun, Verification } from './src/verify';
 export { describeTask } from './src/task';
 export type { BenchmarkTask } from './src/task';
-export { seedResultOfRun } from './src/seed-results';
+export { seedResultOfRecordedRun, seedResultOfRun } from './src/seed-results';
 export type { SeedResult } from './src/seed-results';
 export { formatP } from './src/seed-gate';
 export { buildLeaderboards } from './src/leaderboard';

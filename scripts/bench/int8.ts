@@ -1,5 +1,6 @@
 /** int8 against float32 on the ONNX engine: speed under the same load, CPU time, feature agreement. */
 import { int8KernelIsa, loadExtractor } from '@mlbench/model';
+import { concatFloat32, featureAgreement } from '@mlbench/model/src/testing';
 import { BATCH, MODEL, cpuMsPerImage, inferenceRate, median, round, wholeRate } from './common';
 
 /**
@@ -41,7 +42,8 @@ export async function int8VersusFloat(items: { absPath: string }[], prefetch: nu
     int81.dispose();
   }
   const ratio = (a: number[], b: number[]): number => median(a.map((x, i) => x / b[i]));
-  const agreement = featureAgreement(concat(int8Features), concat(floatFeatures), float.description.featureDim);
+  const far = featureAgreement(concatFloat32(...int8Features), concatFloat32(...floatFeatures), float.description.featureDim);
+  const agreement = { meanRelativeL2: round(far.meanRelativeL2, 4), worstRelativeL2: round(far.worstRelativeL2, 4), minCosine: round(far.minCosine, 4) };
   const summary = {
     precision: int8.description.precision,
     isa: int8KernelIsa(),
@@ -74,39 +76,4 @@ export async function int8VersusFloat(items: { absPath: string }[], prefetch: nu
   );
   log(`           int8 kernels: ${summary.isa}, judged from the CPU flags (ORT does not report which MLAS kernels it picked)`);
   return summary;
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-/** Per image: ||a - b|| / ||b|| and the cosine of a and b; mean and worst over the images. */
-function featureAgreement(a: Float32Array, b: Float32Array, dim: number): { meanRelativeL2: number; worstRelativeL2: number; minCosine: number } {
-  let sum = 0;
-  let worst = 0;
-  let minCosine = 1;
-  const n = b.length / dim;
-  for (let i = 0; i < n; i++) {
-    let d2 = 0;
-    let b2 = 0;
-    let a2 = 0;
-    let dot = 0;
-    for (let k = i * dim; k < (i + 1) * dim; k++) {
-      d2 += (a[k] - b[k]) ** 2;
-      b2 += b[k] ** 2;
-      a2 += a[k] ** 2;
-      dot += a[k] * b[k];
-    }
-    const rel = Math.sqrt(d2 / b2);
-    sum += rel;
-    worst = Math.max(worst, rel);
-    minCosine = Math.min(minCosine, dot / Math.sqrt(a2 * b2));
-  }
-  return { meanRelativeL2: round(sum / n, 4), worstRelativeL2: round(worst, 4), minCosine: round(minCosine, 4) };
 }

@@ -5,9 +5,9 @@ import { barChart } from './charts/bar-chart';
 import { heatmap } from './charts/heatmap';
 import { selectClasses, selectionNote } from './confusion-view';
 import { seriesColor } from './charts/svg';
-import { dateTime, duration, fixed, MISSING, percent, pValue, shortId, signed } from './format';
+import { duration, fixed, MISSING, percent, pValue, shortId, signed } from './format';
 import type { ImageSource, ThumbnailIndex } from './images';
-import { confusionFromPredictions, imageSource, membersByPath, statusView, svg, thumbSrc, type StatusView, type Svg, type Tile } from './page-model';
+import { confusionFromPredictions, imageSource, membersByPath, recordLink, svg, thumbSrc, type RecordLink, type Svg, type Tile } from './page-model';
 import { learningCurves } from './run-page';
 import type { RunData, RunSummaryData } from './run-data';
 import { maxOf } from './extent';
@@ -33,14 +33,8 @@ export interface SignificanceView {
   paired: number;
 }
 
-export interface CompareRun {
+export interface CompareRun extends RecordLink {
   letter: string;
-  id: string;
-  shortId: string;
-  href: string;
-  name: string;
-  status: StatusView;
-  started: string;
   color: string;
   accuracy: string;
 }
@@ -265,12 +259,7 @@ export function buildComparePage(runs: readonly RunData[], thumbs: ThumbnailInde
   const [base, ...others] = runs;
   const headers: CompareRun[] = runs.map((data, i) => ({
     letter: runLetter(i),
-    id: data.run.id,
-    shortId: shortId(data.run.id),
-    href: links.runHref(data.run.id),
-    name: data.run.name,
-    status: statusView(data.run.status),
-    started: dateTime(data.run.startTime),
+    ...recordLink(data.run, links.runHref(data.run.id)),
     color: seriesColor(i),
     accuracy: percent(data.final[METRIC_KEYS.testAccuracy]),
   }));

@@ -1,5 +1,5 @@
 import { baseName, dateTime, duration, fixed, MISSING, percent, shortId } from './format';
-import { statusView, type StatusView } from './page-model';
+import { recordLink, statusView, type RecordLink, type StatusView } from './page-model';
 import type { Sweep } from '@mlbench/tracking';
 import type { RunSummaryData } from './run-data';
 import { maxOf } from './extent';
@@ -56,13 +56,7 @@ export interface ComparisonLink {
 }
 
 /** A sweep in the index's Sweeps section. */
-export interface SweepLink {
-  id: string;
-  shortId: string;
-  href: string;
-  name: string;
-  status: StatusView;
-  started: string;
+export interface SweepLink extends RecordLink {
   /** What was swept, e.g. "train.learningRate × 2, seed × 5". */
   grid: string;
   /** e.g. "10 of 10 runs: 9 completed, 1 failed". */
@@ -73,12 +67,7 @@ export function sweepLink(sweep: Sweep, href: string, runs: readonly RunSummaryD
   const counts = new Map<string, number>();
   for (const d of runs) counts.set(d.run.status, (counts.get(d.run.status) ?? 0) + 1);
   return {
-    id: sweep.id,
-    shortId: shortId(sweep.id),
-    href,
-    name: sweep.name,
-    status: statusView(sweep.status),
-    started: dateTime(sweep.startTime),
+    ...recordLink(sweep, href),
     grid: Object.entries(sweep.definition).map(([key, values]) => `${key} × ${values.length}`).join(', '),
     runs: `${runs.length} of ${sweep.size} runs${runs.length > 0 ? `: ${[...counts.entries()].map(([status, n]) => `${n} ${status}`).join(', ')}` : ''}`,
   };

@@ -3,8 +3,8 @@
  * metric): every configuration's seed group ranked by mean test accuracy recomputed from the
  * stored predictions, with its interval, seeds, cost, and significance against the leader.
  */
-import { buildLeaderboards, describeTask, formatP, seedResultOfRun, type Leaderboard, type LeaderboardEntry, type SeedResult } from '@mlbench/experiment/results';
-import { finalMetrics, type Run, type TrackingStore } from '@mlbench/tracking';
+import { buildLeaderboards, describeTask, formatP, seedResultOfRecordedRun, type Leaderboard, type LeaderboardEntry, type SeedResult } from '@mlbench/experiment/results';
+import type { Run, TrackingStore } from '@mlbench/tracking';
 import { duration, MISSING, percent, shortId } from './format';
 import type { SeedResultCache } from './seed-result-cache';
 
@@ -25,14 +25,7 @@ export async function loadLeaderboardData(store: TrackingStore, runs: readonly R
       continue;
     }
     try {
-      const [metrics, dataset, split, predictions, audit] = await Promise.all([
-        store.getMetrics(run.id),
-        store.getDatasetInput(run.id),
-        store.getSplit(run.id),
-        store.getPredictions(run.id),
-        store.getAuditResults(run.id),
-      ]);
-      const result = seedResultOfRun(run, { runId: run.id, seed: run.seed, recorded: finalMetrics(metrics), dataset, split, predictions, audit }, dataset?.splitHash ?? null);
+      const result = await seedResultOfRecordedRun(store, run);
       cache?.set(run, result);
       results.push(result);
     } catch (error) {

@@ -1,16 +1,13 @@
 import * as path from 'node:path';
 import yargs from 'yargs';
 import { terminalSafe } from '@mlbench/common';
-import { defaultStoreLocation, isBadInputStoreError, openTrackingStore, RunNotFoundError } from '@mlbench/tracking';
-import { ReportError } from './errors';
+import { defaultStoreLocation, openTrackingStore } from '@mlbench/tracking';
+import { EXIT, reportFailure } from './exit-codes';
 import { generateReport } from './generate';
 
 // Everything printed goes through terminalSafe: names, paths and reasons come from the store.
 const out = (text: string): void => void process.stdout.write(terminalSafe(text));
 const err = (text: string): void => void process.stderr.write(terminalSafe(text));
-
-const HOW_TO_FIND_IDS =
-  'run ids are listed in the report index (results/report/index.html) and by `npx nx run runner -- runs list` (a unique prefix of at least 4 characters is enough)';
 
 /** CLI: `report [--db file] [--out dir] [--compare runA runB ...]`. Exit 0 ok, 1 failure, 2 bad input. */
 async function main(argv: readonly string[]): Promise<number> {
@@ -41,7 +38,7 @@ async function main(argv: readonly string[]): Promise<number> {
         `done in ${((Date.now() - started) / 1000).toFixed(2)}s\n`,
     );
     for (const entry of result.skipped) err(`warning: ${entry.kind} ${JSON.stringify(entry.id)} (${entry.name}) skipped: ${entry.reason}\n`);
-    return 0;
+    return EXIT.ok;
   } finally {
     await store.close();
   }
@@ -52,8 +49,6 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    const badInput = error instanceof ReportError || isBadInputStoreError(error);
-    err(`report: ${error instanceof Error ? error.message : String(error)}${error instanceof RunNotFoundError ? `; ${HOW_TO_FIND_IDS}` : ''}\n`);
-    process.exitCode = badInput ? 2 : 1;
+    process.exitCode = reportFailure(error, err);
   },
 );

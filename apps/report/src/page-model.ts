@@ -1,6 +1,6 @@
 import type { DatasetInput, Prediction, SplitMember } from '@mlbench/tracking';
 import type { ImageSource, ThumbnailIndex } from './images';
-import { percent } from './format';
+import { dateTime, percent, shortId } from './format';
 
 /** Chart markup produced by our chart functions, which escape every label themselves. */
 export interface Svg {
@@ -29,6 +29,20 @@ export interface StatusView {
 
 export function statusView(status: string): StatusView {
   return { status, tone: status === 'completed' ? 'ok' : status === 'running' ? 'running' : 'failed' };
+}
+
+/** What every link to a recorded run or sweep shows: its ids, name, status and start. */
+export interface RecordLink {
+  id: string;
+  shortId: string;
+  href: string;
+  name: string;
+  status: StatusView;
+  started: string;
+}
+
+export function recordLink(record: { id: string; name: string; status: string; startTime: string }, href: string): RecordLink {
+  return { id: record.id, shortId: shortId(record.id), href, name: record.name, status: statusView(record.status), started: dateTime(record.startTime) };
 }
 
 /** Split members by relative path, to find an image's sha256 from a prediction. */

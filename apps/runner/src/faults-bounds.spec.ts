@@ -4,13 +4,12 @@
  * message, and nothing recorded, within 10 s of CPU (1-2 s wall on an idle machine).
  */
 import { promises as fs } from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeSyntheticDataset } from '@mlbench/data';
+import { startTestHttpServer, streamEndlessly, type TestHttpServer } from '@mlbench/model/src/testing';
 import { EXIT } from './cli';
-import { runCliCapped } from './test-support';
+import { modelSourceConfig, runCliCapped } from './test-support';
 
 jest.setTimeout(120_000);
 
@@ -18,25 +17,10 @@ const GB = 1024 ** 3;
 // Killed after 25 s: less than the 30 s default download timeout, so an ignored override fails.
 const CAP = { maxRssBytes: GB, timeoutMs: 25_000 };
 let dir: string;
-let server: http.Server;
+let server: TestHttpServer;
 let baseUrl: string;
-const sockets = new Set<Socket>();
 
-const config = (source: string): string => `
-name: bounds
-seed: 1
-dataset:
-  path: data
-preprocess:
-  size: [160, 160]
-model:
-  extractor:
-    source: "${source}"
-train:
-  learningRate: 0.01
-  epochs: 1
-  batchSize: 4
-`;
+const config = (source: string): string => modelSourceConfig({ name: 'bounds', seed: 1, size: '[160, 160]', source });
 
 async function runConfig(text: string, env: NodeJS.ProcessEnv = {}): Promise<Awaited<ReturnType<typeof runCliCapped>>> {
   const file = path.join(dir, `c${Math.random().toString(36).slice(2)}.yaml`);
@@ -59,29 +43,15 @@ function expectBoundedRefusal(result: Awaited<ReturnType<typeof runCliCapped>>, 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'runner-bounds-'));
   await writeSyntheticDataset(path.join(dir, 'data'), { classes: ['a', 'b'], imagesPerClass: 4, seed: 'bounds' });
-  server = http.createServer((req, res) => {
-    if (req.url === '/endless.tflite') {
-      res.writeHead(200, { 'content-type': 'application/octet-stream' });
-      const chunk = Buffer.alloc(256 * 1024, 1);
-      const pump = (): void => {
-        while (!res.destroyed && res.write(chunk));
-        if (!res.destroyed) res.once('drain', pump);
-      };
-      pump();
-    }
+  server = await startTestHttpServer((req, res) => {
+    if (req.url === '/endless.tflite') streamEndlessly(res, Buffer.alloc(256 * 1024, 1));
     // Any other path: accept and never answer.
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  baseUrl = server.baseUrl;
 });
 
 afterAll(async () => {
-  for (const s of sockets) s.destroy();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await server.close();
   await fs.rm(dir, { recursive: true, force: true });
 });
 

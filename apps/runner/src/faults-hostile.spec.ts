@@ -8,9 +8,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeSyntheticDataset } from '@mlbench/data';
 import { openSqliteStore } from '@mlbench/tracking';
+import { withStore } from '@mlbench/tracking/src/testing';
 import { buildTflite, poolModelSpec } from '@mlbench/model/src/testing';
 import { EXIT, runCli } from './cli';
-import { captureIo } from './test-support';
+import { captureIo, modelSourceConfig } from './test-support';
 
 jest.setTimeout(120_000);
 
@@ -32,21 +33,7 @@ ${p.head ?? ''}train:
   batchSize: 4
 ${p.tail ?? ''}`;
 
-const withModel = (source: string, size = '[4, 4]'): string => `
-name: hostile
-seed: 2
-dataset:
-  path: data
-preprocess:
-  size: ${size}
-model:
-  extractor:
-    source: "${source}"
-train:
-  learningRate: 0.01
-  epochs: 1
-  batchSize: 4
-`;
+const withModel = (source: string, size = '[4, 4]'): string => modelSourceConfig({ name: 'hostile', seed: 2, size, source });
 
 async function runConfig(text: string): Promise<{ code: number; out: string; err: string }> {
   const file = path.join(dir, `c${Math.random().toString(36).slice(2)}.yaml`);
@@ -56,13 +43,8 @@ async function runConfig(text: string): Promise<{ code: number; out: string; err
   return { code, out: io.stdout.join('\n'), err: io.stderr.join('\n') };
 }
 
-async function runs(): Promise<{ id: string; status: string; error: string | null }[]> {
-  const store = await openSqliteStore(db);
-  try {
-    return (await store.searchRuns()).map((r) => ({ id: r.id, status: r.status, error: r.error ?? null }));
-  } finally {
-    await store.close();
-  }
+function runs(): Promise<{ id: string; status: string; error: string | null }[]> {
+  return withStore(db, async (store) => (await store.searchRuns()).map((r) => ({ id: r.id, status: r.status, error: r.error ?? null })));
 }
 
 async function expectRefused(text: string, message: RegExp): Promise<void> {

@@ -5,6 +5,7 @@ import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { fingerprintImages, scanDataset, writeSyntheticDataset } from '@mlbench/data';
 import { openSqliteStore, parseRunExport } from '@mlbench/tracking';
+import { withStore } from '@mlbench/tracking/src/testing';
 import { buildTflite, poolModelSpec } from '@mlbench/model/src/testing';
 import { EXIT, runCli } from './cli';
 import { SHARED, captureIo } from './test-support';
@@ -58,13 +59,8 @@ async function runConfig(text: string, file = `c${Math.random().toString(36).sli
   return run(['--config', path.join(dir, file)]);
 }
 
-async function runCount(): Promise<number> {
-  const store = await openSqliteStore(db);
-  try {
-    return (await store.searchRuns()).length;
-  } finally {
-    await store.close();
-  }
+function runCount(): Promise<number> {
+  return withStore(db, async (store) => (await store.searchRuns()).length);
 }
 
 beforeAll(async () => {

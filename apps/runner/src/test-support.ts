@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { onStreamLines } from '@mlbench/common';
 import type { CliIo } from './cli';
 
 /** Repository root and the read-only shared data beside it. */
@@ -21,6 +22,23 @@ export function useTempDir(prefix: string): { readonly path: string } {
     },
   };
 }
+
+/** A config of one training epoch over the dataset folder `data` with the model `source` (for refusal tests). */
+export const modelSourceConfig = (o: { name: string; seed: number; size: string; source: string }): string => `
+name: ${o.name}
+seed: ${o.seed}
+dataset:
+  path: data
+preprocess:
+  size: ${o.size}
+model:
+  extractor:
+    source: "${o.source}"
+train:
+  learningRate: 0.01
+  epochs: 1
+  batchSize: 4
+`;
 
 /** Captures what the CLI prints. */
 export function captureIo(): CliIo & { stdout: string[]; stderr: string[] } {
@@ -54,26 +72,16 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, prefix: re
   const stdout: string[] = [];
   const stderr: string[] = [];
   const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
-  const lines = (stream: NodeJS.ReadableStream, into: string[], watch: boolean): void => {
-    let rest = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      const parts = (rest + chunk).split('\n');
-      rest = parts.pop() ?? '';
-      for (const line of parts) {
-        into.push(line);
-        if (!watch) continue;
-        for (const w of [...waiters]) {
-          if (w.pattern.test(line)) {
-            waiters.splice(waiters.indexOf(w), 1);
-            w.resolve(line);
-          }
-        }
+  onStreamLines(child.stdout as NodeJS.ReadableStream, (line) => {
+    stdout.push(line);
+    for (const w of [...waiters]) {
+      if (w.pattern.test(line)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
       }
-    });
-  };
-  lines(child.stdout, stdout, true);
-  lines(child.stderr, stderr, false);
+    }
+  });
+  onStreamLines(child.stderr as NodeJS.ReadableStream, (line) => void stderr.push(line));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('close', (code, signal) => resolve({ code, signal })),
   );

@@ -7,3 +7,4 @@ export { jsonDepth } from './json-depth';
 export { describeFileKind, FileBoundsError, readFileBounded } from './read-file-bounded';
 export { writeFileAtomic } from './write-file-atomic';
 export { terminalSafe } from './terminal-text';
+export { onStreamLines } from './stream-lines';

@@ -2,7 +2,8 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp, { type Sharp } from 'sharp';
-import { DatasetError, decodeToRgb, imageBatches, scalePixels } from './index';
+import { DatasetError } from './errors';
+import { decodeToRgb, imageBatches, scalePixels } from './decode';
 
 let dir: string;
 const size = { width: 8, height: 6, resize: 'bilinear' as const, fit: 'fill' as const };

@@ -1,7 +1,9 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DatasetError, scanDataset, writeSyntheticDataset } from './index';
+import { DatasetError } from './errors';
+import { scanDataset } from './scan';
+import { writeSyntheticDataset } from './synthetic';
 
 let root: string;
 

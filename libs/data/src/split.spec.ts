@@ -1,5 +1,5 @@
 import { shuffleInPlace } from '@mlbench/common';
-import { splitHash, stratifiedSplit } from './index';
+import { splitHash, stratifiedSplit } from './split';
 import seedrandom from 'seedrandom';
 
 const labels = [...Array(50).fill(0), ...Array(30).fill(1), ...Array(20).fill(2)] as number[];

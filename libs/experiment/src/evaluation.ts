@@ -3,10 +3,10 @@
  * per-image predictions of val and test, and the summary the CLI prints.
  */
 import { SPLIT_NAMES, type SplitName } from '@mlbench/data';
-import { argmax, bootstrapClassification, classificationReport, type ClassificationReport, type Interval } from '@mlbench/metrics';
+import { argmax, classificationReport, splitIntervals, type ClassificationReport } from '@mlbench/metrics';
 import { checkProbabilitiesFinite, type FeatureSet } from '@mlbench/model';
 import type { Metric, Prediction } from '@mlbench/tracking';
-import { intervalKeys, perClassMetricKey, splitMetricKey, type MetricSplit } from './metric-keys';
+import { cleanFigures, intervalFigures, perClassFigures, reportFigures, type Figure } from './split-figures';
 
 export interface SplitSummary {
   count: number;
@@ -56,12 +56,12 @@ export function evaluateSplits({ head, sets, classes, paths, seed, flagged }: Ev
     checkProbabilitiesFinite(flat, `the ${split} split`);
     const rows = set.labels.map((_, i) => Array.from(flat.subarray(i * k, (i + 1) * k)));
     const report = classificationReport(set.labels, rows, k);
-    metrics.push(...reportMetrics(split, report, classes));
+    metrics.push(...asMetrics([...reportFigures(split, report), ...perClassFigures(split, report, classes)]));
     summaries[split] = summarize(report, classes);
     if (split === 'train') continue;
     if (flagged) metrics.push(...cleanEvaluationMetrics(split, set, rows, flagged, k));
-    const intervals = bootstrapClassification(set.labels, rows.map((r) => argmax(r)), k, { resamples: 2000, seed: `${seed}:${split}`, level: 0.95 });
-    metrics.push(...intervalMetrics(split, intervals));
+    const intervals = splitIntervals(set.labels, rows, k, `${seed}:${split}`);
+    metrics.push(...asMetrics(intervalFigures(split, intervals)));
     summaries[split] = { ...summarize(report, classes), accuracyInterval: [intervals.accuracy.low, intervals.accuracy.high], macroF1Interval: [intervals.macroF1.low, intervals.macroF1.high] };
     set.indices.forEach((imageIndex, i) => {
       predictions.push({ path: paths[imageIndex], split, trueLabel: set.labels[i], predictedLabel: argmax(rows[i]), probabilities: rows[i] });
@@ -83,49 +83,12 @@ export function cleanEvaluationMetrics(
   flagged: ReadonlySet<number>,
   numClasses: number,
 ): Metric[] {
-  const keep = set.indices.flatMap((imageIndex, i) => (flagged.has(imageIndex) ? [] : [i]));
-  const clean: MetricSplit = `${split}_clean`;
-  if (keep.length === 0) return [{ key: splitMetricKey(clean, 'count'), value: 0, step: null }];
-  const report = classificationReport(
-    keep.map((i) => set.labels[i]),
-    keep.map((i) => rows[i]),
-    numClasses,
-  );
-  return figureMetrics(clean, report);
+  return asMetrics(cleanFigures(split, set.labels, rows, numClasses, (i) => !flagged.has(set.indices[i])));
 }
 
-/** `<split>.accuracy`, `.macro_f1`, `.log_loss` and `.count` of a report. */
-function figureMetrics(split: MetricSplit, report: ClassificationReport): Metric[] {
-  return [
-    { key: splitMetricKey(split, 'accuracy'), value: report.accuracy, step: null },
-    { key: splitMetricKey(split, 'macro_f1'), value: report.macroF1, step: null },
-    { key: splitMetricKey(split, 'log_loss'), value: report.logLoss, step: null },
-    { key: splitMetricKey(split, 'count'), value: report.count, step: null },
-  ];
-}
-
-function reportMetrics(split: SplitName, report: ClassificationReport, classes: readonly string[]): Metric[] {
-  const metrics = figureMetrics(split, report);
-  report.perClass.forEach((c, i) => {
-    metrics.push(
-      { key: perClassMetricKey(split, 'precision', classes[i]), value: c.precision, step: null },
-      { key: perClassMetricKey(split, 'recall', classes[i]), value: c.recall, step: null },
-      { key: perClassMetricKey(split, 'f1', classes[i]), value: c.f1, step: null },
-    );
-  });
-  return metrics;
-}
-
-/** Bootstrap intervals of accuracy and macro-F1, as `<split>.<figure>.ci_low|ci_high` metrics. */
-function intervalMetrics(split: SplitName, { accuracy, macroF1 }: { accuracy: Interval; macroF1: Interval }): Metric[] {
-  const a = intervalKeys(splitMetricKey(split, 'accuracy'));
-  const f = intervalKeys(splitMetricKey(split, 'macro_f1'));
-  return [
-    { key: a.low, value: accuracy.low, step: null },
-    { key: a.high, value: accuracy.high, step: null },
-    { key: f.low, value: macroF1.low, step: null },
-    { key: f.high, value: macroF1.high, step: null },
-  ];
+/** Final metrics (no step) from figures. */
+function asMetrics(figures: readonly Figure[]): Metric[] {
+  return figures.map(([key, value]) => ({ key, value, step: null }));
 }
 
 function summarize(report: ClassificationReport, classes: readonly string[]): SplitSummary {

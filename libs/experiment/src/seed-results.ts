@@ -3,11 +3,11 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '@mlbench/common';
 import { confusionMatrix, macroF1 } from '@mlbench/metrics';
-import { finalMetrics, loadSweepRuns, parseRunExport, resolveRun, type Run, type TrackingStore } from '@mlbench/tracking';
+import { loadSweepRuns, parseRunExport, resolveRun, type Run, type TrackingStore } from '@mlbench/tracking';
 import { GateInputError } from './gate-input-error';
 import { seedGroupKey } from './seed-groups';
 import { makeTask, taskOfRun, type BenchmarkTask } from './task';
-import { describeVerificationProblems, verifyRecord, type VerifiableRun } from './verify';
+import { describeVerificationProblems, loadRunEvidence, verifyRecord, type VerifiableRun } from './verify';
 
 /** Metrics a verdict may use: both are recomputed from the per-image test predictions. */
 export const VERDICT_METRICS = ['test.accuracy', 'test.macro_f1'] as const;
@@ -92,20 +92,18 @@ export function seedResultOfRun(run: Pick<Run, 'id' | 'name' | 'status' | 'seed'
   };
 }
 
+/** A recorded run as a seed result, checked and verified against its stored evidence. */
+export async function seedResultOfRecordedRun(store: TrackingStore, run: Run): Promise<SeedResult> {
+  const evidence = await loadRunEvidence(store, run);
+  return seedResultOfRun(run, evidence, evidence.dataset?.splitHash ?? null);
+}
+
 /** Recorded runs as seed results (each checked and verified). */
 export async function seedResultsOfRuns(store: TrackingStore, runIds: readonly string[]): Promise<SeedResult[]> {
   const out: SeedResult[] = [];
   for (const id of runIds) {
     const run = await resolveRun(store, id);
-    const [metrics, dataset, split, predictions, audit] = await Promise.all([
-      store.getMetrics(run.id),
-      store.getDatasetInput(run.id),
-      store.getSplit(run.id),
-      store.getPredictions(run.id),
-      store.getAuditResults(run.id),
-    ]);
-    const verifiable: VerifiableRun = { runId: run.id, seed: run.seed, recorded: finalMetrics(metrics), dataset, split, predictions, audit };
-    out.push(seedResultOfRun(run, verifiable, dataset?.splitHash ?? null));
+    out.push(await seedResultOfRecordedRun(store, run));
   }
   return out;
 }

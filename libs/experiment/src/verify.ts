@@ -1,5 +1,5 @@
 import { argmax } from '@mlbench/metrics';
-import { finalMetrics, resolveRun, type AuditResult, type DatasetInput, type SplitMember, type TrackingStore } from '@mlbench/tracking';
+import { finalMetrics, resolveRun, type AuditResult, type DatasetInput, type Run, type SplitMember, type TrackingStore } from '@mlbench/tracking';
 import { metricsFromPredictions, type StoredPrediction } from './prediction-metrics';
 
 /** What verification reads of one run (from the store or from an export). */
@@ -108,7 +108,16 @@ export function verifyRecord(run: VerifiableRun, options: VerifyOptions = {}): V
 
 /** Reads what verification needs of a recorded run (id or unique prefix). */
 export async function loadVerifiableRun(store: TrackingStore, runId: string): Promise<VerifiableRun> {
-  const run = await resolveRun(store, runId);
+  return loadRunEvidence(store, await resolveRun(store, runId));
+}
+
+/** A recorded run's evidence, with its whole dataset record (the split hash included). */
+export interface RunEvidence extends VerifiableRun {
+  dataset: DatasetInput | null;
+}
+
+/** The evidence of a recorded run: its final metrics, dataset, split membership, predictions and audit verdicts. */
+export async function loadRunEvidence(store: TrackingStore, run: Pick<Run, 'id' | 'seed'>): Promise<RunEvidence> {
   const [metrics, dataset, split, predictions, audit] = await Promise.all([
     store.getMetrics(run.id),
     store.getDatasetInput(run.id),

@@ -1,4 +1,4 @@
-import { MetricsInputError, accuracy, argmax, classificationReport, confusionMatrix, logLoss, macroF1, perClassMetrics } from './index';
+import { MetricsInputError, accuracy, argmax, classificationReport, confusionMatrix, logLoss, macroF1, perClassMetrics } from './classification';
 
 // Hand-computed case: 3 classes, 8 samples.
 //   true: 0 0 0 1 1 1 2 2

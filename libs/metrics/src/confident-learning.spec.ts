@@ -1,6 +1,7 @@
 import { shuffleInPlace } from '@mlbench/common';
 import seedrandom from 'seedrandom';
-import { MetricsInputError, confidentLearning, perClassThresholds, recoveryScores, stratifiedKFold } from './index';
+import { MetricsInputError } from './classification';
+import { confidentLearning, perClassThresholds, recoveryScores, stratifiedKFold } from './confident-learning';
 
 // Hand-computed case: 3 classes, 6 images.
 //   thresholds: t0 = (0.9 + 0.7) / 2 = 0.8, t1 = (0.8 + 0.1) / 2 = 0.45, t2 = (0.8 + 0.4) / 2 = 0.6

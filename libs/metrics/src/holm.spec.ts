@@ -1,4 +1,4 @@
-import { holmAdjust } from './index';
+import { holmAdjust } from './holm';
 
 describe('holmAdjust', () => {
   it('multiplies the i-th smallest p by (m - i + 1) and keeps the order monotone', () => {

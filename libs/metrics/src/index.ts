@@ -1,10 +1,13 @@
-export { MetricsInputError, accuracy, argmax, classificationReport, confusionMatrix, logLoss, macroF1, perClassMetrics } from './classification';
+/** @mlbench/metrics: pure metrics and statistics (the public API; helpers stay in their modules). */
+export { MetricsInputError, accuracy, argmax, classificationReport, confusionMatrix, logLoss, macroF1 } from './classification';
 export type { ClassMetrics, ClassificationReport } from './classification';
-export { bootstrapClassification, bootstrapInterval, comparePaired, mcnemarExact, quantileSorted, summarizeSample } from './statistics';
-export type { BootstrapOptions, Interval, PairedComparison, SampleSummary } from './statistics';
-export { confidentLearning, perClassThresholds, recoveryScores, stratifiedKFold } from './confident-learning';
+export { comparePaired, mcnemarExact, summarizeSample } from './statistics';
+export type { Interval, PairedComparison, SampleSummary } from './statistics';
+export { splitIntervals, subsetReport } from './split-evaluation';
+export type { SplitIntervals } from './split-evaluation';
+export { confidentLearning, recoveryScores, stratifiedKFold } from './confident-learning';
 export type { AuditFlag, AuditVerdict, ConfidentLearningResult } from './confident-learning';
-export { differenceInterval, nonInferiority, pairedMeanDifference, sampleVariance, studentTCdf, studentTQuantile, twoSidedPValue, welchDegreesOfFreedom, welchMeanDifference } from './mean-difference';
+export { nonInferiority, pairedMeanDifference, twoSidedPValue, welchMeanDifference } from './mean-difference';
 export type { MeanDifference, MeanDifferenceTestName, NonInferiority } from './mean-difference';
 export { holmAdjust } from './holm';
 export { pooledPairedNonInferiority } from './pooled-paired';

@@ -1,4 +1,4 @@
-import { differenceInterval, nonInferiority, pairedMeanDifference, sampleVariance, studentTCdf, studentTQuantile, twoSidedPValue, welchDegreesOfFreedom, welchMeanDifference } from './index';
+import { differenceInterval, nonInferiority, pairedMeanDifference, sampleVariance, studentTCdf, studentTQuantile, twoSidedPValue, welchDegreesOfFreedom, welchMeanDifference } from './mean-difference';
 
 describe('studentTCdf', () => {
   it('matches the closed forms for 1 and 2 degrees of freedom and a table value', () => {

@@ -1,4 +1,5 @@
-import { mcnemarExact, pooledPairedNonInferiority } from './index';
+import { pooledPairedNonInferiority } from './pooled-paired';
+import { mcnemarExact } from './statistics';
 
 const stratum = (n: number, onlyCandidate: number, onlyBaseline: number) => ({
   candidateCorrect: Array.from({ length: n }, (_, i) => i < onlyCandidate || i >= onlyCandidate + onlyBaseline),

@@ -1,4 +1,4 @@
-import { bootstrapClassification, bootstrapInterval, comparePaired, mcnemarExact, quantileSorted, summarizeSample } from './index';
+import { bootstrapClassification, bootstrapInterval, comparePaired, mcnemarExact, quantileSorted, summarizeSample } from './statistics';
 
 describe('quantileSorted', () => {
   it('interpolates linearly like numpy.quantile', () => {

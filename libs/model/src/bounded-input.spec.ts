@@ -3,8 +3,6 @@
  * silent HTTP server, malformed URLs and weight paths. Each fails fast with a ModelError.
  */
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,32 +12,24 @@ import { ModelDownloadError, ModelFormatError, ModelOptionsError } from './error
 import { sha256Hex } from './files';
 import { modelLimitsFromEnv, parseByteSize } from './limits';
 import { loadExtractor } from './load';
+import { startTestHttpServer, streamEndlessly, type TestHttpServer } from './testing/http-server';
 import { MODELS, sharedModelFile } from './testing/shared-data';
 
 jest.setTimeout(30_000);
 
 let tmp: string;
-let server: http.Server;
+let server: TestHttpServer | undefined;
 let baseUrl: string;
-const sockets = new Set<Socket>();
-const requests: string[] = [];
+let requests: string[];
 let modelBytes: Buffer;
 
 beforeAll(async () => {
   await initBackend('wasm');
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'model-bounded-'));
   modelBytes = fs.readFileSync(sharedModelFile(MODELS.v1Half160));
-  server = http.createServer((req, res) => {
-    requests.push(req.url ?? '');
+  server = await startTestHttpServer((req, res) => {
     if (req.url === '/endless.tflite') {
-      // Chunked, no Content-Length, never ends: only the counted stream can stop it.
-      res.writeHead(200, { 'content-type': 'application/octet-stream' });
-      const chunk = Buffer.alloc(64 * 1024, 7);
-      const pump = (): void => {
-        while (!res.destroyed && res.write(chunk));
-        if (!res.destroyed) res.once('drain', pump);
-      };
-      pump();
+      streamEndlessly(res, Buffer.alloc(64 * 1024, 7));
     } else if (req.url === '/announced-huge.tflite') {
       res.writeHead(200, { 'content-length': String(50 * 1024 ** 3) });
       res.write(Buffer.alloc(1024)); // then nothing: it must be refused by the header alone
@@ -52,17 +42,11 @@ beforeAll(async () => {
       res.writeHead(200).end(modelBytes);
     } else res.writeHead(404).end();
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  ({ baseUrl, requests } = server);
 });
 
 afterAll(async () => {
-  for (const s of sockets) s.destroy();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await server?.close();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import sqlite3 from 'sqlite3';
 import { writeSyntheticDataset } from '@mlbench/data';
-import { openSqliteStore } from '@mlbench/tracking';
+import { withStore } from '@mlbench/tracking/src/testing';
 import { EXIT, runCli } from '../cli';
 import { SHARED, captureIo } from '../test-support';
 import { tinyConfig } from '@mlbench/experiment/src/testing';
@@ -23,15 +23,11 @@ const cli = async (...args: string[]): Promise<{ code: number; out: string }> =>
   return { code, out: [...io.stdout, ...io.stderr].join('\n') };
 };
 
-const runIdOf = async (name: string, which: 'newest' | 'oldest' = 'newest'): Promise<string> => {
-  const store = await openSqliteStore(db);
-  try {
+const runIdOf = (name: string, which: 'newest' | 'oldest' = 'newest'): Promise<string> =>
+  withStore(db, async (store) => {
     const runs = await store.searchRuns({ name });
     return runs[which === 'newest' ? 0 : runs.length - 1].id;
-  } finally {
-    await store.close();
-  }
-};
+  });
 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'repro-'));

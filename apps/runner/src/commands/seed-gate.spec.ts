@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import sqlite3 from 'sqlite3';
 import { writeSyntheticDataset } from '@mlbench/data';
 import { openSqliteStore } from '@mlbench/tracking';
+import { withStore } from '@mlbench/tracking/src/testing';
 import { EXIT, runCli } from '../cli';
 import { SHARED, captureIo } from '../test-support';
 
@@ -41,14 +42,7 @@ const cli = async (...args: string[]): Promise<{ code: number; out: string; stdo
   return { code, out: [...io.stdout, ...io.stderr].join('\n'), stdout: io.stdout.join('\n') };
 };
 const file = (name: string): string => path.join(dir, name);
-const sweepIds = async (): Promise<string[]> => {
-  const store = await openSqliteStore(db);
-  try {
-    return (await store.searchSweeps()).map((s) => s.id);
-  } finally {
-    await store.close();
-  }
-};
+const sweepIds = (): Promise<string[]> => withStore(db, async (store) => (await store.searchSweeps()).map((s) => s.id));
 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'seed-gate-'));

@@ -15,19 +15,25 @@
 import { ModelFormatError, UnsupportedOperatorError } from '../errors';
 import { BuiltinOp } from '../tflite/builtin-ops';
 import type { TfliteGraph } from '../tflite/graph';
-import { activationOf, biasOf, keepDimsOf, softmaxBeta, windowOf } from '../tflite/operator-options';
-import { ActivationFunction, Padding, type OperatorDef } from '../tflite/schema';
-import { bytesOf, floatAttr, intAttr, intsAttr, toFloat, transpose4, valueInfo } from './builders';
-import { encodeOnnxModel, OnnxDataType, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from './proto';
+import { activationOf, biasOf, keepDimsOf, softmaxBeta } from '../tflite/operator-options';
+import { ActivationFunction, type OperatorDef } from '../tflite/schema';
+import { bytesOf, floatAttr, intAttr, intsAttr, toFloat, transpose4 } from './builders';
+import {
+  convAttributes,
+  convWeightLayout,
+  isSpatialOne,
+  meanAxes,
+  ONNX_INPUT_NAME,
+  OnnxGraphBuilder,
+  poolLowering,
+  reshapeTarget,
+} from './graph-builder';
+import { encodeOnnxModel, OnnxDataType, type OnnxModel, type OnnxValueInfo } from './proto';
+
+export { ONNX_INPUT_NAME, ONNX_IR_VERSION, ONNX_OPSET, tfPads } from './graph-builder';
 
 /** Bump when the exported graph changes for the same input, so cached `.onnx` files are rebuilt. */
 export const ONNX_EXPORTER_VERSION = 1;
-/** ONNX operator set the graphs target (Clip takes min/max as inputs from 11 on). */
-export const ONNX_OPSET = 13;
-/** IR version 7 matches opset 13 (ONNX 1.8). */
-export const ONNX_IR_VERSION = 7;
-
-export const ONNX_INPUT_NAME = 'input';
 
 export interface OnnxExportOptions {
   /** Tensor indices to output, each flattened to [batch, n]; named by `outputNames`. */
@@ -58,26 +64,22 @@ export function buildOnnxModel(graph: TfliteGraph, options: OnnxExportOptions): 
   return new Exporter(graph, options).build();
 }
 
-class Exporter {
-  private readonly nodes: OnnxNode[] = [];
-  private readonly initializers: OnnxTensor[] = [];
+class Exporter extends OnnxGraphBuilder {
   private readonly initializerNames = new Set<string>();
   private readonly values = new Map<number, Ref>();
-  /** Converted copies of values (e.g. an NCHW tensor transposed back to NHWC), by `${name}:${layout}`. */
-  private readonly converted = new Map<string, string>();
-  private counter = 0;
 
   constructor(
-    private readonly graph: TfliteGraph,
+    graph: TfliteGraph,
     private readonly options: OnnxExportOptions,
-  ) {}
+  ) {
+    super(graph);
+  }
 
   build(): OnnxModel {
     const { graph } = this;
     const [h, w, c] = graph.inputShape;
     const layout = this.options.inputLayout ?? 'nhwc';
-    const inputDims = layout === 'nhwc' ? [h, w, c] : [c, h, w];
-    const inputInfo = valueInfo(ONNX_INPUT_NAME, [{ dim_param: 'batch' }, ...inputDims.map((d) => ({ dim_value: d }))]);
+    const inputInfo = this.inputInfo(layout === 'nhwc' ? [h, w, c] : [c, h, w]);
     if (layout === 'nhwc') {
       const nchw = this.node('Transpose', [ONNX_INPUT_NAME], [intsAttr('perm', [0, 3, 1, 2])], 'input_nchw');
       this.values.set(graph.inputIndex, { name: nchw, layout: 'nchw' });
@@ -90,53 +92,22 @@ class Exporter {
     const outputs: OnnxValueInfo[] = this.options.outputs.map((t, i) => {
       const name = this.options.outputNames?.[i] ?? `output${i}`;
       const ref = this.value(t);
-      const shape = graph.tensor(t).shape;
-      const plain = this.isSpatialOne(t) ? ref.name : this.toPlain(t, ref);
+      const plain = isSpatialOne(graph.tensor(t).shape) ? ref.name : this.toPlain(t, ref);
       this.node('Flatten', [plain], [intAttr('axis', 1)], undefined, name);
-      const size = shape.slice(1).reduce((a, b) => a * b, 1);
-      return valueInfo(name, [{ dim_param: 'batch' }, { dim_value: size }]);
+      return this.outputInfo(name, t);
     });
 
-    return {
-      ir_version: ONNX_IR_VERSION,
-      opset_import: [{ domain: '', version: ONNX_OPSET }],
-      producer_name: 'mlbench',
-      producer_version: String(ONNX_EXPORTER_VERSION),
-      graph: {
-        name: 'tflite_export',
-        doc_string: `Exported from ${graph.file} (TFLite); weights dequantized to float32.`,
-        node: this.nodes,
-        initializer: this.initializers,
-        input: [inputInfo],
-        output: outputs,
-      },
-    };
+    return this.model('tflite_export', String(ONNX_EXPORTER_VERSION), `Exported from ${graph.file} (TFLite); weights dequantized to float32.`, inputInfo, outputs);
   }
 
-  // --- graph building -------------------------------------------------------------------------
-
-  private fresh(hint: string): string {
-    return `${hint.replace(/[^A-Za-z0-9_./-]/g, '_').slice(-60)}__${this.counter++}`;
-  }
-
-  /** Appends a node and returns its (single) output name. */
-  private node(opType: string, inputs: string[], attribute: OnnxAttribute[] = [], hint = opType, output?: string): string {
-    const out = output ?? this.fresh(hint);
-    this.nodes.push({ name: `${opType}_${this.nodes.length}`, op_type: opType, input: inputs, output: [out], attribute });
-    return out;
-  }
+  // --- values ---------------------------------------------------------------------------------
 
   private floatInit(hint: string, dims: number[], values: Float32Array): string {
-    const name = this.fresh(hint);
-    this.initializers.push({ name, dims, data_type: OnnxDataType.FLOAT, raw_data: bytesOf(values) });
-    return name;
+    return this.init(hint, dims, OnnxDataType.FLOAT, bytesOf(values));
   }
 
   private int64Init(hint: string, values: readonly number[]): string {
-    const name = this.fresh(hint);
-    const data = BigInt64Array.from(values.map((v) => BigInt(v)));
-    this.initializers.push({ name, dims: [values.length], data_type: OnnxDataType.INT64, raw_data: bytesOf(data) });
-    return name;
+    return this.init(hint, [values.length], OnnxDataType.INT64, bytesOf(BigInt64Array.from(values.map((v) => BigInt(v)))));
   }
 
   /** A named scalar float constant, shared by every node that uses the same value. */
@@ -161,22 +132,9 @@ class Exporter {
     throw new ModelFormatError(`${this.graph.file}: internal: tensor ${this.graph.tensor(t).name} has no value during export`, this.graph.file);
   }
 
-  /** True for a rank-4 tensor with H = W = 1: NCHW and NHWC then share one memory order. */
-  private isSpatialOne(t: number): boolean {
-    const s = this.graph.tensor(t).shape;
-    return s.length === 4 && s[1] === 1 && s[2] === 1;
-  }
-
   /** The value in TFLite layout (a Transpose back to NHWC when it is held NCHW). */
   private toPlain(t: number, ref = this.value(t)): string {
-    if (ref.layout === 'plain') return ref.name;
-    const key = `${ref.name}:plain`;
-    let name = this.converted.get(key);
-    if (!name) {
-      name = this.node('Transpose', [ref.name], [intsAttr('perm', [0, 2, 3, 1])], `${ref.name}_nhwc`);
-      this.converted.set(key, name);
-    }
-    return name;
+    return ref.layout === 'plain' ? ref.name : this.transposed(ref.name, [0, 2, 3, 1], 'plain', `${ref.name}_nhwc`);
   }
 
   /** A rank-4 value in NCHW layout. */
@@ -185,13 +143,7 @@ class Exporter {
     if (this.graph.tensor(t).shape.length !== 4) {
       throw new ModelFormatError(`${this.graph.file}: internal: tensor ${this.graph.tensor(t).name} is not rank 4`, this.graph.file);
     }
-    const key = `${ref.name}:nchw`;
-    let name = this.converted.get(key);
-    if (!name) {
-      name = this.node('Transpose', [ref.name], [intsAttr('perm', [0, 3, 1, 2])], `${ref.name}_nchw`);
-      this.converted.set(key, name);
-    }
-    return name;
+    return this.transposed(ref.name, [0, 3, 1, 2], 'nchw', `${ref.name}_nchw`);
   }
 
   private unsupported(op: OperatorDef, detail: string): UnsupportedOperatorError {
@@ -238,35 +190,17 @@ class Exporter {
         const opt = o?.kind === 'conv2d' || o?.kind === 'depthwise' ? o : undefined;
         if (!opt || inShape.length !== 4) throw this.unsupported(op, 'expected an NHWC input and conv options');
         const wv = g.constantValue(op.inputs[1]);
-        const [kOut, kh, kw, kIn] = wv.shape;
-        const inC = inShape[3];
-        let weight: string;
-        let group = 1;
-        if (code === BuiltinOp.CONV_2D) {
-          // TFLite [out, h, w, in] -> ONNX [out, in, h, w].
-          weight = this.floatInit(`${g.tensor(op.inputs[1]).name}`, [kOut, kIn, kh, kw], transpose4(toFloat(wv), wv.shape, [0, 3, 1, 2]));
-        } else {
-          // TFLite [1, h, w, in * m] (output channel c * m + k) -> ONNX [in * m, 1, h, w] with group = in:
-          // ONNX group g produces output channels g * m .. g * m + m - 1, the same order.
-          const outC = kIn;
-          if (!inC || outC % inC !== 0) throw this.unsupported(op, `cannot infer the depth multiplier from weights [${wv.shape}]`);
-          weight = this.floatInit(`${g.tensor(op.inputs[1]).name}`, [outC, 1, kh, kw], transpose4(toFloat(wv), wv.shape, [3, 0, 1, 2]));
-          group = inC;
-        }
+        const [, kh, kw] = wv.shape;
+        const layout = convWeightLayout(code === BuiltinOp.DEPTHWISE_CONV_2D, wv.shape, inShape[3]);
+        if ('problem' in layout) throw this.unsupported(op, layout.problem);
+        const weight = this.floatInit(`${g.tensor(op.inputs[1]).name}`, layout.dims, transpose4(toFloat(wv), wv.shape, layout.perm));
         const inputs = [this.toNchw(op.inputs[0]), weight];
         const bias = biasOf(op);
         if (bias !== undefined) {
           const bv = g.constantValue(bias);
           inputs.push(this.floatInit(g.tensor(bias).name, [bv.values.length], toFloat(bv)));
         }
-        const { strides, dilations } = windowOf(opt);
-        const pads = tfPads(opt.padding, [inShape[1], inShape[2]], [kh, kw], strides, dilations);
-        const y = this.node(
-          'Conv',
-          inputs,
-          [intsAttr('kernel_shape', [kh, kw]), intsAttr('strides', strides), intsAttr('dilations', dilations), intsAttr('pads', pads), intAttr('group', group)],
-          g.tensor(op.outputs[0]).name,
-        );
+        const y = this.node('Conv', inputs, convAttributes(opt, inShape, [kh, kw], layout.group), g.tensor(op.outputs[0]).name);
         this.set(op, this.activation(y, opt.activation, op), 'nchw');
         return;
       }
@@ -304,26 +238,15 @@ class Exporter {
         const opt = o?.kind === 'pool2d' ? o : undefined;
         if (!opt || inShape.length !== 4) throw this.unsupported(op, 'expected an NHWC input and pool options');
         const x = this.toNchw(op.inputs[0]);
-        const kernel = [opt.filterHeight, opt.filterWidth];
-        const { strides } = windowOf(opt);
-        const whole = kernel[0] === inShape[1] && kernel[1] === inShape[2] && (opt.padding === Padding.VALID || (inShape[1] === 1 && inShape[2] === 1));
-        let y: string;
-        if (whole) {
-          y = this.node(code === BuiltinOp.AVERAGE_POOL_2D ? 'GlobalAveragePool' : 'GlobalMaxPool', [x], [], g.tensor(op.outputs[0]).name);
-        } else {
-          const pads = tfPads(opt.padding, [inShape[1], inShape[2]], kernel, strides, [1, 1]);
-          // TensorFlow's SAME average pool divides by the number of real (unpadded) values.
-          const attrs = [intsAttr('kernel_shape', kernel), intsAttr('strides', strides), intsAttr('pads', pads)];
-          if (code === BuiltinOp.AVERAGE_POOL_2D) attrs.push(intAttr('count_include_pad', 0));
-          y = this.node(code === BuiltinOp.AVERAGE_POOL_2D ? 'AveragePool' : 'MaxPool', [x], attrs, g.tensor(op.outputs[0]).name);
-        }
+        const pool = poolLowering(opt, inShape, code === BuiltinOp.AVERAGE_POOL_2D);
+        const y = this.node(pool.opType, [x], pool.attributes, g.tensor(op.outputs[0]).name);
         this.set(op, this.activation(y, opt.activation, op), 'nchw');
         return;
       }
       case BuiltinOp.MEAN: {
-        const axes = Array.from(g.constantValue(op.inputs[1]).values).map((a) => (a < 0 ? a + inShape.length : a));
+        const { axes, spatial } = meanAxes(g, op, inShape);
         const keepDims = keepDimsOf(o);
-        if (inShape.length === 4 && axes.length === 2 && axes.includes(1) && axes.includes(2)) {
+        if (spatial) {
           const y = this.node('GlobalAveragePool', [this.toNchw(op.inputs[0])], [], g.tensor(op.outputs[0]).name);
           if (keepDims) this.set(op, y, 'nchw');
           else this.set(op, this.node('Flatten', [y], [intAttr('axis', 1)]), 'plain');
@@ -335,18 +258,10 @@ class Exporter {
       }
       case BuiltinOp.RESHAPE:
       case BuiltinOp.SQUEEZE: {
-        const outShape = g.tensor(op.outputs[0]).shape;
-        let target: number[];
-        if (outShape.length > 0 && inShape.length > 0 && outShape[0] === inShape[0]) {
-          // The batch axis is kept: every other dimension comes from the file, the batch is inferred.
-          target = [-1, ...outShape.slice(1)];
-        } else if (code === BuiltinOp.RESHAPE && op.inputs.length > 1 && op.inputs[1] >= 0 && g.isConstant(op.inputs[1])) {
-          target = Array.from(g.constantValue(op.inputs[1]).values);
-        } else {
-          throw this.unsupported(op, `a reshape from [${inShape}] to [${outShape}] that does not keep the batch axis`);
-        }
+        const target = reshapeTarget(g, op, inShape);
+        if ('problem' in target) throw this.unsupported(op, target.problem);
         // [n, 1, 1, c] has the same memory order in NCHW and NHWC, so no transpose is needed.
-        const x = this.isSpatialOne(op.inputs[0]) ? this.value(op.inputs[0]).name : this.toPlain(op.inputs[0]);
+        const x = isSpatialOne(inShape) ? this.value(op.inputs[0]).name : this.toPlain(op.inputs[0]);
         this.set(op, this.node('Reshape', [x, this.int64Init('shape', target)], [], g.tensor(op.outputs[0]).name), 'plain');
         return;
       }
@@ -386,21 +301,4 @@ class Exporter {
         throw this.unsupported(op, 'no ONNX mapping');
     }
   }
-}
-
-// --- helpers ----------------------------------------------------------------------------------
-
-/** ONNX `pads` [top, left, bottom, right] for TensorFlow padding (SAME puts the odd extra row/column at the end). */
-export function tfPads(padding: Padding, input: number[], kernel: number[], strides: number[], dilations: number[]): number[] {
-  if (padding === Padding.VALID) return [0, 0, 0, 0];
-  const before: number[] = [];
-  const after: number[] = [];
-  for (let i = 0; i < 2; i++) {
-    const out = Math.ceil(input[i] / strides[i]);
-    const effective = (kernel[i] - 1) * dilations[i] + 1;
-    const total = Math.max((out - 1) * strides[i] + effective - input[i], 0);
-    before.push(Math.floor(total / 2));
-    after.push(total - Math.floor(total / 2));
-  }
-  return [before[0], before[1], after[0], after[1]];
 }

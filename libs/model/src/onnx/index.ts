@@ -1,4 +1,5 @@
-export { buildOnnxModel, exportTfliteToOnnx, tfPads, ONNX_EXPORTER_VERSION, ONNX_INPUT_NAME, ONNX_IR_VERSION, ONNX_OPSET } from './export';
+export { buildOnnxModel, exportTfliteToOnnx, ONNX_EXPORTER_VERSION } from './export';
+export { tfPads, ONNX_INPUT_NAME, ONNX_IR_VERSION, ONNX_OPSET } from './graph-builder';
 export type { OnnxExportOptions } from './export';
 export { createOnnxExtractor, defaultThreads, loadOnnxRuntime, onnxExportKey, onnxRuntimeAvailable, onnxRuntimeVersion } from './extractor';
 export type { OnnxExtractorOptions } from './extractor';

@@ -3,34 +3,25 @@
  * layout and padding rules, then MobileNetV2 on the known-answer images and on 200 flower photos.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import sharp from 'sharp';
-import type * as Ort from 'onnxruntime-node';
-import { initBackend } from '../backend';
 import { UnsupportedOperatorError } from '../errors';
 import type { FeatureExtractor } from '../extractor';
 import { loadExtractor } from '../load';
-import { argmax, MODELS, scaledRgb, sharedDir, sharedModelFile } from '../testing/shared-data';
+import { flowerPhotos, flowerPixels } from '../testing/flower-photos';
+import { argmax, MODELS, scaledRgb, sharedModelFile } from '../testing/shared-data';
 import { BuiltinOp } from '../tflite/builtin-ops';
 import { runTfliteClassifier } from '../tflite/extractor';
 import { TfliteGraph } from '../tflite/graph';
 import { BuiltinOptionsType, Padding, TensorType } from '../tflite/schema';
 import { buildTflite, bytesOf, type ModelSpec } from '../tflite/testing/build-tflite';
 import { buildOnnxModel, exportTfliteToOnnx, ONNX_INPUT_NAME, tfPads } from './export';
-import { loadOnnxRuntime, onnxExportKey } from './extractor';
+import { onnxExportKey } from './extractor';
 import { decodeOnnxModel } from './proto';
+import { useOnnxTestbed } from '../testing/onnx-testbed';
 
 jest.setTimeout(120_000);
 
-let tmp: string;
-let ort: typeof Ort;
-beforeAll(async () => {
-  await initBackend('wasm');
-  ort = loadOnnxRuntime();
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'model-onnx-'));
-});
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const bed = useOnnxTestbed('model-onnx-');
 
 /** Deterministic values in [-1, 1). */
 function floats(n: number, seed: number): Float32Array {
@@ -43,9 +34,9 @@ function floats(n: number, seed: number): Float32Array {
 
 /** Runs exported ONNX bytes on NHWC input; one flattened array per output. */
 async function runOnnx(bytes: Uint8Array, pixels: Float32Array, shape: number[], outputs: string[]): Promise<Float32Array[]> {
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+  const session = await bed.ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
   try {
-    const result = await session.run({ [ONNX_INPUT_NAME]: new ort.Tensor('float32', pixels, shape) });
+    const result = await session.run({ [ONNX_INPUT_NAME]: new bed.ort.Tensor('float32', pixels, shape) });
     return outputs.map((o) => Float32Array.from(result[o].data as Float32Array));
   } finally {
     await session.release();
@@ -147,7 +138,7 @@ describe('exporter on a built model', () => {
   it('matches the tfjs interpreter on a batch of 3 (intermediate pool and softmax)', async () => {
     const onnx = exportTfliteToOnnx(graph, { outputs: [7, 12], outputNames: ['pooled', 'probs'] });
     const [pooled, probs] = await runOnnx(onnx, input, [batch, 8, 8, 3], ['pooled', 'probs']);
-    const file = path.join(tmp, 'built.tflite');
+    const file = path.join(bed.tmp, 'built.tflite');
     fs.writeFileSync(file, bytes);
     const tfjs = await loadExtractor({ source: file, featureLayer: 'max/out', engine: 'tfjs' });
     try {
@@ -191,7 +182,7 @@ describe('MobileNetV2 1.0/224: onnx engine against tfjs', () => {
   const file = (): string => sharedModelFile(MODELS.v2);
 
   beforeAll(async () => {
-    cacheDir = path.join(tmp, 'onnx-cache');
+    cacheDir = path.join(bed.tmp, 'onnx-cache');
     onnx = await loadExtractor({ source: file(), engine: 'onnx', onnxCacheDir: cacheDir, threads: 2 });
     tfjs = await loadExtractor({ source: file(), engine: 'tfjs' });
     graph = TfliteGraph.fromBytes(fs.readFileSync(file()), file());
@@ -211,7 +202,7 @@ describe('MobileNetV2 1.0/224: onnx engine against tfjs', () => {
       inputShape: [224, 224, 3],
       engine: 'onnx',
       backend: 'cpu',
-      engineVersion: ort.env.versions.node,
+      engineVersion: bed.ort.env.versions.node,
       threads: 2,
     });
     const cached = path.join(cacheDir, `${onnxExportKey(onnx.description.sha256, onnx.description.featureLayer)}.onnx`);
@@ -239,15 +230,11 @@ describe('MobileNetV2 1.0/224: onnx engine against tfjs', () => {
   });
 
   it('matches tfjs on 200 flower photos (40 per class): features within 1e-3 of their scale, identical top-1', async () => {
-    const root = path.join(sharedDir(), 'datasets', 'flower_photos');
-    const classes = fs.readdirSync(root).filter((d) => fs.statSync(path.join(root, d)).isDirectory()).sort();
-    expect(classes).toEqual(['daisy', 'dandelion', 'roses', 'sunflowers', 'tulips']);
-    const files = classes.flatMap((c) =>
-      fs.readdirSync(path.join(root, c)).filter((f) => f.endsWith('.jpg')).sort().slice(0, 40).map((f) => path.join(root, c, f)),
-    );
+    const files = flowerPhotos(40);
+    expect(files.map((f) => path.basename(path.dirname(f))).filter((c, i, all) => all.indexOf(c) === i)).toEqual(['daisy', 'dandelion', 'roses', 'sunflowers', 'tulips']);
     expect(files).toHaveLength(200);
 
-    const session = await ort.InferenceSession.create(
+    const session = await bed.ort.InferenceSession.create(
       exportTfliteToOnnx(graph, { outputs: [graph.resolveFeatureTensor('auto'), graph.outputIndices[0]], outputNames: ['features', 'probs'] }),
       { intraOpNumThreads: 2 },
     );
@@ -256,16 +243,10 @@ describe('MobileNetV2 1.0/224: onnx engine against tfjs', () => {
     try {
       for (let start = 0; start < files.length; start += 32) {
         const chunk = files.slice(start, start + 32);
-        const pixels = new Float32Array(chunk.length * 150528);
-        await Promise.all(
-          chunk.map(async (f, i) => {
-            const rgb = await sharp(f).rotate().resize(224, 224, { fit: 'fill', kernel: 'linear' }).toColourspace('srgb').removeAlpha().raw().toBuffer();
-            for (let k = 0; k < rgb.length; k++) pixels[i * 150528 + k] = rgb[k] / 127.5 - 1;
-          }),
-        );
+        const pixels = await flowerPixels(chunk);
         const viaEngine = await onnx.extract(pixels, chunk.length);
         const expected = await tfjs.extract(pixels, chunk.length);
-        const out = await session.run({ [ONNX_INPUT_NAME]: new ort.Tensor('float32', pixels, [chunk.length, 224, 224, 3]) });
+        const out = await session.run({ [ONNX_INPUT_NAME]: new bed.ort.Tensor('float32', pixels, [chunk.length, 224, 224, 3]) });
         const probs = out['probs'].data as Float32Array;
         const expectedProbs = await runTfliteClassifier(graph, pixels, chunk.length);
         chunk.forEach((f, i) => {

@@ -9,6 +9,7 @@ import { FeatureLayerError } from '../errors';
 import type { FeatureExtractor } from '../extractor';
 import { loadExtractor } from '../load';
 import { defaultThreads } from '../onnx/extractor';
+import { concatFloat32 as concat } from '../testing/flower-photos';
 import { argmax, MODELS, scaledRgb, sharedModelFile } from '../testing/shared-data';
 import { TfliteGraph } from './graph';
 import { runTfliteClassifier } from './extractor';
@@ -165,16 +166,6 @@ describe('MobileNetV1', () => {
     }
   });
 });
-
-function concat(...parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number): void {
   expect(actual.length).toBe(expected.length);

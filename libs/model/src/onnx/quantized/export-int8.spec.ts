@@ -5,40 +5,31 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import sharp from 'sharp';
-import type * as Ort from 'onnxruntime-node';
-import { initBackend } from '../../backend';
 import { UnsupportedOperatorError } from '../../errors';
 import type { FeatureExtractor } from '../../extractor';
 import { loadExtractor } from '../../load';
-import { argmax, MODELS, scaledRgb, sharedDir, sharedModelFile } from '../../testing/shared-data';
+import { concatFloat32, featureAgreement, flowerPhotos, flowerPixels } from '../../testing/flower-photos';
+import { argmax, MODELS, scaledRgb, sharedModelFile } from '../../testing/shared-data';
 import { TfliteGraph } from '../../tflite/graph';
 import { ActivationFunction, TensorType } from '../../tflite/schema';
 import { buildTflite } from '../../tflite/testing/build-tflite';
 import { exportTfliteToOnnx, ONNX_EXPORTER_VERSION, ONNX_INPUT_NAME, ONNX_OPSET } from '../export';
-import { loadOnnxRuntime, onnxExportKey } from '../extractor';
+import { onnxExportKey } from '../extractor';
 import { decodeOnnxModel, type OnnxModel } from '../proto';
 import { int8WeightEncoding } from './cpu-features';
 import { buildOnnxModelInt8, exportTfliteToOnnxInt8, isQuantizedGraph } from './export-int8';
 import { int8ModelSpec, int8Reference } from './testing/int8-model';
+import { useOnnxTestbed } from '../../testing/onnx-testbed';
 
 jest.setTimeout(180_000);
 
-let tmp: string;
-let ort: typeof Ort;
-beforeAll(async () => {
-  await initBackend('wasm');
-  ort = loadOnnxRuntime();
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'model-int8-'));
-});
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const bed = useOnnxTestbed('model-int8-');
 
 /** The node types of the graph ONNX Runtime actually runs after its optimizations (QDQ fusion). */
 async function optimizedOpTypes(bytes: Uint8Array): Promise<string[]> {
-  const file = path.join(tmp, `optimized-${Math.random().toString(36).slice(2)}.onnx`);
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, graphOptimizationLevel: 'all', optimizedModelFilePath: file, logSeverityLevel: 3 });
+  const file = path.join(bed.tmp, `optimized-${Math.random().toString(36).slice(2)}.onnx`);
+  const session = await bed.ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, graphOptimizationLevel: 'all', optimizedModelFilePath: file, logSeverityLevel: 3 });
   await session.release();
   return decodeOnnxModel(fs.readFileSync(file)).graph.node.map((n) => n.op_type);
 }
@@ -49,7 +40,7 @@ function attr(model: OnnxModel, nodeIndex: number, name: string): number | undef
 
 describe('int8 export of a TF2-style model (int8 activations, per-channel int8 weights)', () => {
   const file = (): string => {
-    const f = path.join(tmp, 'int8.tflite');
+    const f = path.join(bed.tmp, 'int8.tflite');
     if (!fs.existsSync(f)) fs.writeFileSync(f, buildTflite(int8ModelSpec()));
     return f;
   };
@@ -135,14 +126,14 @@ describe('int8 export of a TF2-style model (int8 activations, per-channel int8 w
   });
 
   it('refuses for int8 what it cannot express, naming the operator, while float32 still loads', async () => {
-    const tanh = path.join(tmp, 'tanh.tflite');
+    const tanh = path.join(bed.tmp, 'tanh.tflite');
     fs.writeFileSync(tanh, buildTflite(int8ModelSpec({ depthwiseActivation: ActivationFunction.TANH })));
     const int8 = loadExtractor({ source: tanh, engine: 'auto', precision: 'int8', threads: 1 });
     await expect(int8).rejects.toThrow(UnsupportedOperatorError);
     await expect(loadExtractor({ source: tanh, precision: 'int8', threads: 1 })).rejects.toThrow(
       /operator #2 DEPTHWISE_CONV_2D \(producing dw\/out\) cannot be exported to int8 ONNX: fused activation TANH is not a clamp\. Use precision: float32/,
     );
-    const int16 = path.join(tmp, 'int16.tflite');
+    const int16 = path.join(bed.tmp, 'int16.tflite');
     fs.writeFileSync(int16, buildTflite(int8ModelSpec({ meanOut: TensorType.INT16 })));
     await expect(loadExtractor({ source: int16, precision: 'int8', threads: 1 })).rejects.toThrow(/operator #3 MEAN \(producing mean\/out\).*INT16/);
     for (const f of [tanh, int16]) {
@@ -166,7 +157,7 @@ describe('int8 export of a TF2-style model (int8 activations, per-channel int8 w
         return { name: t.name, shape: t.shape, type: TensorType.FLOAT32, data: new Uint8Array(Float32Array.from(values, (v) => v / 100).buffer) };
       }),
     };
-    const f = path.join(tmp, 'float.tflite');
+    const f = path.join(bed.tmp, 'float.tflite');
     fs.writeFileSync(f, buildTflite(floatSpec));
     const graph = TfliteGraph.fromBytes(fs.readFileSync(f), f);
     expect(isQuantizedGraph(graph, [graph.resolveFeatureTensor('auto')])).toBe(false);
@@ -196,7 +187,7 @@ describe('MobileNetV2 1.0/224 (uint8): int8 against float32', () => {
   const file = (): string => sharedModelFile(MODELS.v2);
 
   beforeAll(async () => {
-    int8 = await loadExtractor({ source: file(), engine: 'onnx', precision: 'int8', onnxCacheDir: path.join(tmp, 'cache'), threads: 2 });
+    int8 = await loadExtractor({ source: file(), engine: 'onnx', precision: 'int8', onnxCacheDir: path.join(bed.tmp, 'cache'), threads: 2 });
     float = await loadExtractor({ source: file(), engine: 'onnx', threads: 2 });
     graph = TfliteGraph.fromBytes(fs.readFileSync(file()), file());
   });
@@ -208,7 +199,7 @@ describe('MobileNetV2 1.0/224 (uint8): int8 against float32', () => {
 
   it('caches the int8 export beside (not over) the float32 one, by weight encoding', () => {
     expect(int8.description).toMatchObject({ engine: 'onnx', precision: 'int8', featureLayer: 'MobilenetV2/Logits/AvgPool', featureDim: 1280 });
-    const cached = path.join(tmp, 'cache', `${onnxExportKey(int8.description.sha256, int8.description.featureLayer, { weights: int8WeightEncoding() })}.onnx`);
+    const cached = path.join(bed.tmp, 'cache', `${onnxExportKey(int8.description.sha256, int8.description.featureLayer, { weights: int8WeightEncoding() })}.onnx`);
     // 2.2 M one-byte weights (the float32 export has 4 bytes each).
     expect(fs.statSync(cached).size).toBeGreaterThan(2_000_000);
     expect(fs.statSync(cached).size).toBeLessThan(4_000_000);
@@ -227,9 +218,9 @@ describe('MobileNetV2 1.0/224 (uint8): int8 against float32', () => {
     pixels.set(scaledRgb(MODELS.sunflower), 150528);
     const outputs = { outputs: [graph.resolveFeatureTensor('auto'), graph.outputIndices[0]], outputNames: ['features', 'probs'] };
     const run = async (bytes: Uint8Array): Promise<{ features: Float32Array; probs: Float32Array }> => {
-      const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 2 });
+      const session = await bed.ort.InferenceSession.create(bytes, { intraOpNumThreads: 2 });
       try {
-        const out = await session.run({ [ONNX_INPUT_NAME]: new ort.Tensor('float32', pixels, [2, 224, 224, 3]) });
+        const out = await session.run({ [ONNX_INPUT_NAME]: new bed.ort.Tensor('float32', pixels, [2, 224, 224, 3]) });
         return { features: Float32Array.from(out['features'].data as Float32Array), probs: Float32Array.from(out['probs'].data as Float32Array) };
       } finally {
         await session.release();
@@ -249,44 +240,16 @@ describe('MobileNetV2 1.0/224 (uint8): int8 against float32', () => {
   });
 
   it('agrees with float32 on 200 flower photos within the documented tolerance', async () => {
-    const root = path.join(sharedDir(), 'datasets', 'flower_photos');
-    const classes = fs.readdirSync(root).filter((d) => fs.statSync(path.join(root, d)).isDirectory()).sort();
-    const files = classes.flatMap((c) =>
-      fs.readdirSync(path.join(root, c)).filter((f) => f.endsWith('.jpg')).sort().slice(0, 40).map((f) => path.join(root, c, f)),
-    );
+    const files = flowerPhotos(40);
     expect(files).toHaveLength(200);
-    let worstL2 = 0;
-    let sumL2 = 0;
-    let minCosine = 1;
+    const int8Features: Float32Array[] = [];
+    const floatFeatures: Float32Array[] = [];
     for (let start = 0; start < files.length; start += 32) {
-      const chunk = files.slice(start, start + 32);
-      const pixels = new Float32Array(chunk.length * 150528);
-      await Promise.all(
-        chunk.map(async (f, i) => {
-          const rgb = await sharp(f).rotate().resize(224, 224, { fit: 'fill', kernel: 'linear' }).toColourspace('srgb').removeAlpha().raw().toBuffer();
-          for (let k = 0; k < rgb.length; k++) pixels[i * 150528 + k] = rgb[k] / 127.5 - 1;
-        }),
-      );
-      const a = await int8.extract(pixels, chunk.length);
-      const b = await float.extract(pixels, chunk.length);
-      for (let i = 0; i < chunk.length; i++) {
-        let d2 = 0;
-        let n2 = 0;
-        let m2 = 0;
-        let dot = 0;
-        for (let k = i * 1280; k < (i + 1) * 1280; k++) {
-          d2 += (a[k] - b[k]) ** 2;
-          n2 += b[k] ** 2;
-          m2 += a[k] ** 2;
-          dot += a[k] * b[k];
-        }
-        const rel = Math.sqrt(d2 / n2);
-        worstL2 = Math.max(worstL2, rel);
-        sumL2 += rel;
-        minCosine = Math.min(minCosine, dot / Math.sqrt(n2 * m2));
-      }
+      const pixels = await flowerPixels(files.slice(start, start + 32));
+      int8Features.push(await int8.extract(pixels, pixels.length / 150528));
+      floatFeatures.push(await float.extract(pixels, pixels.length / 150528));
     }
-    const meanL2 = sumL2 / files.length;
+    const { meanRelativeL2: meanL2, worstRelativeL2: worstL2, minCosine } = featureAgreement(concatFloat32(...int8Features), concatFloat32(...floatFeatures), 1280);
     console.log(`int8 vs float32 on 200 flower photos: relative L2 difference mean ${meanL2.toFixed(4)}, worst ${worstL2.toFixed(4)}; cosine >= ${minCosine.toFixed(4)}`);
     // README "int8": measured mean 0.058, worst 0.114, cosine >= 0.9935.
     expect(meanL2).toBeLessThan(0.08);

@@ -24,11 +24,12 @@
 import { ModelFormatError, UnsupportedOperatorError } from '../../errors';
 import { BuiltinOp } from '../../tflite/builtin-ops';
 import type { TfliteGraph } from '../../tflite/graph';
-import { activationOf, biasOf, keepDimsOf, softmaxBeta, windowOf } from '../../tflite/operator-options';
-import { ActivationFunction, Padding, type OperatorDef } from '../../tflite/schema';
-import { bytesOf, floatAttr, intAttr, intsAttr, transpose4, valueInfo } from '../builders';
-import { ONNX_INPUT_NAME, ONNX_IR_VERSION, ONNX_OPSET, tfPads, type OnnxExportOptions } from '../export';
-import { encodeOnnxModel, OnnxDataType, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from '../proto';
+import { activationOf, biasOf, keepDimsOf, softmaxBeta } from '../../tflite/operator-options';
+import { ActivationFunction, type OperatorDef } from '../../tflite/schema';
+import { bytesOf, floatAttr, intAttr, intsAttr, transpose4 } from '../builders';
+import type { OnnxExportOptions } from '../export';
+import { convAttributes, convWeightLayout, isSpatialOne, meanAxes, ONNX_INPUT_NAME, OnnxGraphBuilder, poolLowering, reshapeTarget } from '../graph-builder';
+import { encodeOnnxModel, OnnxDataType, type OnnxModel, type OnnxValueInfo } from '../proto';
 import { activationQuant, fusedClampRange, rawConstant, sameQuant, type QuantType, type RawConstant, type TensorQuant } from './quant';
 
 /** Bump when the int8 graph changes for the same input, so cached `.onnx` files are rebuilt. */
@@ -69,23 +70,21 @@ export function buildOnnxModelInt8(graph: TfliteGraph, options: Int8ExportOption
   return new Int8Exporter(graph, options).build();
 }
 
-class Int8Exporter {
-  private readonly nodes: OnnxNode[] = [];
-  private readonly initializers: OnnxTensor[] = [];
+class Int8Exporter extends OnnxGraphBuilder {
   private readonly shared = new Map<string, string>();
   private readonly values = new Map<number, Value>();
-  private readonly converted = new Map<string, string>();
-  private counter = 0;
 
   constructor(
-    private readonly graph: TfliteGraph,
+    graph: TfliteGraph,
     private readonly options: Int8ExportOptions,
-  ) {}
+  ) {
+    super(graph);
+  }
 
   build(): OnnxModel {
     const { graph } = this;
     const [h, w, c] = graph.inputShape;
-    const inputInfo = valueInfo(ONNX_INPUT_NAME, [{ dim_param: 'batch' }, { dim_value: h }, { dim_value: w }, { dim_value: c }]);
+    const inputInfo = this.inputInfo([h, w, c]);
     const inQ = activationQuant(graph, graph.inputIndex);
     if (inQ !== 'float' && 'problem' in inQ) throw new UnsupportedOperatorError(`${graph.file}: the input cannot be exported to int8 ONNX: ${inQ.problem}. Use precision: float32 for this model.`, graph.file, 'input');
     // Quantize the float pixels once, then every layout change moves bytes, not floats.
@@ -97,48 +96,17 @@ class Int8Exporter {
     const outputs: OnnxValueInfo[] = this.options.outputs.map((t, i) => {
       const name = this.options.outputNames?.[i] ?? `output${i}`;
       const v = this.value(t);
-      const s = graph.tensor(t).shape;
-      const spatialOne = s.length === 4 && s[1] === 1 && s[2] === 1;
-      const plain = spatialOne ? v.name : this.toPlain(v);
+      const plain = isSpatialOne(graph.tensor(t).shape) ? v.name : this.toPlain(v);
       const flat = this.node('Flatten', [plain], [intAttr('axis', 1)]);
       if (v.quant) this.node('DequantizeLinear', [flat, ...this.qparams(v.quant)], [], undefined, name);
       else this.node('Identity', [flat], [], undefined, name);
-      return valueInfo(name, [{ dim_param: 'batch' }, { dim_value: s.slice(1).reduce((a, b) => a * b, 1) }]);
+      return this.outputInfo(name, t);
     });
 
-    return {
-      ir_version: ONNX_IR_VERSION,
-      opset_import: [{ domain: '', version: ONNX_OPSET }],
-      producer_name: 'mlbench',
-      producer_version: `int8-${ONNX_INT8_EXPORTER_VERSION}`,
-      graph: {
-        name: 'tflite_export_int8',
-        doc_string: `Exported from ${graph.file} (TFLite) with its quantization, as QDQ.`,
-        node: this.nodes,
-        initializer: this.initializers,
-        input: [inputInfo],
-        output: outputs,
-      },
-    };
+    return this.model('tflite_export_int8', `int8-${ONNX_INT8_EXPORTER_VERSION}`, `Exported from ${graph.file} (TFLite) with its quantization, as QDQ.`, inputInfo, outputs);
   }
 
-  // --- graph building -------------------------------------------------------------------------
-
-  private fresh(hint: string): string {
-    return `${hint.replace(/[^A-Za-z0-9_./-]/g, '_').slice(-60)}__${this.counter++}`;
-  }
-
-  private node(opType: string, inputs: string[], attribute: OnnxAttribute[] = [], hint = opType, output?: string): string {
-    const out = output ?? this.fresh(hint);
-    this.nodes.push({ name: `${opType}_${this.nodes.length}`, op_type: opType, input: inputs, output: [out], attribute });
-    return out;
-  }
-
-  private init(hint: string, dims: number[], dataType: number, raw: Uint8Array): string {
-    const name = this.fresh(hint);
-    this.initializers.push({ name, dims, data_type: dataType, raw_data: raw });
-    return name;
-  }
+  // --- values ---------------------------------------------------------------------------------
 
   /** A constant shared by every node using the same bytes (scales, zero points, clamp bounds). */
   private sharedInit(dims: number[], dataType: number, raw: Uint8Array): string {
@@ -170,13 +138,7 @@ class Int8Exporter {
 
   /** The float value of an integer one (a DequantizeLinear, made once per value and layout). */
   private dequantize(name: string, q: TensorQuant): string {
-    const key = `${name}:dq`;
-    let out = this.converted.get(key);
-    if (!out) {
-      out = this.node('DequantizeLinear', [name, ...this.qparams(q)], [], `${name}_dq`);
-      this.converted.set(key, out);
-    }
-    return out;
+    return this.once(`${name}:dq`, () => this.node('DequantizeLinear', [name, ...this.qparams(q)], [], `${name}_dq`));
   }
 
   private value(t: number): Value {
@@ -185,23 +147,12 @@ class Int8Exporter {
     throw new ModelFormatError(`${this.graph.file}: internal: tensor ${this.graph.tensor(t).name} has no value during export`, this.graph.file);
   }
 
-  private transposed(v: Value, perm: number[], to: Value['layout']): string {
-    if (v.layout === to) return v.name;
-    const key = `${v.name}:${to}`;
-    let name = this.converted.get(key);
-    if (!name) {
-      name = this.node('Transpose', [v.name], [intsAttr('perm', perm)], `${v.name}_${to}`);
-      this.converted.set(key, name);
-    }
-    return name;
-  }
-
   private toPlain(v: Value): string {
-    return this.transposed(v, [0, 2, 3, 1], 'plain');
+    return v.layout === 'plain' ? v.name : this.transposed(v.name, [0, 2, 3, 1], 'plain', `${v.name}_plain`);
   }
 
   private toNchw(v: Value): string {
-    return this.transposed(v, [0, 3, 1, 2], 'nchw');
+    return v.layout === 'nchw' ? v.name : this.transposed(v.name, [0, 3, 1, 2], 'nchw', `${v.name}_nchw`);
   }
 
   private unsupported(op: OperatorDef, detail: string): UnsupportedOperatorError {
@@ -266,33 +217,19 @@ class Int8Exporter {
         const x = this.quantInput(op, op.inputs[0]);
         const wr = this.raw(op, op.inputs[1]);
         if (wr.type === 'int32') throw this.unsupported(op, 'int32 weights');
-        const [kOut, kh, kw, kIn] = wr.shape;
+        const [, kh, kw] = wr.shape;
         const depthwise = code === BuiltinOp.DEPTHWISE_CONV_2D;
         // Per-channel scales run along the output channels: TFLite axis 0 (conv) or 3 (depthwise), ONNX axis 0.
         if (wr.scale.length > 1 && wr.axis !== (depthwise ? 3 : 0)) throw this.unsupported(op, `weights quantized along dimension ${wr.axis}`);
-        const inC = inShape[3];
-        let wDims: number[];
-        let wValues: Uint8Array | Int8Array;
-        let group = 1;
-        if (!depthwise) {
-          wDims = [kOut, kIn, kh, kw];
-          wValues = transpose4(wr.values, wr.shape, [0, 3, 1, 2]);
-        } else {
-          if (!inC || kIn % inC !== 0) throw this.unsupported(op, `cannot infer the depth multiplier from weights [${wr.shape}]`);
-          wDims = [kIn, 1, kh, kw];
-          wValues = transpose4(wr.values, wr.shape, [3, 0, 1, 2]);
-          group = inC;
-        }
-        const outC = wDims[0];
-        const wq = reencodeWeights(wr.type, wValues, wr.zeroPoint, this.options.int8Weights ?? 'uint8');
-        const weight = this.init(g.tensor(op.inputs[1]).name, wDims, ONNX_TYPE[wq.type], bytesOf(wq.values));
+        const layout = convWeightLayout(depthwise, wr.shape, inShape[3]);
+        if ('problem' in layout) throw this.unsupported(op, layout.problem);
+        const wq = reencodeWeights(wr.type, transpose4(wr.values, wr.shape, layout.perm), wr.zeroPoint, this.options.int8Weights ?? 'uint8');
+        const weight = this.init(g.tensor(op.inputs[1]).name, layout.dims, ONNX_TYPE[wq.type], bytesOf(wq.values));
         const wParams = this.channelParams(wq.type, wr.scale, wq.zeroPoint);
         const inputs = [this.dequantize(this.toNchw(x), x.quant), this.node('DequantizeLinear', [weight, ...wParams], wr.scale.length > 1 ? [intAttr('axis', 0)] : [], 'w_dq')];
         const bias = biasOf(op);
-        if (bias !== undefined) inputs.push(this.bias(op, bias, x.quant.scale, wr.scale, outC));
-        const { strides, dilations } = windowOf(opt);
-        const pads = tfPads(opt.padding, [inShape[1], inShape[2]], [kh, kw], strides, dilations);
-        const y = this.node('Conv', inputs, [intsAttr('kernel_shape', [kh, kw]), intsAttr('strides', strides), intsAttr('dilations', dilations), intsAttr('pads', pads), intAttr('group', group)]);
+        if (bias !== undefined) inputs.push(this.bias(op, bias, x.quant.scale, wr.scale, layout.dims[0]));
+        const y = this.node('Conv', inputs, convAttributes(opt, inShape, [kh, kw], layout.group));
         this.output(op, y, 'nchw', opt.activation);
         return;
       }
@@ -334,26 +271,15 @@ class Int8Exporter {
         if (!opt || inShape.length !== 4) throw this.unsupported(op, 'expected an NHWC input and pool options');
         const x = this.quantInput(op, op.inputs[0]);
         const xf = this.dequantize(this.toNchw(x), x.quant);
-        const kernel = [opt.filterHeight, opt.filterWidth];
-        const { strides } = windowOf(opt);
-        const whole = kernel[0] === inShape[1] && kernel[1] === inShape[2] && (opt.padding === Padding.VALID || (inShape[1] === 1 && inShape[2] === 1));
-        const avg = code === BuiltinOp.AVERAGE_POOL_2D;
-        let y: string;
-        if (whole) y = this.node(avg ? 'GlobalAveragePool' : 'GlobalMaxPool', [xf]);
-        else {
-          const pads = tfPads(opt.padding, [inShape[1], inShape[2]], kernel, strides, [1, 1]);
-          const attrs = [intsAttr('kernel_shape', kernel), intsAttr('strides', strides), intsAttr('pads', pads)];
-          if (avg) attrs.push(intAttr('count_include_pad', 0));
-          y = this.node(avg ? 'AveragePool' : 'MaxPool', [xf], attrs);
-        }
-        this.output(op, y, 'nchw', opt.activation);
+        const pool = poolLowering(opt, inShape, code === BuiltinOp.AVERAGE_POOL_2D);
+        this.output(op, this.node(pool.opType, [xf], pool.attributes), 'nchw', opt.activation);
         return;
       }
       case BuiltinOp.MEAN: {
         const x = this.quantInput(op, op.inputs[0]);
-        const axes = Array.from(g.constantValue(op.inputs[1]).values).map((a) => (a < 0 ? a + inShape.length : a));
+        const { axes, spatial } = meanAxes(g, op, inShape);
         const keepDims = keepDimsOf(o);
-        if (inShape.length === 4 && axes.length === 2 && axes.includes(1) && axes.includes(2)) {
+        if (spatial) {
           const y = this.node('GlobalAveragePool', [this.dequantize(this.toNchw(x), x.quant)]);
           if (keepDims) this.output(op, y, 'nchw', undefined);
           else this.output(op, this.node('Flatten', [y], [intAttr('axis', 1)]), 'plain', undefined);
@@ -367,13 +293,9 @@ class Int8Exporter {
       case BuiltinOp.SQUEEZE: {
         const x = this.quantInput(op, op.inputs[0]);
         const q = this.outQuant(op);
-        const outShape = g.tensor(op.outputs[0]).shape;
-        let target: number[];
-        if (outShape.length > 0 && inShape.length > 0 && outShape[0] === inShape[0]) target = [-1, ...outShape.slice(1)];
-        else if (code === BuiltinOp.RESHAPE && op.inputs.length > 1 && op.inputs[1] >= 0 && g.isConstant(op.inputs[1])) target = Array.from(g.constantValue(op.inputs[1]).values);
-        else throw this.unsupported(op, `a reshape from [${inShape}] to [${outShape}] that does not keep the batch axis`);
-        const s = inShape;
-        const source = s.length === 4 && s[1] === 1 && s[2] === 1 ? x.name : this.toPlain(x);
+        const target = reshapeTarget(g, op, inShape);
+        if ('problem' in target) throw this.unsupported(op, target.problem);
+        const source = isSpatialOne(inShape) ? x.name : this.toPlain(x);
         // Moving integers is exact when the output shares the input's quantization (TFLite requires it).
         const y = sameQuant(x.quant, q)
           ? this.node('Reshape', [source, this.int64s(target)])
