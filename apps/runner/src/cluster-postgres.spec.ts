@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import Redis from 'ioredis';
 import { extractedKey } from '@mlbench/cluster';
 import { startRedisServer, type RedisServer } from '@mlbench/cluster/src/testing/redis-server';
-import { writeSyntheticDataset } from '@mlbench/data';
+import { tinySweepConfig, writeTinySweepData } from '@mlbench/cluster/src/testing/tiny-sweep';
 import { openTrackingStore, type Run } from '@mlbench/tracking';
 import { startPostgres, type PostgresServer } from '@mlbench/tracking/src/testing';
 import { spawnCli } from './test-support';
@@ -28,7 +28,7 @@ let dir: string;
 beforeAll(async () => {
   [redis, pg] = await Promise.all([startRedisServer(), startPostgres()]);
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cluster-pg-'));
-  await writeSyntheticDataset(path.join(dir, 'data'), { classes: ['amber', 'cobalt', 'jade'], imagesPerClass: 10, seed: 'cluster-pg' });
+  await writeTinySweepData(dir, 'cluster-pg');
 }, 120_000);
 afterAll(async () => {
   await redis?.stop();
@@ -38,25 +38,7 @@ afterAll(async () => {
 
 it('three workers record into one PostgreSQL store; kill -9 of one mid-point: its attempt is abandoned, every point completes exactly once, each image is extracted once', async () => {
   const file = path.join(dir, 'pg-sweep.yaml');
-  await fs.writeFile(
-    file,
-    `name: pg-sweep
-seed: 1
-dataset:
-  path: data
-  split: { train: 0.5, val: 0.2, test: 0.3 }
-preprocess:
-  size: [8, 8]
-model:
-  extractor: none
-train:
-  learningRate: 0.01
-  epochs: 150
-  batchSize: 8
-sweep:
-  seed: [1, 2, 3, 4]
-`,
-  );
+  await fs.writeFile(file, tinySweepConfig({ name: 'pg-sweep', epochs: 150, sweep: ['seed: [1, 2, 3, 4]'] }));
   const db = await pg.createDatabase('cluster');
   const common = ['--queue', redis.url, '--queue-name', QUEUE, '--db', db, '--cache-dir', path.join(dir, 'cache')];
   const submit = spawnCli(['submit', '--config', file, ...common]);

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { Queue } from 'bullmq';
 import { redisOptions } from '@mlbench/cluster';
 import { startRedisServer, type RedisServer } from '@mlbench/cluster/src/testing/redis-server';
-import { writeSyntheticDataset } from '@mlbench/data';
+import { tinySweepConfig, writeTinySweepData } from '@mlbench/cluster/src/testing/tiny-sweep';
 import { openSqliteStore, type Run } from '@mlbench/tracking';
 import { REPO_ROOT, spawnCli, type CliProcess } from './test-support';
 
@@ -21,28 +21,12 @@ let redis: RedisServer;
 let dir: string;
 let count = 0;
 
-const config = (name: string, epochs: number, seeds: number[]): string => `
-name: ${name}
-seed: 1
-dataset:
-  path: data
-  split: { train: 0.5, val: 0.2, test: 0.3 }
-preprocess:
-  size: [8, 8]
-model:
-  extractor: none
-train:
-  learningRate: 0.01
-  epochs: ${epochs}
-  batchSize: 8
-sweep:
-  seed: [${seeds.join(', ')}]
-`;
+const config = (name: string, epochs: number, seeds: number[]): string => tinySweepConfig({ name, epochs, sweep: [`seed: [${seeds.join(', ')}]`] });
 
 beforeAll(async () => {
   redis = await startRedisServer();
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cluster-process-'));
-  await writeSyntheticDataset(path.join(dir, 'data'), { classes: ['amber', 'cobalt', 'jade'], imagesPerClass: 10, seed: 'cluster' });
+  await writeTinySweepData(dir);
 });
 afterAll(async () => {
   await redis?.stop();

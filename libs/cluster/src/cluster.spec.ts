@@ -16,6 +16,7 @@ import { pointJobId } from './point-job';
 import { submitFile } from './submit';
 import { runWorker, type WorkerEvent } from './worker';
 import { startRedisServer, type RedisServer } from './testing/redis-server';
+import { tinySweepConfig, writeTinySweepData } from './testing/tiny-sweep';
 
 jest.setTimeout(120_000);
 
@@ -23,29 +24,12 @@ let redis: RedisServer;
 let dir: string;
 let queueCount = 0;
 
-const config = (name: string, extra = '', sweep = '  seed: [1, 2, 3]'): string => `
-name: ${name}
-seed: 1
-dataset:
-  path: data
-  split: { train: 0.5, val: 0.2, test: 0.3 }
-preprocess:
-  size: [8, 8]
-model:
-  extractor: none
-${extra}
-train:
-  learningRate: 0.01
-  epochs: 2
-  batchSize: 8
-sweep:
-${sweep}
-`;
+const config = (name: string, sweep = 'seed: [1, 2, 3]'): string => tinySweepConfig({ name, epochs: 2, sweep: [sweep] });
 
 beforeAll(async () => {
   redis = await startRedisServer();
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cluster-'));
-  await writeSyntheticDataset(path.join(dir, 'data'), { classes: ['amber', 'cobalt', 'jade'], imagesPerClass: 10, seed: 'cluster' });
+  await writeTinySweepData(dir);
 });
 afterAll(async () => {
   await redis?.stop();
@@ -99,7 +83,7 @@ describe('submit and worker', () => {
   });
 
   it('refuses bad input before recording or queueing anything', async () => {
-    const { file, store, queueName, cacheDir } = await setup('bad', config('bad', '', '  train.learningRat: [0.1]'));
+    const { file, store, queueName, cacheDir } = await setup('bad', config('bad', 'train.learningRat: [0.1]'));
     try {
       await expect(submitFile(file, { store, queueUrl: redis.url, queueName, cacheDir })).rejects.toThrow(ConfigError);
       await fs.writeFile(file, config('bad').replace('path: data', 'path: no-such-folder'));
@@ -116,7 +100,7 @@ describe('submit and worker', () => {
   it('a worker whose dataset differs from the submitter refuses the point, naming both fingerprints, and records no run on it', async () => {
     const data = path.join(dir, 'data-moving');
     await writeSyntheticDataset(data, { classes: ['amber', 'cobalt'], imagesPerClass: 6, seed: 'moving' });
-    const { file, store, queueName, cacheDir } = await setup('refuse', config('refuse', '', '  seed: [1]').replace('path: data', 'path: data-moving'));
+    const { file, store, queueName, cacheDir } = await setup('refuse', config('refuse', 'seed: [1]').replace('path: data', 'path: data-moving'));
     try {
       const submitted = await submitFile(file, { store, queueUrl: redis.url, queueName, cacheDir, attempts: 2, backoffMs: 100 });
       const seen = submitted.inputs[0].datasetFingerprint;
@@ -142,7 +126,7 @@ describe('submit and worker', () => {
   });
 
   it('a point another attempt completed meanwhile: this attempt is recorded abandoned (superseded), never a second completion; the job and sweep settle', async () => {
-    const { file, store, queueName, cacheDir } = await setup('superseded', config('superseded', '', '  seed: [1]'));
+    const { file, store, queueName, cacheDir } = await setup('superseded', config('superseded', 'seed: [1]'));
     try {
       const submitted = await submitFile(file, { store, queueUrl: redis.url, queueName, cacheDir });
       const sweepId = submitted.sweeps[0].sweep.id;
@@ -171,7 +155,7 @@ describe('submit and worker', () => {
 
   it('retries a point failing on its own (diverged training) with backoff, then records it failed; the sweep still settles', async () => {
     // A learning rate that makes training diverge at its first epoch: the run starts, then fails on its own.
-    const text = config('retry', '', '  train.learningRate: [0.01, 3.0e+38]').replace('  size: [8, 8]', '  size: [8, 8]\n  scaling: raw').replace('  learningRate: 0.01', '  optimizer: sgd\n  learningRate: 0.01').replace('epochs: 2', 'epochs: 5');
+    const text = config('retry', 'train.learningRate: [0.01, 3.0e+38]').replace('  size: [8, 8]', '  size: [8, 8]\n  scaling: raw').replace('  learningRate: 0.01', '  optimizer: sgd\n  learningRate: 0.01').replace('epochs: 2', 'epochs: 5');
     const { file, store, queueName, cacheDir } = await setup('retry', text);
     try {
       const submitted = await submitFile(file, { store, queueUrl: redis.url, queueName, cacheDir, attempts: 3, backoffMs: 200 });
