@@ -1,7 +1,14 @@
-import binomialCdf from '@stdlib/stats-base-dists-binomial-cdf';
-import tQuantile from '@stdlib/stats-base-dists-t-quantile';
+import type BinomialCdf from '@stdlib/stats-base-dists-binomial-cdf';
+import type TQuantile from '@stdlib/stats-base-dists-t-quantile';
 import seedrandom from 'seedrandom';
 import { MetricsInputError, confusionMatrix, macroF1 } from './classification';
+
+// Loaded on first use: each @stdlib distribution is hundreds of small modules (a few tenths of a
+// second at every start-up), and an experiment run uses neither.
+let binomialCdfFn: typeof BinomialCdf | undefined;
+let tQuantileFn: typeof TQuantile | undefined;
+const binomialCdf = (x: number, n: number, p: number): number => (binomialCdfFn ??= require('@stdlib/stats-base-dists-binomial-cdf') as typeof BinomialCdf)(x, n, p);
+const tQuantile = (p: number, df: number): number => (tQuantileFn ??= require('@stdlib/stats-base-dists-t-quantile') as typeof TQuantile)(p, df);
 
 /** A point estimate with a two-sided interval. */
 export interface Interval {
