@@ -100,6 +100,49 @@ describe('gate over seed groups', () => {
     expect(code).toBe(EXIT.ok);
   });
 
+  it('takes an exported sweep (an array of `runs export` documents) as the baseline', async () => {
+    const baseline = (await sweepIds()).at(-1) as string;
+    const runs = await withStore(db, (store) => store.searchRuns({ sweepId: baseline }));
+    expect(runs).toHaveLength(3);
+    const docs: unknown[] = [];
+    for (const run of runs) {
+      const exported = await cli('runs', 'export', run.id);
+      expect(exported.code).toBe(EXIT.ok);
+      docs.push(JSON.parse(exported.stdout));
+    }
+    await fs.writeFile(file('exported-sweep.json'), JSON.stringify(docs));
+    const { code, stdout } = await cli('gate', '--config', file('good.yaml'), '--reference', file('exported-sweep.json'), '--format', 'json');
+    const verdict = JSON.parse(stdout) as { pass: boolean; paired: boolean; seedTest: { test: string; difference: number }; candidate: { seeds: number[] }; baseline: { seeds: number[] } };
+    expect(verdict.baseline.seeds).toEqual([1, 2, 3]);
+    expect(verdict.candidate.seeds).toEqual([1, 2, 3]);
+    expect(verdict.paired).toBe(true);
+    expect(verdict.seedTest.test).toBe('paired-t');
+    expect(verdict.seedTest.difference).toBe(0);
+    expect(verdict.pass).toBe(true);
+    expect(code).toBe(EXIT.ok);
+  });
+
+  it('refuses an exported run whose config seed is not its run seed', async () => {
+    const docs = JSON.parse(await fs.readFile(file('exported-sweep.json'), 'utf8')) as { run: { id: string; seed: number; resolvedConfig: { seed: number } } }[];
+    // Test fixture: the second exported run claims another seed in its config.
+    docs[1].run.resolvedConfig.seed = 99;
+    await fs.writeFile(file('two-seeds.json'), JSON.stringify(docs));
+    const { code, out } = await cli('gate', '--config', file('good.yaml'), '--reference', file('two-seeds.json'));
+    expect(out).toContain(`two-seeds.json[1] (run ${docs[1].run.id.slice(0, 8)}) does not record exactly one seed: run seed ${docs[1].run.seed}, config seed 99; a run is one seed`);
+    expect(code).toBe(EXIT.badInput);
+  });
+
+  it('passes a candidate config with its own sweep: { seed: [...] } against the reference', async () => {
+    const before = (await sweepIds()).length;
+    const { code, out } = await cli('gate', '--config', file('good-sweep.yaml'), '--reference', file('ref.json'));
+    expect(out).toMatch(/\n {2}1 +[\d.]+% +[\d.]+% +\+0\.00\n {2}2 +[\d.]+% +[\d.]+% +\+0\.00\n {2}3 +[\d.]+% +[\d.]+% +\+0\.00\n/);
+    expect(out).toMatch(/paired t over seeds \(decides\) +\+0\.00 +\+0\.00 +> −1\.00 +< 0\.0001 +PASS/);
+    expect(out).toMatch(/\nPASS: the candidate is not worse than the baseline by more than 1\.00 point of test accuracy/);
+    expect(code).toBe(EXIT.ok);
+    // The gate ran the config's own three seeds as one new sweep.
+    expect((await sweepIds()).length).toBe(before + 1);
+  });
+
   it('refuses another version of the data', async () => {
     const { code, out } = await cli('gate', '--config', file('other-data.yaml'), '--reference', file('ref.json'));
     expect(out).toMatch(/error: cannot compare: different data: candidate dataset fingerprint [0-9a-f]{12}, baseline [0-9a-f]{12}/);
