@@ -34,6 +34,7 @@ import type {
 import type { Database, SqlExecutor, SqlTransaction } from '../database/database';
 import { ImportConflictError, InvalidArgumentError, InvalidRunStateError, PointAlreadyCompletedError, RunNotFoundError } from '../errors';
 import { readSchemaState } from '../migrations';
+import type { SharedFeatureCache } from '../shared-feature-cache';
 import type { TrackingStore } from '../store';
 import { RUN_EXPORT_FORMAT, RUN_EXPORT_VERSION, canonicalRunJson, decodeNumber, encodeNumber, toExportMetrics, type ImportResult, type RunExport } from '../transfer';
 import { decodeFloat64, fromJson, toDatasetInput, toJson, toRun, toStudy, toSweep, type DatasetRow, type PredictionRow, type RunRow, type StudyRow, type SweepRow } from './rows';
@@ -47,6 +48,7 @@ export class SqlTrackingStore implements TrackingStore {
     protected readonly db: Database,
     readonly location: string,
     private readonly now: () => Date,
+    readonly sharedFeatures?: SharedFeatureCache,
   ) {}
 
   async createRun(run: NewRun): Promise<Run> {
