@@ -10,7 +10,7 @@ import type { ImageSource, ThumbnailIndex } from './images';
 import { confusionFromPredictions, imageSource, membersByPath, recordLink, svg, thumbSrc, type RecordLink, type Svg, type Tile } from './page-model';
 import { learningCurves } from './run-page';
 import type { RunData, RunSummaryData } from './run-data';
-import { maxOf } from './extent';
+import { maxOf } from '@mlbench/common';
 import { METRIC_KEYS } from '@mlbench/experiment/results';
 
 export const FLIP_LIMIT = 36;
