@@ -203,4 +203,14 @@ ${AUDIT_VERDICT_COLUMNS}
     ALTER TABLE runs ADD COLUMN split_id BIGINT REFERENCES splits (id);
     ALTER TABLE runs ADD COLUMN audit_set_id BIGINT REFERENCES audit_sets (id);
   `,
+  // The feature cache of workers on many machines (see postgres-feature-cache.ts): one row per
+  // image and cache key, the key and image hash exactly as the local folder's path names them.
+  9: `
+    CREATE TABLE feature_vectors (
+      cache_key    TEXT NOT NULL,
+      image_sha256 TEXT NOT NULL,
+      vector       BYTEA NOT NULL,
+      PRIMARY KEY (cache_key, image_sha256)
+    );
+  `,
 };

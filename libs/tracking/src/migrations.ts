@@ -308,6 +308,15 @@ ${AUDIT_VERDICT_COLUMNS}
     data: shareSplitsAndAudits,
     after: SHARED_RECORD_VIEWS,
   },
+  {
+    version: 9,
+    name: 'shared feature cache',
+    // PostgreSQL only (see migrations-postgres.ts): on SQLite, one machine, the feature cache is the
+    // local folder as before. The version is kept on both engines so the numbers stay one list.
+    sql: `
+      -- No change on SQLite.
+    `,
+  },
 ];
 
 export const MIGRATIONS: readonly Migration[] = SQLITE_MIGRATIONS.map((m) => ({ ...m, postgres: POSTGRES_MIGRATIONS[m.version] }));
