@@ -12,15 +12,16 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import sharp from 'sharp';
 import { writeSyntheticDataset } from '@mlbench/data';
 import { pairedComparison, significanceView } from './compare-page';
 import { parseConfig, runConfigFile, runExperiment } from '@mlbench/experiment';
 import { tinyConfig } from '@mlbench/experiment/src/testing';
-import { openSqliteStore, type Run } from '@mlbench/tracking';
+import type { Run } from '@mlbench/tracking';
+import { withStore } from '@mlbench/tracking/src/testing';
 import { intervalText, percent } from './format';
 import { comparePagePath, generateReport, runPagePath, sweepPagePath } from './generate';
 import { XSS } from './testing/fixtures';
+import { saveReadmeScreenshot } from './testing/readme-screenshot';
 
 jest.setTimeout(240_000);
 
@@ -95,8 +96,7 @@ beforeAll(async () => {
   const swept = await runConfigFile(sweepFile, options);
   if (swept.kind !== 'sweep') throw new Error('expected a sweep');
   sweepId = swept.result.sweep.id;
-  const store = await openSqliteStore(dbPath);
-  try {
+  await withStore(dbPath, async (store) => {
     // A run still in progress: created, one epoch logged, not finished.
     const running = await store.createRun({ name: 'report-e2e', seed: 9, configHash: a.configHash, configText: a.configText, resolvedConfig: {}, environment: {} });
     await store.logBatch(running.id, { metrics: [{ key: 'train.loss', value: 1.1, step: 1 }] });
@@ -108,9 +108,7 @@ beforeAll(async () => {
     expectedSignificance = significanceView(paired, ['A', 'B']).sentence;
     await generateReport({ store, outDir: out, compare: [a.id, b.id] });
     await generateReport({ store, outDir: out, compare: [a.id, c.id] });
-  } finally {
-    await store.close();
-  }
+  });
   await fs.mkdir(SCREENSHOTS, { recursive: true });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -244,20 +242,15 @@ describe('report in headless Chromium', () => {
 
   const readmeDb = process.env.REPORT_README_DB;
   (readmeDb ? it : it.skip)('renders the README screenshots from REPORT_README_DB', async () => {
-    const store = await openSqliteStore(readmeDb as string);
     const readmeOut = path.join(dir, 'readme-report');
-    let ids: string[];
-    try {
+    const ids = await withStore(readmeDb as string, async (store) => {
       const [newest, previous] = await store.searchRuns({ status: 'completed', limit: 2 });
-      ids = [previous.id, newest.id];
-      await generateReport({ store, outDir: readmeOut, compare: ids });
-    } finally {
-      await store.close();
-    }
-    const docs = path.join(REPO_ROOT, 'docs/screenshots');
-    await fs.mkdir(docs, { recursive: true });
+      const compared = [previous.id, newest.id];
+      await generateReport({ store, outDir: readmeOut, compare: compared });
+      return compared;
+    });
     out = readmeOut;
-    // The top of each page (the parts the README talks about), palette-compressed to keep the repository small.
+    // The top of each page (the parts the README talks about).
     for (const [name, page, height] of [
       ['run-page.png', runPagePath(ids[0]), 2350],
       ['comparison-page.png', comparePagePath(ids), 2150],
@@ -265,29 +258,24 @@ describe('report in headless Chromium', () => {
       const { page: opened, problems } = await open(fileUrl(page));
       expectClean(problems);
       const png = await opened.screenshot({ fullPage: true, clip: { x: 0, y: 0, width: 1280, height } });
-      await sharp(png).png({ palette: true, quality: 90, compressionLevel: 9 }).toFile(path.join(docs, name));
+      await saveReadmeScreenshot(png, name);
     }
   });
 
   const sweepDb = process.env.REPORT_README_SWEEP_DB;
   (sweepDb ? it : it.skip)('renders the README sweep screenshot from REPORT_README_SWEEP_DB', async () => {
-    const store = await openSqliteStore(sweepDb as string);
     const sweepOut = path.join(dir, 'readme-sweep-report');
-    let id: string;
-    try {
+    const id = await withStore(sweepDb as string, async (store) => {
       const [newest] = await store.searchSweeps({ limit: 1 });
-      id = newest.id;
       await generateReport({ store, outDir: sweepOut });
-    } finally {
-      await store.close();
-    }
+      return newest.id;
+    });
     out = sweepOut;
     const { page, problems } = await open(fileUrl(sweepPagePath(id)));
     expectClean(problems);
     // Down to the end of the runs table: best configuration, plots, seed groups, every run.
     const bottom = await page.evaluate('document.getElementById("runs").getBoundingClientRect().bottom + window.scrollY');
     const png = await page.screenshot({ fullPage: true, clip: { x: 0, y: 0, width: 1280, height: Math.ceil(Number(bottom)) + 16 } });
-    await fs.mkdir(path.join(REPO_ROOT, 'docs/screenshots'), { recursive: true });
-    await sharp(png).png({ palette: true, quality: 90, compressionLevel: 9 }).toFile(path.join(REPO_ROOT, 'docs/screenshots/sweep-page.png'));
+    await saveReadmeScreenshot(png, 'sweep-page.png');
   });
 });

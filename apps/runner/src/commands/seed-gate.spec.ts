@@ -42,6 +42,28 @@ const cli = async (...args: string[]): Promise<{ code: number; out: string; stdo
   return { code, out: [...io.stdout, ...io.stderr].join('\n'), stdout: io.stdout.join('\n') };
 };
 const file = (name: string): string => path.join(dir, name);
+/** The JSON verdict of a seed-group gate. */
+interface SeedVerdict {
+  pass: boolean;
+  paired: boolean;
+  seedTest: { test: string; difference: number; pValue: number };
+  candidate: { seeds: number[] };
+  baseline: { seeds: number[] };
+}
+/** `gate --config good.yaml` against the reference file `reference`, with its JSON verdict. */
+const gateGood = async (reference: string): Promise<{ code: number; verdict: SeedVerdict }> => {
+  const { code, stdout } = await cli('gate', '--config', file('good.yaml'), '--reference', file(reference), '--format', 'json');
+  return { code, verdict: JSON.parse(stdout) as SeedVerdict };
+};
+/** Same config, seeds 1-3 paired by seed, cached features: every seed reproduces exactly, so the gate passes. */
+const expectReproduced = ({ code, verdict }: { code: number; verdict: SeedVerdict }): void => {
+  expect(verdict.candidate.seeds).toEqual([1, 2, 3]);
+  expect(verdict.paired).toBe(true);
+  expect(verdict.seedTest.test).toBe('paired-t');
+  expect(verdict.seedTest.difference).toBe(0);
+  expect(verdict.pass).toBe(true);
+  expect(code).toBe(EXIT.ok);
+};
 const sweepIds = (): Promise<string[]> => withStore(db, async (store) => (await store.searchSweeps()).map((s) => s.id));
 
 beforeAll(async () => {
@@ -68,15 +90,7 @@ afterAll(() => fs.rm(dir, { recursive: true, force: true }));
 
 describe('gate over seed groups', () => {
   it('passes the same configuration against its reference, paired by seed (JSON verdict)', async () => {
-    const { code, stdout } = await cli('gate', '--config', file('good.yaml'), '--reference', file('ref.json'), '--format', 'json');
-    const verdict = JSON.parse(stdout) as { pass: boolean; paired: boolean; seedTest: { test: string; difference: number; pValue: number }; candidate: { seeds: number[] } };
-    expect(verdict.candidate.seeds).toEqual([1, 2, 3]);
-    expect(verdict.paired).toBe(true);
-    expect(verdict.seedTest.test).toBe('paired-t');
-    // Same config, same seeds, cached features: every seed reproduces exactly.
-    expect(verdict.seedTest.difference).toBe(0);
-    expect(verdict.pass).toBe(true);
-    expect(code).toBe(EXIT.ok);
+    expectReproduced(await gateGood('ref.json'));
   });
 
   it('fails a deliberately worse configuration with a Markdown verdict table', async () => {
@@ -111,15 +125,9 @@ describe('gate over seed groups', () => {
       docs.push(JSON.parse(exported.stdout));
     }
     await fs.writeFile(file('exported-sweep.json'), JSON.stringify(docs));
-    const { code, stdout } = await cli('gate', '--config', file('good.yaml'), '--reference', file('exported-sweep.json'), '--format', 'json');
-    const verdict = JSON.parse(stdout) as { pass: boolean; paired: boolean; seedTest: { test: string; difference: number }; candidate: { seeds: number[] }; baseline: { seeds: number[] } };
-    expect(verdict.baseline.seeds).toEqual([1, 2, 3]);
-    expect(verdict.candidate.seeds).toEqual([1, 2, 3]);
-    expect(verdict.paired).toBe(true);
-    expect(verdict.seedTest.test).toBe('paired-t');
-    expect(verdict.seedTest.difference).toBe(0);
-    expect(verdict.pass).toBe(true);
-    expect(code).toBe(EXIT.ok);
+    const gate = await gateGood('exported-sweep.json');
+    expect(gate.verdict.baseline.seeds).toEqual([1, 2, 3]);
+    expectReproduced(gate);
   });
 
   it('refuses an exported run whose config seed is not its run seed', async () => {
