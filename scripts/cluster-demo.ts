@@ -1,7 +1,7 @@
 /**
  * The cluster on one machine:
  *
- *   npm run cluster:demo                        # cold feature cache: one extraction for the whole cluster
+ *   npm run cluster:demo                        # cold feature caches (one folder per worker, as on separate machines): one extraction for the whole cluster
  *   npm run cluster:demo -- --cache-dir results/cache --workers 3 --stall-seconds 10
  *
  * Starts a throwaway Redis (AOF on, noeviction) and a throwaway PostgreSQL server (the store), submits
@@ -9,7 +9,8 @@
  * as separate processes, kills one with kill -9 in the middle of a point (after its third epoch),
  * waits for the others to finish the sweep, and prints: points completed, runs recorded per point,
  * abandoned attempts, feature extractions performed, how long the killed point took to come back,
- * and the wall time. Exits 0 only when the invariants hold: every point completed exactly once, the
+ * and the wall time. Without --cache-dir each worker has a cold folder of its own, so the features
+ * reach the others only through the store (PostgreSQL's shared feature cache); with it, all share it. Exits 0 only when the invariants hold: every point completed exactly once, the
  * killed attempt recorded abandoned and its point taken over, and (cold cache) one extraction per image.
  */
 import { promises as fs } from 'node:fs';
@@ -35,18 +36,19 @@ async function main(): Promise<void> {
   const stallSeconds = Number(option('stall-seconds') ?? 10);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mlbench-cluster-demo-'));
   const coldCache = option('cache-dir') === undefined;
-  const cacheDir = path.resolve(option('cache-dir') ?? path.join(dir, 'cache'));
+  const cacheDir = path.resolve(option('cache-dir') ?? path.join(dir, 'cache-submit'));
+  const workerCache = (i: number): string => (coldCache ? path.join(dir, `cache-worker-${i}`) : cacheDir);
   const [redis, pg] = await Promise.all([startRedisServer(), startPostgres()]);
   const db = await pg.createDatabase('demo');
   const say = (line: string): void => void process.stdout.write(`demo     | ${line}\n`);
-  say(`redis ${redis.url} (AOF on, noeviction, data in ${redis.dir}); store postgresql://${pg.host}:${pg.port}/demo (PostgreSQL); feature cache ${cacheDir}`);
-  const common = ['--queue', redis.url, '--queue-name', QUEUE, '--db', db, '--cache-dir', cacheDir];
+  say(`redis ${redis.url} (AOF on, noeviction, data in ${redis.dir}); store postgresql://${pg.host}:${pg.port}/demo (PostgreSQL); feature cache ${coldCache ? `one cold folder per worker in ${dir}, shared through the store` : cacheDir}`);
+  const common = ['--queue', redis.url, '--queue-name', QUEUE, '--db', db];
   try {
-    const submit = spawnRunner('submit', ['submit', '--config', CONFIG, ...common], { echo: true });
+    const submit = spawnRunner('submit', ['submit', '--config', CONFIG, ...common, '--cache-dir', cacheDir], { echo: true });
     if ((await submit.exited).code !== 0) throw new Error('submit failed');
 
     const procs: RunnerProcess[] = [];
-    for (let i = 1; i <= workers; i++) procs.push(spawnRunner(`worker-${i}`, ['worker', '--until-empty', '--verbose', '--stall-seconds', String(stallSeconds), ...common], { echo: true }));
+    for (let i = 1; i <= workers; i++) procs.push(spawnRunner(`worker-${i}`, ['worker', '--until-empty', '--verbose', '--stall-seconds', String(stallSeconds), ...common, '--cache-dir', workerCache(i)], { echo: true }));
 
     // kill -9 the first worker seen past its third epoch of a point, and time that point's comeback.
     let victim: { proc: RunnerProcess; point: string; at: number } | null = null;

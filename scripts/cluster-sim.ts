@@ -3,9 +3,13 @@
  *
  *   npm run bench:cluster                         # 1,000 points over 4 worker processes
  *   npm run bench:cluster -- --points 200 --workers 2
+ *   npm run bench:cluster -- --postgres           # the PostgreSQL store, each worker its own cache folder
  *
  * Trivial points (pixel extractor on a few generated 8x8 images, one epoch) so the queue, not the
- * model, is what is measured. A throwaway Redis (AOF on) and SQLite store in a temp folder. Prints:
+ * model, is what is measured. A throwaway Redis (AOF on) and SQLite store in a temp folder (with
+ * --postgres: a throwaway PostgreSQL server as the store, and each worker its own --cache-dir, as on
+ * separate machines sharing the feature cache through the store). Also prints the extractions the
+ * workers counted (one per image expected). Prints:
  * points completed exactly once / more than once / lost, queue overhead per point (claim -> the
  * worker's processor starting, and the gap between one point ending and the same worker's next
  * start, and BullMQ's own claim/finish timestamps), time per point, throughput, wall time. Exits 1 unless every
@@ -15,13 +19,17 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Queue } from 'bullmq';
-import { redisOptions, submitFile } from '@mlbench/cluster';
+import Redis from 'ioredis';
+import { extractedKey, redisOptions, submitFile } from '@mlbench/cluster';
 import { startRedisServer } from '@mlbench/cluster/src/testing/redis-server';
 import { writeSyntheticDataset } from '@mlbench/data';
-import { openSqliteStore } from '@mlbench/tracking';
+import { openTrackingStore } from '@mlbench/tracking';
+import { startPostgres, type PostgresServer } from '@mlbench/tracking/src/testing';
 import { spawnRunner } from './runner-process';
 
 const QUEUE = 'mlbench-sim';
+/** 3 classes of 6 generated images. */
+const IMAGES = 18;
 
 function option(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -39,9 +47,12 @@ const describe = (values: number[], unit: string): string => {
 async function main(): Promise<void> {
   const points = option('points', 1000);
   const workers = option('workers', 4);
+  const postgres = process.argv.includes('--postgres');
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mlbench-cluster-sim-'));
-  const db = path.join(dir, 'runs.sqlite');
+  const pg: PostgresServer | null = postgres ? await startPostgres() : null;
+  const db = pg ? await pg.createDatabase('sim') : path.join(dir, 'runs.sqlite');
   const cacheDir = path.join(dir, 'cache');
+  const workerCache = (i: number): string => (pg ? path.join(dir, `cache-worker-${i + 1}`) : cacheDir);
   await writeSyntheticDataset(path.join(dir, 'data'), { classes: ['amber', 'cobalt', 'jade'], imagesPerClass: 6, width: 16, height: 16, seed: 'sim' });
   const file = path.join(dir, 'sim.yaml');
   await fs.writeFile(
@@ -55,18 +66,18 @@ async function main(): Promise<void> {
   const redis = await startRedisServer();
   const started = Date.now();
   try {
-    const store = await openSqliteStore(db);
+    const store = await openTrackingStore(db);
     let sweepId: string;
     try {
       const submitted = await submitFile(file, { store, queueUrl: redis.url, queueName: QUEUE, cacheDir });
       sweepId = submitted.sweeps[0].sweep.id;
-      process.stdout.write(`submitted ${submitted.sweeps[0].queued} points in ${((Date.now() - started) / 1000).toFixed(1)}s; starting ${workers} workers\n`);
+      process.stdout.write(`submitted ${submitted.sweeps[0].queued} points in ${((Date.now() - started) / 1000).toFixed(1)}s; starting ${workers} workers; store ${pg ? 'PostgreSQL' : 'SQLite'}\n`);
     } finally {
       await store.close();
     }
     const workStarted = Date.now();
-    const common = ['--queue', redis.url, '--queue-name', QUEUE, '--db', db, '--cache-dir', cacheDir];
-    const procs = Array.from({ length: workers }, (_, i) => spawnRunner(`worker-${i + 1}`, ['worker', '--until-empty', ...common]));
+    const common = ['--queue', redis.url, '--queue-name', QUEUE, '--db', db];
+    const procs = Array.from({ length: workers }, (_, i) => spawnRunner(`worker-${i + 1}`, ['worker', '--until-empty', ...common, '--cache-dir', workerCache(i)]));
     const claimToStart: number[] = [];
     const sincePrevious: number[] = [];
     let done = 0;
@@ -101,7 +112,12 @@ async function main(): Promise<void> {
       });
     }
 
-    const check = await openSqliteStore(db);
+    const client = new Redis(redisOptions(redis.url));
+    const keys = await client.keys(extractedKey(QUEUE, '*'));
+    const extracted = (await Promise.all(keys.map((k) => client.get(k)))).reduce((sum, v) => sum + Number(v ?? 0), 0);
+    client.disconnect();
+
+    const check = await openTrackingStore(db);
     try {
       const runs = await check.searchRuns({ sweepId, limit: Number.MAX_SAFE_INTEGER });
       const completed = new Map<number, number>();
@@ -117,14 +133,16 @@ async function main(): Promise<void> {
         `end -> next claim   ${describe(gaps, 'ms')}  (BullMQ's timestamps: the completing call claims the next job)`,
         `point, claim -> end ${describe(durations, 'ms')}  (the whole point: scan, run, record)`,
         `throughput          ${(points / workSeconds).toFixed(1)} points/s with ${workers} workers; wall ${workSeconds.toFixed(1)}s (+ ${((workStarted - started) / 1000).toFixed(1)}s submit)`,
+        `extractions         ${extracted} for ${IMAGES} images (${pg ? 'store PostgreSQL, each worker its own cache folder' : 'store SQLite, one cache folder'})`,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
-      if (once !== points) process.exitCode = 1;
+      if (once !== points || extracted !== IMAGES) process.exitCode = 1;
     } finally {
       await check.close();
     }
   } finally {
     await redis.stop();
+    await pg?.stop();
     await fs.rm(dir, { recursive: true, force: true });
   }
 }

@@ -17,8 +17,8 @@ export { describeVerificationProblems, loadRunEvidence, verifyRecord } from './s
 export type { RunEvidence, VerifiableRun, Verification } from './src/verify';
 export { describeTask } from './src/task';
 export type { BenchmarkTask } from './src/task';
-export { seedResultOfRecordedRun, seedResultOfRun } from './src/seed-results';
-export type { SeedResult } from './src/seed-results';
+export { seedResultOfRecordedRun, seedResultOfRun, verdictMetrics, VERDICT_METRICS } from './src/seed-results';
+export type { SeedResult, VerdictMetric } from './src/seed-results';
 export { formatP } from './src/seed-gate';
 export { buildLeaderboards } from './src/leaderboard';
 export type { Leaderboard, LeaderboardEntry, VersusLeader } from './src/leaderboard';

@@ -17,7 +17,8 @@ import { writeSyntheticDataset } from '@mlbench/data';
 import { pairedComparison, significanceView } from './compare-page';
 import { parseConfig, runConfigFile, runExperiment } from '@mlbench/experiment';
 import { tinyConfig } from '@mlbench/experiment/src/testing';
-import { openSqliteStore, type Run } from '@mlbench/tracking';
+import type { Run } from '@mlbench/tracking';
+import { withStore } from '@mlbench/tracking/src/testing';
 import { intervalText, percent } from './format';
 import { comparePagePath, generateReport, runPagePath, sweepPagePath } from './generate';
 import { XSS } from './testing/fixtures';
@@ -95,8 +96,7 @@ beforeAll(async () => {
   const swept = await runConfigFile(sweepFile, options);
   if (swept.kind !== 'sweep') throw new Error('expected a sweep');
   sweepId = swept.result.sweep.id;
-  const store = await openSqliteStore(dbPath);
-  try {
+  await withStore(dbPath, async (store) => {
     // A run still in progress: created, one epoch logged, not finished.
     const running = await store.createRun({ name: 'report-e2e', seed: 9, configHash: a.configHash, configText: a.configText, resolvedConfig: {}, environment: {} });
     await store.logBatch(running.id, { metrics: [{ key: 'train.loss', value: 1.1, step: 1 }] });
@@ -108,9 +108,7 @@ beforeAll(async () => {
     expectedSignificance = significanceView(paired, ['A', 'B']).sentence;
     await generateReport({ store, outDir: out, compare: [a.id, b.id] });
     await generateReport({ store, outDir: out, compare: [a.id, c.id] });
-  } finally {
-    await store.close();
-  }
+  });
   await fs.mkdir(SCREENSHOTS, { recursive: true });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -244,16 +242,13 @@ describe('report in headless Chromium', () => {
 
   const readmeDb = process.env.REPORT_README_DB;
   (readmeDb ? it : it.skip)('renders the README screenshots from REPORT_README_DB', async () => {
-    const store = await openSqliteStore(readmeDb as string);
     const readmeOut = path.join(dir, 'readme-report');
-    let ids: string[];
-    try {
+    const ids = await withStore(readmeDb as string, async (store) => {
       const [newest, previous] = await store.searchRuns({ status: 'completed', limit: 2 });
-      ids = [previous.id, newest.id];
-      await generateReport({ store, outDir: readmeOut, compare: ids });
-    } finally {
-      await store.close();
-    }
+      const compared = [previous.id, newest.id];
+      await generateReport({ store, outDir: readmeOut, compare: compared });
+      return compared;
+    });
     const docs = path.join(REPO_ROOT, 'docs/screenshots');
     await fs.mkdir(docs, { recursive: true });
     out = readmeOut;
@@ -271,16 +266,12 @@ describe('report in headless Chromium', () => {
 
   const sweepDb = process.env.REPORT_README_SWEEP_DB;
   (sweepDb ? it : it.skip)('renders the README sweep screenshot from REPORT_README_SWEEP_DB', async () => {
-    const store = await openSqliteStore(sweepDb as string);
     const sweepOut = path.join(dir, 'readme-sweep-report');
-    let id: string;
-    try {
+    const id = await withStore(sweepDb as string, async (store) => {
       const [newest] = await store.searchSweeps({ limit: 1 });
-      id = newest.id;
       await generateReport({ store, outDir: sweepOut });
-    } finally {
-      await store.close();
-    }
+      return newest.id;
+    });
     out = sweepOut;
     const { page, problems } = await open(fileUrl(sweepPagePath(id)));
     expectClean(problems);

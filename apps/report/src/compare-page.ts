@@ -1,5 +1,5 @@
 import { comparePaired, type PairedComparison } from '@mlbench/metrics';
-import type { Prediction, SplitMember } from '@mlbench/tracking';
+import type { AuditResult, Prediction, SplitMember } from '@mlbench/tracking';
 import { errorBarChart } from './charts/error-bar-chart';
 import { barChart } from './charts/bar-chart';
 import { heatmap } from './charts/heatmap';
@@ -9,8 +9,9 @@ import { duration, fixed, MISSING, percent, pValue, shortId, signed } from './fo
 import type { ImageSource, ThumbnailIndex } from './images';
 import { confusionFromPredictions, imageSource, membersByPath, recordLink, svg, thumbSrc, type RecordLink, type Svg, type Tile } from './page-model';
 import { learningCurves } from './run-page';
-import type { RunData, RunSummaryData } from './run-data';
+import type { RunData } from './run-data';
 import { maxOf } from './extent';
+import { checkedFinal } from './verification';
 import { METRIC_KEYS } from '@mlbench/experiment/results';
 
 export const FLIP_LIMIT = 36;
@@ -37,6 +38,8 @@ export interface CompareRun extends RecordLink {
   letter: string;
   color: string;
   accuracy: string;
+  /** Why the run's logged numbers are not its predictions' (they are shown recomputed), or null. */
+  unverified: string | null;
 }
 
 export interface DiffRow {
@@ -255,13 +258,23 @@ function tone(definition: MetricDefinition, delta: number): MetricRow['values'][
   return (delta > 0) === (definition.better === 'higher') ? 'better' : 'worse';
 }
 
-export function buildComparePage(runs: readonly RunData[], thumbs: ThumbnailIndex, links: { thumbPrefix: string; indexHref: string; runHref: (id: string) => string }): ComparePageModel {
+/** `audits`: each run's label audit verdicts (for its _clean metrics), in the order of `runs`. */
+export function buildComparePage(
+  runs: readonly RunData[],
+  thumbs: ThumbnailIndex,
+  links: { thumbPrefix: string; indexHref: string; runHref: (id: string) => string },
+  audits: readonly (readonly AuditResult[])[] = [],
+): ComparePageModel {
   const [base, ...others] = runs;
+  // Every number compared is recomputed from the runs' predictions; an edited run is flagged.
+  const checked = runs.map((d, i) => checkedFinal(d, audits[i] ?? []));
+  const finals = checked.map((c) => c.final);
   const headers: CompareRun[] = runs.map((data, i) => ({
     letter: runLetter(i),
     ...recordLink(data.run, links.runHref(data.run.id)),
     color: seriesColor(i),
-    accuracy: percent(data.final[METRIC_KEYS.testAccuracy]),
+    accuracy: percent(finals[i][METRIC_KEYS.testAccuracy]),
+    unverified: checked[i].verification && !checked[i].verification.ok ? checked[i].verification.problems.join('; ') : null,
   }));
   const label = (i: number): string => `${runLetter(i)} ${shortId(runs[i].run.id)}`;
 
@@ -271,11 +284,11 @@ export function buildComparePage(runs: readonly RunData[], thumbs: ThumbnailInde
   const envMaps = runs.map((d) => d.run.environment);
   const env = differingKeys(envMaps);
 
-  const metrics: MetricRow[] = METRICS.filter((m) => runs.some((d) => m.key in d.final)).map((definition) => ({
+  const metrics: MetricRow[] = METRICS.filter((m) => finals.some((f) => m.key in f)).map((definition) => ({
     label: definition.label,
-    values: runs.map((d, i) => {
-      const value = d.final[definition.key] ?? null;
-      const reference = base.final[definition.key] ?? null;
+    values: finals.map((f, i) => {
+      const value = f[definition.key] ?? null;
+      const reference = finals[0][definition.key] ?? null;
       if (i === 0 || value === null || reference === null) return { text: definition.format(value), delta: null, tone: '' as const };
       const delta = value - reference;
       return { text: definition.format(value), delta: signed(delta, definition.unit, definition.digits), tone: tone(definition, delta) };
@@ -286,7 +299,7 @@ export function buildComparePage(runs: readonly RunData[], thumbs: ThumbnailInde
     barChart({
       title: 'Test accuracy and macro-F1',
       categories: ['test accuracy', 'test macro-F1', 'val accuracy'],
-      series: runs.map((d, i) => ({ name: label(i), values: [d.final[METRIC_KEYS.testAccuracy] ?? null, d.final[METRIC_KEYS.testMacroF1] ?? null, d.final[METRIC_KEYS.valAccuracy] ?? null], color: seriesColor(i) })),
+      series: finals.map((f, i) => ({ name: label(i), values: [f[METRIC_KEYS.testAccuracy] ?? null, f[METRIC_KEYS.testMacroF1] ?? null, f[METRIC_KEYS.valAccuracy] ?? null], color: seriesColor(i) })),
       valueLabel: 'score (0-1)',
       categoryLabel: 'metric',
       domain: [0, 1],
@@ -295,14 +308,14 @@ export function buildComparePage(runs: readonly RunData[], thumbs: ThumbnailInde
   );
 
   const classes = [...new Set(runs.flatMap((d) => d.dataset?.classes ?? []))];
-  const f1 = (d: RunSummaryData, c: string): number | null => d.final[`test.f1.${c}`] ?? null;
+  const f1 = (i: number, c: string): number | null => finals[i][`test.f1.${c}`] ?? null;
   const perClassF1 =
     classes.length > 0
       ? svg(
           barChart({
             title: 'Per-class F1 (test)',
             categories: classes,
-            series: runs.map((d, i) => ({ name: label(i), values: classes.map((c) => f1(d, c)), color: seriesColor(i) })),
+            series: runs.map((_, i) => ({ name: label(i), values: classes.map((c) => f1(i, c)), color: seriesColor(i) })),
             valueLabel: 'F1',
             categoryLabel: 'class',
             domain: [0, 1],
@@ -316,8 +329,8 @@ export function buildComparePage(runs: readonly RunData[], thumbs: ThumbnailInde
     const letters: [string, string] = [runLetter(0), runLetter(i)];
     const reason = incomparableReason(base, other);
     const deltas = classes.map((c) => {
-      const a = f1(base, c);
-      const b = f1(other, c);
+      const a = f1(0, c);
+      const b = f1(i, c);
       return a === null || b === null ? null : b - a;
     });
     const f1Delta = deltas.some((d) => d !== null)

@@ -16,7 +16,8 @@ import { buildRunPage, runPageImages } from './run-page';
 import { buildSweepPage, loadSweepData } from './sweep-page';
 import { checkRunData } from './stored-data';
 import { buildStudyPage, loadStudyData, studyPageImages } from './study-page';
-import { buildLeaderboardPage, leaderboardPagePath, loadLeaderboardData } from './leaderboard-page';
+import { buildLeaderboardPage, leaderboardData, leaderboardPagePath } from './leaderboard-page';
+import { loadCheckedRuns } from './checked-runs';
 import { verificationView } from './verification';
 import { SeedResultCache } from './seed-result-cache';
 
@@ -149,6 +150,13 @@ export async function generateReport(options: GenerateOptions): Promise<Generate
     if (pages.audit !== null) await writeIfChanged(outputFile(outDir, auditPagePath(run.id)), pages.audit);
   }
 
+  // Every completed run checked once (seed result recomputed from its predictions), for the
+  // leaderboards, the sweeps' best configurations and the study arms alike. Finished runs' checked
+  // results are reused under their page's key (see seed-result-cache.ts).
+  const seedResults = await SeedResultCache.load(outDir, pageKeys);
+  const checked = await loadCheckedRuns(store, summaries.map((s) => s.run), seedResults);
+  await seedResults.save();
+
   // Sweep pages are cheap (summaries only) and depend on several runs: always rebuilt, written when changed.
   const sweeps = await store.searchSweeps({ limit: ALL_RUNS });
   const summaryById = new Map(summaries.map((s) => [s.run.id, s]));
@@ -158,7 +166,7 @@ export async function generateReport(options: GenerateOptions): Promise<Generate
     let page: string;
     try {
       const file = sweepPagePath(sweep.id);
-      const model = buildSweepPage(await loadSweepData(store, sweep, summaryById), { indexHref: '../index.html', runHref: (id) => `../${runPagePath(id)}` });
+      const model = buildSweepPage(await loadSweepData(store, sweep, summaryById, checked), { indexHref: '../index.html', runHref: (id) => `../${runPagePath(id)}` });
       page = renderSweepPage(model);
       shownSweeps.push(sweep);
       sweepPages[await writeIfChanged(outputFile(outDir, file), page)]++;
@@ -174,7 +182,7 @@ export async function generateReport(options: GenerateOptions): Promise<Generate
   for (const study of studies) {
     try {
       const file = studyPagePath(study.id);
-      const data = await loadStudyData(store, study, summaryById);
+      const data = await loadStudyData(store, study, summaryById, checked);
       const thumbs = await thumbnails.ensure(studyPageImages(data));
       const model = buildStudyPage(data, thumbs, { indexHref: '../index.html', runHref: (id) => `../${runPagePath(id)}`, thumbPrefix: `../${THUMB_DIR}/` });
       const page = renderStudyPage(model);
@@ -185,13 +193,10 @@ export async function generateReport(options: GenerateOptions): Promise<Generate
     }
   }
 
-  // Leaderboards: one page per task, from every completed run's predictions; rebuilt, written when changed.
-  // Finished runs' checked results are reused under their page's key (see seed-result-cache.ts).
-  const seedResults = await SeedResultCache.load(outDir, pageKeys);
-  const leaderboardData = await loadLeaderboardData(store, summaries.map((s) => s.run), seedResults);
-  await seedResults.save();
+  // Leaderboards: one page per task, from the checked runs; rebuilt, written when changed.
+  const leaderboards = leaderboardData(checked);
   const leaderboardPages = { written: 0, unchanged: 0 };
-  for (const board of leaderboardData.leaderboards) {
+  for (const board of leaderboards.leaderboards) {
     const model = buildLeaderboardPage(board, { indexHref: '../index.html', runHref: (id) => `../${runPagePath(id)}` });
     leaderboardPages[await writeIfChanged(outputFile(outDir, leaderboardPagePath(board.task.key)), renderLeaderboardPage(model))]++;
   }
@@ -199,9 +204,10 @@ export async function generateReport(options: GenerateOptions): Promise<Generate
   let comparisonFile: string | null = null;
   if (compared) {
     const data = await Promise.all(compared.map((run) => loadRunData(store, run)));
-    for (const d of data) checkRunData(d);
+    const audits = await Promise.all(compared.map((run) => store.getAuditResults(run.id)));
+    data.forEach((d, i) => checkRunData(d, audits[i]));
     const thumbs = await thumbnails.ensure(comparePageImages(data));
-    const model = buildComparePage(data, thumbs, { thumbPrefix: `../${THUMB_DIR}/`, indexHref: '../index.html', runHref: (id) => `../${runPagePath(id)}` });
+    const model = buildComparePage(data, thumbs, { thumbPrefix: `../${THUMB_DIR}/`, indexHref: '../index.html', runHref: (id) => `../${runPagePath(id)}` }, audits);
     comparisonFile = outputFile(outDir, comparePagePath(compared.map((r) => r.id)));
     await writeIfChanged(comparisonFile, renderComparePage(model, { comparedRuns: compared.map((r) => r.id).join(' ') }));
   }
@@ -214,15 +220,15 @@ export async function generateReport(options: GenerateOptions): Promise<Generate
   });
   const indexFile = outputFile(outDir, 'index.html');
   const studyLinks = shownStudies.map((study) => ({ id: study.id, shortId: shortId(study.id), href: studyPagePath(study.id), name: study.name, question: study.question, status: study.status, started: study.startTime.slice(0, 16).replace('T', ' ') }));
-  const leaderboards = leaderboardData.leaderboards.map((board) => ({
+  const leaderboardLinks = leaderboards.leaderboards.map((board) => ({
     key: board.task.key,
     href: leaderboardPagePath(board.task.key),
     description: describeTask(board.task),
     entries: board.entries.length,
     leader: board.entries[0] ? `${board.entries[0].name} (${percent(board.entries[0].mean)}, ${board.entries[0].n} seed${board.entries[0].n === 1 ? '' : 's'})` : '',
   }));
-  const leaderboardExcluded = leaderboardData.excluded.map((e) => ({ shortId: shortId(e.runId), href: runPagePath(e.runId), name: e.name, reason: e.reason }));
-  await writeIfChanged(indexFile, renderIndexPage({ ...index, studies: studyLinks, skipped, leaderboards, leaderboardExcluded }));
+  const leaderboardExcluded = leaderboards.excluded.map((e) => ({ shortId: shortId(e.runId), href: runPagePath(e.runId), name: e.name, reason: e.reason }));
+  await writeIfChanged(indexFile, renderIndexPage({ ...index, studies: studyLinks, skipped, leaderboards: leaderboardLinks, leaderboardExcluded }));
   return { indexFile, comparisonFile, runPages, sweepPages, studyPages, leaderboardPages, thumbnails: thumbnails.stats, skipped };
 }
 

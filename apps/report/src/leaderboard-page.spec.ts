@@ -3,10 +3,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import sqlite3 from 'sqlite3';
 import { metricsFromPredictions } from '@mlbench/experiment/results';
-import { openTrackingStore, type Prediction, type SplitMember, type Study, type TrackingStore } from '@mlbench/tracking';
+import { loadRunDetails, openTrackingStore, type Prediction, type Run, type SplitMember, type Study, type TrackingStore } from '@mlbench/tracking';
 import { generateReport } from './generate';
 import { buildLeaderboardPage, leaderboardPagePath, loadLeaderboardData } from './leaderboard-page';
+import { buildComparePage } from './compare-page';
 import { buildStudyPage, loadStudyData } from './study-page';
+import { buildSweepPage, loadSweepData } from './sweep-page';
 
 /**
  * Leaderboards over a real store: a two-arm study (three seeds each, same splits) and a run on
@@ -146,5 +148,83 @@ describe('leaderboard pages', () => {
     expect(again.leaderboardPages).toEqual({ written: 0, unchanged: first.leaderboardPages.written + first.leaderboardPages.unchanged });
     expect(await pages()).toEqual(before);
     expect(excluded).toHaveLength(1);
+  });
+});
+
+/**
+ * The sweep, study and comparison pages give verdicts too: they use the numbers recomputed from
+ * the predictions, and leave out (or flag) a run whose logged numbers were edited.
+ */
+describe('pages that give verdicts, with an edited run', () => {
+  // Arm "lr 0.001", seed 1: 4 of 30 test images wrong, so 86.67%; its seeds 2 and 3 too.
+  let edited: Run;
+  let other: Run;
+  const recomputed = '86.67%';
+  beforeAll(async () => {
+    const runs = await store.searchRuns();
+    const lr = (r: Run): unknown => (r.resolvedConfig as { train: { learningRate: number } }).train.learningRate;
+    edited = runs.find((r) => r.sweepId !== null && r.seed === 1 && lr(r) === 0.001) as Run;
+    other = runs.find((r) => r.sweepId !== null && r.seed === 1 && lr(r) === 0.1) as Run;
+    // Test fixture: someone "improves" the logged test accuracy of one run of the study's first arm.
+    const raw = new sqlite3.Database(path.join(dir, 'runs.sqlite'));
+    await new Promise<void>((resolve, reject) => raw.run(`UPDATE metrics SET value = 0.99 WHERE run_id = ? AND key = 'test.accuracy'`, [edited.id], (e) => (e ? reject(e) : resolve())));
+    await new Promise<void>((resolve) => raw.close(() => resolve()));
+  });
+
+  it('the sweep page leaves the edited run out of its best configuration and flags it instead of showing its logged accuracy', async () => {
+    const sweep = (await store.searchSweeps()).find((s) => s.id === edited.sweepId);
+    expect(sweep).toBeDefined();
+    const model = buildSweepPage(await loadSweepData(store, sweep as NonNullable<typeof sweep>), links);
+    // With the logged 0.99 the mean would be 90.78%; without it, two seeds at 86.67%.
+    expect(model.best).toMatchObject({ seeds: 2, accuracy: `${recomputed} ± 0.00 pp` });
+    expect(model.best?.runs.map((r) => r.shortId)).not.toContain(edited.id.slice(0, 8));
+    const row = model.rows.find((r) => r.id === edited.id);
+    // Its logged 99% is not its predictions' number: no value, a flag.
+    expect(row?.accuracy).toEqual({ text: '–', ci: null });
+    expect(row?.best).toBe(false);
+    const reason = `run ${edited.id.slice(0, 8)}: its logged numbers do not match its stored predictions, so it is refused: test.accuracy: logged 0.99, recomputed from the predictions 0.8666666666666667`;
+    expect(row?.unverified).toBe(reason);
+    expect(model.unverified).toEqual([{ shortId: edited.id.slice(0, 8), href: `../runs/${edited.id}.html`, reason }]);
+  });
+
+  it('the study page leaves the edited run out of its arm mean, says so, and still agrees with the leaderboard', async () => {
+    const studyModel = buildStudyPage(await loadStudyData(store, study), new Map(), { ...links, thumbPrefix: '../thumbs/' });
+    const arm = studyModel.arms[0];
+    expect(arm.seeds).toBe(2);
+    expect(arm.accuracy).toBe(`${recomputed} ± 0.00`);
+    expect(arm.runs.map((r) => r.seed)).toEqual([2, 3]);
+    expect(arm.note).toContain(`run ${edited.id.slice(0, 8)} is left out: `);
+    expect(studyModel.findings[0]).toBe(`Arm 1 (lr 0.001) reaches ${recomputed} mean test accuracy over 2 seeds.`);
+    const [board] = (await loadLeaderboardData(store, await store.searchRuns())).leaderboards;
+    const row = buildLeaderboardPage(board, links).rows.find((r) => r.runs.map((x) => x.shortId).join() === arm.runs.map((x) => x.shortId).join());
+    expect(row?.accuracy).toBe(arm.accuracy);
+  });
+
+  it('the comparison page compares recomputed numbers and flags the edited run', async () => {
+    const data = await Promise.all([edited, other].map((r) => loadRunDetails(store, r)));
+    expect(data[0].final['test.accuracy']).toBe(0.99);
+    const model = buildComparePage(data, new Map(), { ...links, thumbPrefix: '../thumbs/' });
+    expect(model.runs[0].accuracy).toBe(recomputed);
+    expect(model.runs[0].unverified).toBe('test.accuracy: logged 0.99, recomputed from the predictions 0.8666666666666667');
+    expect(model.runs[1].unverified).toBeNull();
+    // lr 0.1, seed 1: 11 of 30 wrong (63.33%): −23.33 points against the recomputed 86.67%, not −35.67 against 0.99.
+    const accuracy = model.metrics.find((m) => m.label === 'test accuracy');
+    expect(accuracy?.values.map((v) => [v.text, v.delta])).toEqual([
+      [recomputed, null],
+      ['63.33%', '-23.33 pp'],
+    ]);
+  });
+
+  it('the written pages carry the flags', async () => {
+    const out = path.join(dir, 'report-edited');
+    const result = await generateReport({ store, outDir: out, compare: [edited.id, other.id] });
+    const sweepHtml = await fs.readFile(path.join(out, 'sweeps', `${edited.sweepId}.html`), 'utf8');
+    expect(sweepHtml).toContain('id="sweep-unverified"');
+    expect(sweepHtml).not.toContain('99.00%');
+    const compareHtml = await fs.readFile(result.comparisonFile as string, 'utf8');
+    expect(compareHtml).toContain('compare-unverified');
+    expect(compareHtml).not.toContain('99.00%');
+    const studyHtml = await fs.readFile(path.join(out, 'studies', `${study.id}.html`), 'utf8');
+    expect(studyHtml).toContain(`run ${edited.id.slice(0, 8)} is left out`);
   });
 });

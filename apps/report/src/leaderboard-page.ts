@@ -3,7 +3,8 @@
  * metric): every configuration's seed group ranked by mean test accuracy recomputed from the
  * stored predictions, with its interval, seeds, cost, and significance against the leader.
  */
-import { buildLeaderboards, describeTask, formatP, seedResultOfRecordedRun, type Leaderboard, type LeaderboardEntry, type SeedResult } from '@mlbench/experiment/results';
+import { buildLeaderboards, describeTask, formatP, type Leaderboard, type LeaderboardEntry } from '@mlbench/experiment/results';
+import { loadCheckedRuns, type CheckedRuns, type ExcludedRun } from './checked-runs';
 import type { Run, TrackingStore } from '@mlbench/tracking';
 import { duration, MISSING, percent, shortId } from './format';
 import type { SeedResultCache } from './seed-result-cache';
@@ -11,28 +12,19 @@ import type { SeedResultCache } from './seed-result-cache';
 export interface LeaderboardData {
   leaderboards: Leaderboard[];
   /** Completed runs left out, with the reason (edited numbers, no seed in the config, no dataset). */
-  excluded: { runId: string; name: string; reason: string }[];
+  excluded: ExcludedRun[];
+  /** The checked runs the leaderboards were built from (shared with the sweep and study pages). */
+  checked: CheckedRuns;
 }
 
-/** Completed runs as checked seed results; a run that fails a check is left out with its reason. */
+/** Leaderboards of checked runs: a run that failed a check is left out with its reason. */
+export function leaderboardData(checked: CheckedRuns): LeaderboardData {
+  return { leaderboards: buildLeaderboards([...checked.results.values()]), excluded: [...checked.excluded.values()], checked };
+}
+
+/** Completed runs as checked seed results, ranked per task. */
 export async function loadLeaderboardData(store: TrackingStore, runs: readonly Run[], cache?: SeedResultCache): Promise<LeaderboardData> {
-  const results: SeedResult[] = [];
-  const excluded: LeaderboardData['excluded'] = [];
-  for (const run of runs.filter((r) => r.status === 'completed')) {
-    const cached = cache?.get(run);
-    if (cached) {
-      results.push(cached);
-      continue;
-    }
-    try {
-      const result = await seedResultOfRecordedRun(store, run);
-      cache?.set(run, result);
-      results.push(result);
-    } catch (error) {
-      excluded.push({ runId: run.id, name: run.name, reason: error instanceof Error ? error.message.split('\n')[0] : String(error) });
-    }
-  }
-  return { leaderboards: buildLeaderboards(results), excluded };
+  return leaderboardData(await loadCheckedRuns(store, runs, cache));
 }
 
 export const leaderboardPagePath = (taskKey: string): string => `tasks/${taskKey}.html`;

@@ -128,10 +128,17 @@ describe('comparison page model', () => {
   });
 
   it('computes signed deltas with better/worse tones and a confusion difference that sums to zero', () => {
-    const model = buildComparePage([base, other], thumbsFor(base), { ...links, runHref: (id) => id });
+    // A third run with twice the mistakes (every 2nd test image wrong): 50% against 75%.
+    const worse = { ...fakeRunData({ seed: 1, perSplit: { test: 8 }, wrongEvery: 2 }), run: { ...base.run, id: 'c'.repeat(32) } };
+    const model = buildComparePage([base, other, worse], thumbsFor(base), { ...links, runHref: (id) => id });
     const accuracy = model.metrics.find((m) => m.label === 'test accuracy');
-    expect(accuracy?.values[1]).toMatchObject({ delta: '-5.00 pp', tone: 'worse' });
-    expect(model.metrics.find((m) => m.label === 'test log loss')?.values[1]).toMatchObject({ delta: '-0.1000', tone: 'better' });
+    // Recomputed from the predictions, not the fixture's logged 5 points less: both runs get 6 of 8 right per class.
+    expect(accuracy?.values[1]).toMatchObject({ text: '75.00%', delta: '±0.00 pp', tone: 'same' });
+    expect(model.runs[1].unverified).toMatch(/^test\.accuracy: logged 0\.7, recomputed from the predictions 0\.75/);
+    expect(accuracy?.values[2]).toMatchObject({ text: '50.00%', delta: '-25.00 pp', tone: 'worse' });
+    const logLoss = model.metrics.find((m) => m.label === 'test log loss')?.values[2];
+    expect(logLoss?.tone).toBe('worse');
+    expect(logLoss?.delta).toMatch(/^\+0\.\d{4}$/);
     const pair = model.pairs[0];
     expect(pair.comparable).toBe(true);
     expect(pair.fixed.total).toBe(6);

@@ -12,7 +12,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { writeSyntheticDataset } from '@mlbench/data';
 import { runConfigFile, type StudyResult } from '@mlbench/experiment';
-import { openSqliteStore } from '@mlbench/tracking';
+import { withStore } from '@mlbench/tracking/src/testing';
 import { generateReport, runPagePath, studyPagePath } from './generate';
 
 jest.setTimeout(300_000);
@@ -97,12 +97,7 @@ beforeAll(async () => {
   const outcome = await runConfigFile(path.join(dir, 'study.yaml'), { dbPath, cacheDir: path.join(dir, 'cache'), cwd: REPO_ROOT });
   if (outcome.kind !== 'study') throw new Error(`expected a study, got ${outcome.kind}`);
   result = outcome.result;
-  const store = await openSqliteStore(dbPath);
-  try {
-    await generateReport({ store, outDir: out });
-  } finally {
-    await store.close();
-  }
+  await withStore(dbPath, (store) => generateReport({ store, outDir: out }));
   await fs.mkdir(SCREENSHOTS, { recursive: true });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
 });
@@ -117,12 +112,9 @@ describe('study page in headless Chromium', () => {
     expect(result.study.status).toBe('completed');
     expect(result.arms.map((a) => a.label)).toEqual(['Frozen MobileNetV1 0.5/160', 'Small CNN from scratch']);
     for (const arm of result.arms) expect(arm.result?.outcomes.map((o) => o.status)).toEqual(['completed', 'completed']);
-    const store = await openSqliteStore(path.join(dir, 'runs.sqlite'));
-    try {
+    await withStore(path.join(dir, 'runs.sqlite'), async (store) => {
       expect((await store.getStudyArms(result.study.id)).map((a) => [a.position, a.label, a.sweepId])).toEqual(result.arms.map((a, i) => [i, a.label, a.sweepId]));
-    } finally {
-      await store.close();
-    }
+    });
   });
 
   it('shows the question, one row per arm, per-seed significance cells, the confusion call-out and photos, with no console errors', async () => {
@@ -154,16 +146,12 @@ describe('study page in headless Chromium', () => {
 
   const readmeDb = process.env.STUDY_README_DB;
   (readmeDb ? it : it.skip)('renders docs/screenshots/study-page.png from the newest study of STUDY_README_DB', async () => {
-    const store = await openSqliteStore(readmeDb as string);
     const readmeOut = path.join(dir, 'readme-report');
-    let studyId: string;
-    try {
+    const studyId = await withStore(readmeDb as string, async (store) => {
       const [newest] = await store.searchStudies({ limit: 1 });
-      studyId = newest.id;
       await generateReport({ store, outDir: readmeOut });
-    } finally {
-      await store.close();
-    }
+      return newest.id;
+    });
     const { page, errors } = await open(pathToFileURL(path.join(readmeOut, studyPagePath(studyId))).href);
     expect(errors).toEqual([]);
     const png = await page.screenshot({ fullPage: true });

@@ -1,3 +1,4 @@
+import { verdictMetrics } from '@mlbench/experiment/results';
 import type { Study } from '@mlbench/tracking';
 import { buildStudyPage, describeArm, findExtraction, type StudyArmData, type StudyData, type StudyRun } from './study-page';
 import { fakeRunData } from './testing/fixtures';
@@ -18,9 +19,10 @@ const study: Study = {
 function arm(position: number, label: string, wrongEvery: number, params: Record<string, string>, extra: Record<string, number>): StudyArmData {
   const runs: StudyRun[] = [1, 2, 3].map((seed) => {
     const data = fakeRunData({ id: `${position}${seed}`.padEnd(32, '0'), seed, classes, wrongEvery, perSplit: { test: 4 }, params });
-    return { summary: { ...data, final: { ...data.final, ...extra } }, split: data.split, test: data.predictions.filter((p) => p.split === 'test') };
+    const test = data.predictions.filter((p) => p.split === 'test');
+    return { summary: { ...data, final: { ...data.final, ...extra } }, split: data.split, test, metrics: verdictMetrics(test, classes.length) };
   });
-  return { arm: { studyId: study.id, position, label, config: `${label}.yaml`, sweepId: `sweep${position}` }, sweep: null, runs, unfinished: 0 };
+  return { arm: { studyId: study.id, position, label, config: `${label}.yaml`, sweepId: `sweep${position}` }, sweep: null, runs, unverified: [], unfinished: 0 };
 }
 
 const frozen = arm(0, 'Frozen', 4, { 'model.extractor.source': '/m/mobilenet.tflite', 'model.head.type': 'softmax', 'preprocess.size': '[224,224]' }, { 'head.parameters': 6405, 'time.extraction_seconds': 60, 'extraction.extracted': 36, 'time.train_seconds': 4 });
@@ -58,7 +60,10 @@ describe('study page model', () => {
   it('says so when an arm beats the frozen extractor', () => {
     const better = arm(1, 'Better', 100, { 'model.extractor.source': '/m/other.tflite' }, { 'head.parameters': 10 });
     // Vary arm 1 over seeds so the paired differences have spread and a t-interval above 0.
-    const runs = frozen.runs.map((r, i) => ({ ...r, test: r.test.map((p, k) => (k === 0 && i === 0 ? { ...p, predictedLabel: (p.trueLabel + 1) % 3 } : p)) }));
+    const runs = frozen.runs.map((r, i) => {
+      const test = r.test.map((p, k) => (k === 0 && i === 0 ? { ...p, predictedLabel: (p.trueLabel + 1) % 3 } : p));
+      return { ...r, test, metrics: verdictMetrics(test, classes.length) };
+    });
     const model = buildStudyPage({ study, arms: [{ ...frozen, runs }, better] } satisfies StudyData, new Map(), links);
     expect(model.significance[0].tone).toBe('better');
     expect(model.findings[1]).toMatch(/^Arm 2 \(Better\) BEATS the frozen extractor of arm 1: 100\.00%/);
@@ -73,7 +78,7 @@ describe('findExtraction', () => {
   it('finds the run that extracted the features an all-cached arm read, by extractor identity', () => {
     const extractor = { sha256: 'abc', featureLayer: 'pool', engine: 'onnx', backend: 'cpu', preprocess: '{}' };
     const cachedRun = fakeRunData({ id: 'a'.repeat(32) });
-    const cached: StudyRun = { summary: { ...cachedRun, extractor, final: { ...cachedRun.final, 'extraction.extracted': 0 } }, split: [], test: [] };
+    const cached: StudyRun = { summary: { ...cachedRun, extractor, final: { ...cachedRun.final, 'extraction.extracted': 0 } }, split: [], test: [], metrics: verdictMetrics([], classes.length) };
     const extracting = fakeRunData({ id: 'b'.repeat(32) });
     const other = fakeRunData({ id: 'c'.repeat(32) });
     const all = new Map([

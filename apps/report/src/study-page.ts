@@ -13,7 +13,8 @@ import { confusionFromPredictions, imageSource, membersByPath, predictionTile, s
 import { loadRunSummary, type RunSummaryData } from './run-data';
 import { confusionChart } from './run-page';
 import { maxOf } from './extent';
-import { METRIC_KEYS, parseStudyDefinition } from '@mlbench/experiment/results';
+import { METRIC_KEYS, parseStudyDefinition, type SeedResult } from '@mlbench/experiment/results';
+import { withCheckedRuns, type CheckedRuns, type ExcludedRun } from './checked-runs';
 
 export const STUDY_GRID_SIZE = 24;
 
@@ -23,13 +24,17 @@ export interface StudyRun {
   split: readonly SplitMember[];
   /** Test predictions. */
   test: readonly Prediction[];
+  /** Test accuracy and macro-F1 recomputed from the predictions (the run's seed result). */
+  metrics: SeedResult['metrics'];
 }
 
 export interface StudyArmData {
   arm: StudyArm;
   sweep: Sweep | null;
-  /** Completed runs, by seed. */
+  /** Completed runs that passed verification, by seed. */
   runs: readonly StudyRun[];
+  /** Completed runs left out: their logged numbers do not match their predictions (or another check failed). */
+  unverified: readonly ExcludedRun[];
   /** Runs of the arm's sweep that did not complete. */
   unfinished: number;
   /**
@@ -44,16 +49,21 @@ export interface StudyData {
   arms: readonly StudyArmData[];
 }
 
-export async function loadStudyData(store: TrackingStore, study: Study, summaryById?: ReadonlyMap<string, RunSummaryData>): Promise<StudyData> {
+/** `checked`: the report's checked runs (runs not in it are checked here). */
+export async function loadStudyData(store: TrackingStore, study: Study, summaryById?: ReadonlyMap<string, RunSummaryData>, checked?: CheckedRuns): Promise<StudyData> {
   const arms: StudyArmData[] = [];
   for (const { arm, sweep, runs: sweepRuns } of await loadStudyArms(store, study.id)) {
     const completed = sweepRuns.filter((r) => r.status === 'completed').sort((a, b) => a.seed - b.seed);
+    const all = await withCheckedRuns(store, completed, checked);
     const runs: StudyRun[] = [];
     for (const run of completed) {
+      const result = all.results.get(run.id);
+      if (!result) continue;
       const [summary, split, test] = await Promise.all([summaryById?.get(run.id) ?? loadRunSummary(store, run), store.getSplit(run.id), store.getPredictions(run.id, 'test')]);
-      runs.push({ summary, split, test });
+      runs.push({ summary, split, test, metrics: result.metrics });
     }
-    arms.push({ arm, sweep, runs, unfinished: sweepRuns.length - completed.length, extractedBy: findExtraction(runs, summaryById) });
+    const unverified = completed.map((r) => all.excluded.get(r.id)).filter((e): e is ExcludedRun => e !== undefined);
+    arms.push({ arm, sweep, runs, unverified, unfinished: sweepRuns.length - completed.length, extractedBy: findExtraction(runs, summaryById) });
   }
   return { study, arms };
 }
@@ -131,9 +141,19 @@ export interface StudyPageModel {
 
 const pp = (x: number, digits = 1): string => `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(digits)} pp`;
 const metricValues = (runs: readonly StudyRun[], key: string): number[] => runs.map((r) => r.summary.final[key]).filter((v): v is number => Number.isFinite(v));
+/** Verdict metrics come from the predictions, never from the logged numbers. */
+const verdictValues = (runs: readonly StudyRun[], key: keyof SeedResult['metrics']): number[] => runs.map((r) => r.metrics[key]).filter((v) => Number.isFinite(v));
 const summary = (values: readonly number[]): SampleSummary | null => (values.length > 0 ? summarizeSample(values) : null);
 const meanStd = (s: SampleSummary | null): string => (s ? `${percent(s.mean)} ± ${(100 * s.std).toFixed(2)}` : MISSING);
 const seconds = (s: number): string => duration(s * 1000);
+
+/** Runs of an arm left out of its numbers, and why. */
+function armNote(armData: StudyArmData): string | null {
+  const notes: string[] = [];
+  if (armData.unfinished > 0) notes.push(`${armData.unfinished} run(s) of this arm did not complete and are left out`);
+  for (const e of armData.unverified) notes.push(`run ${shortId(e.runId)} is left out: ${e.reason}`);
+  return notes.length > 0 ? notes.join('; ') : null;
+}
 
 /** What an arm keeps frozen and what it trains, from its recorded params. */
 export function describeArm(params: Readonly<Record<string, string>>, parameters: number | null): { frozen: string; trained: string; input: string } {
@@ -167,8 +187,8 @@ export function buildStudyPage(data: StudyData, thumbs: ThumbnailIndex, links: {
   const seeds = [...new Set(data.arms.flatMap((a) => a.runs.map((r) => r.summary.run.seed)))].sort((a, b) => a - b);
 
   const arms: ArmRow[] = data.arms.map((armData, i) => {
-    const accuracy = summary(metricValues(armData.runs, METRIC_KEYS.testAccuracy));
-    const f1 = summary(metricValues(armData.runs, METRIC_KEYS.testMacroF1));
+    const accuracy = summary(verdictValues(armData.runs, METRIC_KEYS.testAccuracy));
+    const f1 = summary(verdictValues(armData.runs, METRIC_KEYS.testMacroF1));
     const parameters = metricValues(armData.runs, 'head.parameters')[0] ?? null;
     const first = armData.runs[0]?.summary;
     const extractionTimes = metricValues(armData.runs, 'time.extraction_seconds');
@@ -195,8 +215,8 @@ export function buildStudyPage(data: StudyData, thumbs: ThumbnailIndex, links: {
               : `cached (${seconds(maxOf(extractionTimes))})`
             : seconds(maxOf(extractionTimes)),
       training: train ? `${seconds(train.mean)} per seed` : MISSING,
-      runs: armData.runs.map((r) => ({ seed: r.summary.run.seed, shortId: shortId(r.summary.run.id), href: links.runHref(r.summary.run.id), accuracy: percent(r.summary.final[METRIC_KEYS.testAccuracy]) })),
-      note: armData.unfinished > 0 ? `${armData.unfinished} run(s) of this arm did not complete and are left out` : null,
+      runs: armData.runs.map((r) => ({ seed: r.summary.run.seed, shortId: shortId(r.summary.run.id), href: links.runHref(r.summary.run.id), accuracy: percent(r.metrics[METRIC_KEYS.testAccuracy]) })),
+      note: armNote(armData),
     };
   });
 
@@ -241,11 +261,11 @@ export function buildStudyPage(data: StudyData, thumbs: ThumbnailIndex, links: {
   });
 
   const findings: string[] = [];
-  const baseAccuracy = base ? summary(metricValues(base.runs, METRIC_KEYS.testAccuracy)) : null;
+  const baseAccuracy = base ? summary(verdictValues(base.runs, METRIC_KEYS.testAccuracy)) : null;
   if (base && baseAccuracy) {
     findings.push(`Arm 1 (${base.arm.label}) reaches ${percent(baseAccuracy.mean)} mean test accuracy over ${baseAccuracy.n} seed${baseAccuracy.n === 1 ? '' : 's'}.`);
     significance.forEach((row, k) => {
-      const other = summary(metricValues(data.arms[k + 1].runs, METRIC_KEYS.testAccuracy));
+      const other = summary(verdictValues(data.arms[k + 1].runs, METRIC_KEYS.testAccuracy));
       if (!other) return;
       if (row.tone === 'better') findings.push(`Arm ${row.letter} (${row.label}) BEATS the frozen extractor of arm 1: ${percent(other.mean)}, a paired difference of ${row.acrossSeeds}.`);
       else if (row.tone === 'worse') findings.push(`Arm ${row.letter} (${row.label}) is worse: ${percent(other.mean)}, a paired difference of ${row.acrossSeeds}.`);
@@ -254,7 +274,7 @@ export function buildStudyPage(data: StudyData, thumbs: ThumbnailIndex, links: {
   }
 
   const costPoints = data.arms.map((armData, i) => {
-    const accuracy = summary(metricValues(armData.runs, METRIC_KEYS.testAccuracy));
+    const accuracy = summary(verdictValues(armData.runs, METRIC_KEYS.testAccuracy));
     const train = summary(metricValues(armData.runs, METRIC_KEYS.trainSeconds));
     const extraction = metricValues(armData.runs, 'time.extraction_seconds');
     // One extraction serves every seed of an arm (features are cached): its cost is split over the runs.

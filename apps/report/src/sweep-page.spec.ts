@@ -1,4 +1,4 @@
-import { summarizeSeedGroups } from '@mlbench/experiment';
+import { summarizeSeedGroups, verdictMetrics } from '@mlbench/experiment/results';
 import type { Sweep } from '@mlbench/tracking';
 import { errorBarChart } from './charts/error-bar-chart';
 import { buildIndexPage } from './index-page';
@@ -36,8 +36,10 @@ function sweepRun(index: number, learningRate: number, seed: number, wrongEvery:
 
 function sweepData(runs: RunData[], definition: Record<string, unknown[]>): SweepData {
   const completed = runs.filter((r) => r.run.status === 'completed');
-  const groups = summarizeSeedGroups(completed.map((r) => ({ id: r.run.id, seed: r.run.seed, resolvedConfig: r.run.resolvedConfig, metrics: r.final })));
-  return { sweep: sweep(definition, runs.length), runs, groups };
+  // As the report does: the verdict metrics recomputed from each run's test predictions.
+  const verdicts = new Map(completed.map((r) => [r.run.id, verdictMetrics(r.predictions.filter((p) => p.split === 'test'), r.dataset?.classes.length ?? 0)]));
+  const groups = summarizeSeedGroups(completed.map((r) => ({ id: r.run.id, seed: r.run.seed, resolvedConfig: r.run.resolvedConfig, metrics: verdicts.get(r.run.id) ?? {} })));
+  return { sweep: sweep(definition, runs.length), runs, groups, verdicts, unverified: [] };
 }
 
 describe('sweep page model', () => {

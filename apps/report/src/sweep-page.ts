@@ -5,14 +5,19 @@ import { seriesColor } from './charts/svg';
 import { dateTime, duration, fixed, intervalText, MISSING, percent, shortId } from './format';
 import { statusView, svg, type StatusView, type Svg } from './page-model';
 import { loadRunSummary, type RunSummaryData } from './run-data';
-import { METRIC_KEYS, intervalKeys, sweepSeedGroups, type SeedGroup } from '@mlbench/experiment/results';
+import { METRIC_KEYS, intervalKeys, summarizeSeedGroups, type SeedGroup, type SeedResult } from '@mlbench/experiment/results';
+import { withCheckedRuns, type CheckedRuns, type ExcludedRun } from './checked-runs';
 
 /** Everything a sweep page is built from: the sweep, all its runs (any status) and its seed groups. */
 export interface SweepData {
   sweep: Sweep;
   runs: readonly RunSummaryData[];
-  /** Completed runs grouped by everything but the seed (`sweepSeedGroups`). */
+  /** Checked completed runs grouped by everything but the seed (`seedGroupsOfResults`). */
   groups: readonly SeedGroup[];
+  /** Test accuracy and macro-F1 of each checked run, recomputed from its predictions. */
+  verdicts: ReadonlyMap<string, SeedResult['metrics']>;
+  /** Completed runs whose logged numbers failed verification (or another check): left out of the groups. */
+  unverified: readonly ExcludedRun[];
 }
 
 export interface SweepCell {
@@ -35,6 +40,8 @@ export interface SweepRow {
   duration: string;
   /** Member of the best seed group. */
   best: boolean;
+  /** Why a completed run is left out of the groups (its logged numbers failed verification), or null. */
+  unverified: string | null;
 }
 
 export interface GroupRow {
@@ -71,18 +78,32 @@ export interface SweepPageModel {
   /** Metric against each swept key other than the seed, with error bars from the seed groups. */
   plots: readonly { key: string; accuracy: Svg; macroF1: Svg | null }[];
   groups: readonly GroupRow[];
+  /** Completed runs left out of the best configuration and the groups, with why. */
+  unverified: readonly { shortId: string; href: string; reason: string }[];
   seedKey: boolean;
   configText: string;
   indexHref: string;
 }
 
 export const SEED_KEY = 'seed';
+type VerdictKey = keyof SeedResult['metrics'];
 
-/** The sweep, all its runs and seed groups, from the store. `summaries` reuses runs loaded already. */
-export async function loadSweepData(store: TrackingStore, sweep: Sweep, summaries?: ReadonlyMap<string, RunSummaryData>): Promise<SweepData> {
+/**
+ * The sweep, all its runs and seed groups, from the store. `summaries` reuses runs loaded already,
+ * `checked` the report's checked runs (runs not in it are checked here).
+ */
+export async function loadSweepData(store: TrackingStore, sweep: Sweep, summaries?: ReadonlyMap<string, RunSummaryData>, checked?: CheckedRuns): Promise<SweepData> {
   const runs = await loadSweepRuns(store, sweep.id);
   const loaded = await Promise.all(runs.map((run) => summaries?.get(run.id) ?? loadRunSummary(store, run)));
-  return { sweep, runs: loaded, groups: await sweepSeedGroups(store, sweep.id) };
+  const all = await withCheckedRuns(store, runs, checked);
+  const results = runs.map((r) => all.results.get(r.id)).filter((r): r is SeedResult => r !== undefined);
+  const unverified = runs.map((r) => all.excluded.get(r.id)).filter((r): r is ExcludedRun => r !== undefined);
+  return { sweep, runs: loaded, groups: seedGroupsOfResults(results), verdicts: new Map(results.map((r) => [r.runId as string, r.metrics])), unverified };
+}
+
+/** Seed groups over checked runs: the verdict metrics are the ones recomputed from predictions. */
+export function seedGroupsOfResults(results: readonly SeedResult[]): SeedGroup[] {
+  return summarizeSeedGroups(results.map((r) => ({ id: r.runId as string, seed: r.seed, resolvedConfig: r.config, metrics: r.metrics })));
 }
 
 /** A config value as shown (and compared): strings as they are, everything else as JSON. */
@@ -132,6 +153,11 @@ export function buildSweepPage(data: SweepData, links: { indexHref: string; runH
   const bestIds = new Set(best?.runIds ?? []);
   const index = (d: RunSummaryData): string => (d.run.sweepIndex === null ? MISSING : String(d.run.sweepIndex + 1));
 
+  const unverified = new Map(data.unverified.map((e) => [e.runId, e.reason]));
+  // A checked run shows its recomputed numbers; an unverified one none (its logged ones are not its predictions'), flagged.
+  const shown = (d: RunSummaryData, key: VerdictKey): number | undefined => (unverified.has(d.run.id) ? undefined : (data.verdicts.get(d.run.id)?.[key] ?? d.final[key]));
+  const ci = (d: RunSummaryData, key: VerdictKey, kind: 'percent' | 'fixed'): string | null =>
+    unverified.has(d.run.id) ? null : intervalText(d.final[intervalKeys(key).low], d.final[intervalKeys(key).high], kind);
   const rows: SweepRow[] = runs.map((d) => ({
     index: index(d),
     id: d.run.id,
@@ -140,10 +166,11 @@ export function buildSweepPage(data: SweepData, links: { indexHref: string; runH
     values: keys.map((k) => runValue(d, k)),
     status: statusView(d.run.status),
     error: d.run.error,
-    accuracy: { text: percent(d.final[METRIC_KEYS.testAccuracy]), ci: intervalText(d.final[intervalKeys(METRIC_KEYS.testAccuracy).low], d.final[intervalKeys(METRIC_KEYS.testAccuracy).high], 'percent') },
-    macroF1: { text: fixed(d.final[METRIC_KEYS.testMacroF1]), ci: intervalText(d.final[intervalKeys(METRIC_KEYS.testMacroF1).low], d.final[intervalKeys(METRIC_KEYS.testMacroF1).high], 'fixed') },
+    accuracy: { text: percent(shown(d, METRIC_KEYS.testAccuracy)), ci: ci(d, METRIC_KEYS.testAccuracy, 'percent') },
+    macroF1: { text: fixed(shown(d, METRIC_KEYS.testMacroF1)), ci: ci(d, METRIC_KEYS.testMacroF1, 'fixed') },
     duration: duration(d.run.durationMs),
     best: bestIds.has(d.run.id),
+    unverified: unverified.get(d.run.id) ?? null,
   }));
 
   const statusCounts = new Map<string, number>();
@@ -199,6 +226,7 @@ export function buildSweepPage(data: SweepData, links: { indexHref: string; runH
     best: bestView,
     plots,
     groups: groupRows,
+    unverified: data.unverified.map((e) => ({ shortId: shortId(e.runId), href: links.runHref(e.runId), reason: e.reason })),
     seedKey: keys.includes(SEED_KEY),
     configText: sweep.configText,
     indexHref: links.indexHref,
@@ -223,7 +251,7 @@ export function metricPlot(data: SweepData, key: string, varied: readonly string
     const name = others.length === 0 ? 'mean over seeds' : describe(others, others.map((k) => valueText(getDotted(group.config, k))));
     const entry = series.get(name) ?? { name, points: [], color: seriesColor(series.size) };
     series.set(name, entry);
-    const values = group.runIds.map((id) => byId.get(id)?.final[metric]).filter((v): v is number => v !== undefined);
+    const values = group.runIds.map((id) => data.verdicts.get(id)?.[metric as VerdictKey] ?? byId.get(id)?.final[metric]).filter((v): v is number => v !== undefined);
     const interval = summary.interval;
     entry.points.push({
       category,

@@ -13,7 +13,7 @@ import Redis from 'ioredis';
 import { extractedKey } from '@mlbench/cluster';
 import { startRedisServer, type RedisServer } from '@mlbench/cluster/src/testing/redis-server';
 import { tinySweepConfig, writeTinySweepData } from '@mlbench/cluster/src/testing/tiny-sweep';
-import { openTrackingStore, type Run } from '@mlbench/tracking';
+import { openSqliteStore, openTrackingStore, type Run, type TrackingStore } from '@mlbench/tracking';
 import { startPostgres, type PostgresServer } from '@mlbench/tracking/src/testing';
 import { spawnCli } from './test-support';
 
@@ -80,5 +80,81 @@ it('three workers record into one PostgreSQL store; kill -9 of one mid-point: it
     expect(extracted).toBe(30);
   } finally {
     client.disconnect();
+  }
+});
+
+/** Every `.f32` file of a local feature cache, by image sha256, under its (one) cache key. */
+async function localFeatures(cacheDir: string): Promise<{ key: string; files: Map<string, Buffer> }> {
+  const keys = await fs.readdir(path.join(cacheDir, 'features'));
+  expect(keys).toHaveLength(1);
+  const files = new Map<string, Buffer>();
+  const root = path.join(cacheDir, 'features', keys[0]);
+  for (const shard of await fs.readdir(root)) {
+    if (shard.endsWith('.json')) continue;
+    for (const name of await fs.readdir(path.join(root, shard))) files.set(name.replace(/\.f32$/, ''), await fs.readFile(path.join(root, shard, name)));
+  }
+  return { key: keys[0], files };
+}
+
+/** Per sweep point: test accuracy and every test prediction of its completed run. */
+async function resultsByPoint(store: TrackingStore): Promise<Record<number, unknown>> {
+  const sweep = (await store.searchSweeps({}))[0];
+  const out: Record<number, unknown> = {};
+  for (const run of await store.searchRuns({ sweepId: sweep.id, status: 'completed' })) {
+    const accuracy = (await store.getMetrics(run.id)).find((m) => m.key === 'test.accuracy')?.value;
+    out[run.sweepIndex ?? -1] = { accuracy, predictions: await store.getPredictions(run.id, 'test') };
+  }
+  return out;
+}
+
+it('two workers on different machines (no shared disk: each its own --cache-dir), cold cache: each image is extracted once for the whole cluster, through the store; features and results equal a local run', async () => {
+  const file = path.join(dir, 'pg-cache.yaml');
+  await fs.writeFile(file, tinySweepConfig({ name: 'pg-cache', epochs: 40, sweep: ['seed: [1, 2, 3, 4]'] }));
+  const db = await pg.createDatabase('sharedcache');
+  const queue = ['--queue', redis.url, '--queue-name', 'cluster-pg-cache', '--db', db];
+  const caches = [path.join(dir, 'machine-a'), path.join(dir, 'machine-b')];
+  const submit = spawnCli(['submit', '--config', file, ...queue, '--cache-dir', path.join(dir, 'submitter')]);
+  expect({ code: (await submit.exited).code, stderr: submit.stderr.join('\n') }).toEqual({ code: 0, stderr: '' });
+  // Started together on a cold cache: both want the same 30 images at once.
+  const workers = caches.map((cache) => spawnCli(['worker', ...queue, '--cache-dir', cache, '--stall-seconds', String(STALL_SECONDS), '--until-empty']));
+  const exits = await Promise.all(workers.map((w) => w.exited));
+  expect(exits.map((e) => e.code)).toEqual([0, 0]);
+  // Both machines ran points (so both needed the features).
+  expect(workers.map((w) => w.stdout.filter((l) => /: completed, run /.test(l)).length > 0)).toEqual([true, true]);
+
+  const client = new Redis(redis.port, '127.0.0.1');
+  try {
+    const keys = await client.keys(extractedKey('cluster-pg-cache', '*'));
+    const extracted = (await Promise.all(keys.map((k) => client.get(k)))).reduce((sum, v) => sum + Number(v ?? 0), 0);
+    expect(extracted).toBe(30);
+  } finally {
+    client.disconnect();
+  }
+
+  const local = path.join(dir, 'local');
+  const run = spawnCli(['run', '--config', file, '--db', path.join(dir, 'local.sqlite'), '--cache-dir', local]);
+  expect((await run.exited).code).toBe(0);
+  const reference = await localFeatures(local);
+  expect(reference.files.size).toBe(30);
+
+  const store = await openTrackingStore(db);
+  const localStore = await openSqliteStore(path.join(dir, 'local.sqlite'));
+  try {
+    // The vectors in the store and in each machine's folder (its first-level cache) are the local run's, bit for bit.
+    const shared = await store.sharedFeatures?.getMany(reference.key, 8 * 8 * 3, [...reference.files.keys()]);
+    expect(shared?.size).toBe(30);
+    for (const [sha, bytes] of reference.files) expect(Buffer.from(shared?.get(sha)?.buffer ?? new ArrayBuffer(0)).equals(bytes)).toBe(true);
+    for (const cache of caches) {
+      const machine = await localFeatures(cache);
+      expect(machine.key).toBe(reference.key);
+      expect([...machine.files].every(([sha, bytes]) => reference.files.get(sha)?.equals(bytes))).toBe(true);
+      expect(machine.files.size).toBe(30);
+    }
+    const cluster = await resultsByPoint(store);
+    expect(Object.keys(cluster)).toEqual(['0', '1', '2', '3']);
+    expect(cluster).toEqual(await resultsByPoint(localStore));
+  } finally {
+    await store.close();
+    await localStore.close();
   }
 });

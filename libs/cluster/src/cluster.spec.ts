@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Queue } from 'bullmq';
+import Redis from 'ioredis';
 import { writeSyntheticDataset } from '@mlbench/data';
 import { ConfigError } from '@mlbench/experiment';
 import { openSqliteStore, type TrackingStore } from '@mlbench/tracking';
@@ -149,6 +150,41 @@ describe('submit and worker', () => {
       expect((await queue.getJob(pointJobId(sweepId, 0)))?.returnvalue).toMatchObject({ runId: other.id });
       await queue.close();
     } finally {
+      await store.close();
+    }
+  });
+
+  it('a worker that loses a point\'s queue lock mid-point records its attempt abandoned (not interrupted); the point is re-queued and completed once', async () => {
+    const { file, store, queueName, cacheDir } = await setup('lost', config('lost', 'seed: [1]').replace('epochs: 2', 'epochs: 400'));
+    const client = new Redis(redisOptions(redis.url));
+    try {
+      const submitted = await submitFile(file, { store, queueUrl: redis.url, queueName, cacheDir });
+      const sweepId = submitted.sweeps[0].sweep.id;
+      const lockKey = `bull:${queueName}:${pointJobId(sweepId, 0)}:lock`;
+      const events: WorkerEvent[] = [];
+      let cut = false;
+      await runWorker({
+        store, queueUrl: redis.url, queueName, cacheDir, untilEmpty: true, stallMs: 2000,
+        onEvent: (e) => events.push(e),
+        onPipelineEvent: (event) => {
+          // Mid-training of the first attempt, the lock vanishes (as when Redis lost this worker for longer than the lock).
+          if (event.type !== 'epoch' || event.metrics.epoch !== 5 || cut) return;
+          cut = true;
+          void client.del(lockKey);
+        },
+      });
+      expect(cut).toBe(true);
+      const lost = events.filter((e): e is Extract<WorkerEvent, { type: 'point-lost' }> => e.type === 'point-lost');
+      expect(lost).toHaveLength(1);
+      const runs = await store.searchRuns({ sweepId });
+      expect(runs.map((r) => r.status).sort()).toEqual(['abandoned', 'completed']);
+      const dropped = runs.find((r) => r.status === 'abandoned');
+      expect(dropped?.id).toBe(lost[0].runId);
+      expect(dropped?.error).toMatch(/^abandoned: .* lost the point's queue lock .*during training after \d+\/400 epochs/);
+      expect(await store.getPredictions(dropped?.id ?? '')).toEqual([]);
+      expect((await store.getSweep(sweepId))?.status).toBe('completed');
+    } finally {
+      client.disconnect();
       await store.close();
     }
   });

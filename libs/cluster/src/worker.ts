@@ -13,7 +13,7 @@ import {
 } from '@mlbench/experiment';
 import { InvalidRunStateError, PointAlreadyCompletedError, type TrackingStore } from '@mlbench/tracking';
 import { DEFAULT_QUEUE_NAME, redisOptions } from './connection';
-import { redisFeatureLock } from './feature-lock';
+import { redisFeatureLock, sharedFeatureLock } from './feature-lock';
 import { startLockKeeper } from './lock-keeper';
 import { extractedKey, settledKey, type PointJobData, type PointJobResult } from './point-job';
 
@@ -61,7 +61,7 @@ export type WorkerEvent =
   | { type: 'point-requeued'; point: PointRef; runId: string | null; reason: string }
   /** Another attempt of the point completed first (this one had lost its lock): this attempt is recorded abandoned, not completed. */
   | { type: 'point-superseded'; point: PointRef; runId: string; completedRunId: string }
-  /** This worker lost the point's queue lock (cut off from Redis too long): the point is interrupted here and runs elsewhere. */
+  /** This worker lost the point's queue lock (cut off from Redis too long): the point stops here, its run is recorded abandoned (as a killed worker's), and it runs elsewhere. */
   | { type: 'point-lost'; point: PointRef; runId: string | null }
   | { type: 'sweep-completed'; sweepId: string }
   | { type: 'queue-error'; message: string }
@@ -108,7 +108,12 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   queue.on('error', () => undefined);
   // Locks are renewed from a thread: long synchronous work (extraction) must not lose them.
   const keeper = startLockKeeper(connection);
-  const lockFeatures = redisFeatureLock(redis, `mlbench:${queueName}`, { ttlMs: Math.max(2000, stallMs), keeper });
+  // On PostgreSQL the feature cache is shared through the store (workers on machines sharing no
+  // disk), under its advisory lock; on SQLite (one machine) the folder is shared, under a Redis lock.
+  const sharedFeatures = options.store.sharedFeatures;
+  const lockFeatures = sharedFeatures ? sharedFeatureLock(sharedFeatures) : redisFeatureLock(redis, `mlbench:${queueName}`, { ttlMs: Math.max(2000, stallMs), keeper });
+  // Why a point's run stops when this worker loses the point's lock: recorded in its row (abandoned).
+  const lostReason = `${workerName} lost the point's queue lock (cut off from Redis, or stalled past the lock); another worker runs the point`;
   /** Per running job: aborts its point when this worker loses the job's lock. */
   const lostLock = new Map<string, AbortController>();
   const plans = new Map<string, ExperimentPlan>();
@@ -152,7 +157,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     lostLock.set(jobId, lost);
     const qualified = job.queueQualifiedName;
     const stopKeeping = token
-      ? keeper.hold({ key: `${qualified}:${jobId}:lock`, token, ttlMs: stallMs, stalledSet: `${qualified}:stalled`, member: jobId }, () => lost.abort('lost-lock'))
+      ? keeper.hold({ key: `${qualified}:${jobId}:lock`, token, ttlMs: stallMs, stalledSet: `${qualified}:stalled`, member: jobId }, () => lost.abort(lostReason))
       : () => undefined;
     try {
       return await runPoint(job, point, timing, requeue, lost.signal);
@@ -202,9 +207,11 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
         store,
         cacheDir: options.cacheDir,
         signal: AbortSignal.any([drain.signal, lostSignal]),
+        abandonSignal: lostSignal,
         sweep: { id: data.sweepId, index: data.index },
         expectInputs: data.expected,
         lockFeatures: (key, signal) => lockFeatures(key, signal, () => emit({ type: 'waiting-for-features', point, cacheKey: key })),
+        sharedFeatures,
         onEvent: (event) => {
           if (event.type === 'run-created') runId = event.runId;
           if (event.type === 'extract-start') cacheKey = path.basename(event.cacheDir);
@@ -293,7 +300,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   });
   worker.on('error', (error) => emit({ type: 'queue-error', message: error.message }));
   worker.on('lockRenewalFailed', (jobIds: string[]) => {
-    for (const id of jobIds) lostLock.get(id)?.abort('lost-lock');
+    for (const id of jobIds) lostLock.get(id)?.abort(lostReason);
   });
   emit({ type: 'ready', worker: workerName, queueName, concurrency, stallMs });
 

@@ -8,3 +8,4 @@ export { describeFileKind, FileBoundsError, readFileBounded } from './read-file-
 export { writeFileAtomic } from './write-file-atomic';
 export { terminalSafe } from './terminal-text';
 export { onStreamLines } from './stream-lines';
+export type { AuditFlag, LabelVerdict } from './label-verdict';

@@ -21,8 +21,8 @@ export interface DatasetFeaturesIo {
   checkAborted: () => void;
   onStart?: (cached: number, toExtract: number) => void;
   onProgress?: (done: number, total: number) => void;
-  /** After each image's features are in the cache (for an interrupted run's record). */
-  onExtracted?: () => void;
+  /** After each image's features are in the cache (for an interrupted run's record, and a shared cache). */
+  onExtracted?: (imageSha256: string, features: Float32Array) => void;
   /** At the end of the pass, before `onBadImage` is applied. */
   onScreened?: (checked: number, cached: number, bad: SkippedFile[], extraction: DatasetFeatures['extraction']) => void;
 }
@@ -77,7 +77,7 @@ export async function extractDatasetFeatures(
         features.set(vector, item.index * dim);
         await cache.put(item.sha256, vector);
         extracted++;
-        io.onExtracted?.();
+        io.onExtracted?.(item.sha256, vector);
       }
     }
     done += batch.items.length + batch.bad.length;

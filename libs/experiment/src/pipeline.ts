@@ -8,7 +8,7 @@ import {
   type SplitName,
 } from '@mlbench/data';
 import { initBackend, type BackendInfo, type EpochMetrics, type ExtractorDescription, type FeatureExtractor } from '@mlbench/model';
-import { borrowStore, PointAlreadyCompletedError, startHeartbeat, type Metric, type Run, type RunRecord, type SkippedFile, type TrackingStore } from '@mlbench/tracking';
+import { borrowStore, PointAlreadyCompletedError, startHeartbeat, type Metric, type Run, type RunRecord, type FeatureEntry, type SharedFeatureCache, type SkippedFile, type TrackingStore } from '@mlbench/tracking';
 import { markAbandonedRuns } from './abandoned';
 import { flattenConfig, type LoadedConfig } from './config';
 import { InterruptedError } from './errors';
@@ -36,7 +36,7 @@ export type PipelineEvent =
   | { type: 'extract-progress'; done: number; total: number }
   | { type: 'extract-end'; extracted: number; cached: number; seconds: number; imagesPerSecond: number | null }
   | { type: 'epoch'; epochs: number; metrics: EpochMetrics }
-  | { type: 'run-failed'; runId: string; status: 'failed' | 'interrupted'; error: string };
+  | { type: 'run-failed'; runId: string; status: 'failed' | 'interrupted' | 'abandoned'; error: string };
 
 export interface RunExperimentOptions {
   /** SQLite file of the tracking store. */
@@ -55,6 +55,17 @@ export interface RunExperimentOptions {
   expectInputs?: ExpectedInputs;
   /** Serializes extraction of one feature-cache key across processes; resolves to the lock's release. Taken only when features are missing. */
   lockFeatures?: (cacheKey: string, signal?: AbortSignal) => Promise<() => Promise<void>>;
+  /**
+   * A feature cache shared with other machines (a cluster worker on a PostgreSQL store), behind the
+   * local folder: entries missing there are read from it first, and what this run extracts is added to it.
+   */
+  sharedFeatures?: SharedFeatureCache;
+  /**
+   * Part of `signal` meaning the attempt is no longer this process's (a cluster worker that lost the
+   * point's queue lock; the point runs elsewhere): a run it stops is recorded abandoned, as the
+   * attempt of a killed worker is, not interrupted.
+   */
+  abandonSignal?: AbortSignal;
 }
 
 export type { SplitSummary } from './evaluation';
@@ -105,21 +116,37 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
     checkAborted();
 
     const cache = await openFeatureCache(extractor, loaded, options.cacheDir);
+    const shared = options.sharedFeatures;
+    if (shared) await copyFromShared(shared, cache, scanned);
     // Another process may be extracting the same images (a cluster worker): wait for its lock; the pass then reads what it cached.
     const releaseFeatures = options.lockFeatures && (await anyUncached(cache, scanned)) ? await options.lockFeatures(cache.key, options.signal) : null;
+    // What the previous holder of the lock shared while this run waited.
+    if (shared && releaseFeatures) await copyFromShared(shared, cache, scanned);
+    const toShare: FeatureEntry[] = [];
     const progress: RunProgress = { stage: 'extraction', extracted: 0, toExtract: 0, cached: 0, epochs: 0, totalEpochs: config.train.epochs };
     // One pass decodes every uncached image once: it screens for bad images and fills the feature
     // cache. It runs before the run row exists, so bad input (`onBadImage: fail`) records nothing.
     let pass: DatasetFeatures | undefined;
     let passFailure: unknown;
     try {
-      pass = await extractFeatures(scanned, extractor, cache, loaded, progress, emit, checkAborted);
+      pass = await extractFeatures(scanned, extractor, cache, loaded, progress, emit, checkAborted, shared ? (imageSha256, features) => toShare.push({ imageSha256, features }) : undefined);
     } catch (error) {
       if (error instanceof DatasetError) throw error;
       // Interrupted, a full cache disk, the engine failing: a run that had started, recorded below.
       passFailure = error;
     } finally {
-      await releaseFeatures?.();
+      try {
+        // Shared before the lock is released, so a waiting worker finds every vector (even of an interrupted pass).
+        if (shared && toShare.length > 0) await shared.putMany(cache.key, toShare);
+      } catch (error) {
+        // The store failing: the run cannot be recorded either; the pass's own failure comes first.
+        if (pass) {
+          passFailure = error;
+          pass = undefined;
+        }
+      } finally {
+        await releaseFeatures?.();
+      }
     }
     let prepared: PreparedSplit | undefined;
     if (pass) {
@@ -168,8 +195,14 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
         // Another attempt of this sweep point completed first: the store recorded this one abandoned (superseded).
         if (error instanceof PointAlreadyCompletedError) throw error;
         const interrupted = error instanceof InterruptedError;
+        const abandoned = interrupted && options.abandonSignal?.aborted === true;
         const reported = interrupted ? new InterruptedError(error.signal, describeProgress(progress)) : error;
-        const message = reported instanceof Error ? `${reported.name}: ${reported.message}` : String(reported);
+        const message = abandoned
+          ? `abandoned: ${String(options.abandonSignal?.reason ?? 'the attempt was lost')} (stopped here ${describeProgress(progress)})`
+          : reported instanceof Error
+            ? `${reported.name}: ${reported.message}`
+            : String(reported);
+        const status = abandoned ? 'abandoned' : interrupted ? 'interrupted' : 'failed';
         // Best effort: if the store itself is failing (full disk), the row stays `running` and the
         // next start marks it abandoned; the original error is what the user needs to see.
         if (interrupted) {
@@ -182,8 +215,9 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
             })
             .catch(() => undefined);
         }
-        await store.failRun(run.id, message, interrupted ? 'interrupted' : 'failed').catch(() => undefined);
-        emit({ type: 'run-failed', runId: run.id, status: interrupted ? 'interrupted' : 'failed', error: message });
+        // Abandoned: the worker that took the point over may have marked the row already (then this is refused, harmlessly).
+        await store.failRun(run.id, message, status).catch(() => undefined);
+        emit({ type: 'run-failed', runId: run.id, status, error: message });
         throw reported;
       } finally {
         await heartbeat.stop();
@@ -200,6 +234,14 @@ interface PreparedSplit {
   assignment: SplitName[];
   hashOfSplit: string;
   splitSizes: Record<SplitName, number>;
+}
+
+/** Copies the shared cache's entries of the images missing from the local folder into it. */
+async function copyFromShared(shared: SharedFeatureCache, cache: FeatureCache, scan: DatasetScan): Promise<void> {
+  const missing: string[] = [];
+  for (const image of scan.images) if (!(await cache.has(image.sha256))) missing.push(image.sha256);
+  if (missing.length === 0) return;
+  for (const [imageSha256, features] of await shared.getMany(cache.key, cache.dim, missing)) await cache.put(imageSha256, features);
 }
 
 async function anyUncached(cache: FeatureCache, scan: DatasetScan): Promise<boolean> {
@@ -403,6 +445,7 @@ async function extractFeatures(
   progress: RunProgress,
   emit: (event: PipelineEvent) => void,
   checkAborted: () => void,
+  onExtracted?: (imageSha256: string, features: Float32Array) => void,
 ): Promise<DatasetFeatures> {
   return extractDatasetFeatures(scanned, extractor, cache, {
     preprocess: loaded.resolved.preprocess,
@@ -415,7 +458,10 @@ async function extractFeatures(
       emit({ type: 'extract-start', total: scanned.images.length, cached, toExtract, cacheDir: cache.dir });
     },
     onProgress: (done, total) => emit({ type: 'extract-progress', done, total }),
-    onExtracted: () => progress.extracted++,
+    onExtracted: (imageSha256, features) => {
+      progress.extracted++;
+      onExtracted?.(imageSha256, features);
+    },
     onScreened: (checked, cached, bad, extraction) => {
       emit({ type: 'extract-end', extracted: extraction.extracted, cached, seconds: extraction.seconds, imagesPerSecond: extraction.imagesPerSecond });
       emit({ type: 'images-checked', checked, cached, bad, policy: loaded.config.dataset.onBadImage });

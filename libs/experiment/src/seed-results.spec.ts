@@ -1,7 +1,9 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildSeedReference, readSeedBaselineFile, serializeSeedReference } from './seed-results';
+import { GateInputError } from './gate-input-error';
+import { buildSeedReference, readSeedBaselineFile, seedResultOfRun, serializeSeedReference } from './seed-results';
+import type { VerifiableRun } from './verify';
 import { fakeSeedResult } from './testing/fake-seed-result';
 
 let dir: string;
@@ -41,5 +43,24 @@ describe('seed reference files', () => {
     await fs.writeFile(file, '{ nope');
     await expect(readSeedBaselineFile(file)).rejects.toThrow(/wrong\.json: not valid JSON/);
     await expect(readSeedBaselineFile(path.join(dir, 'missing.json'))).rejects.toThrow(/cannot read the reference file .*missing\.json \(ENOENT\)/);
+  });
+});
+
+describe('seedResultOfRun', () => {
+  // The seed checks come before any evidence is read: an empty record is enough.
+  const evidence: VerifiableRun = { runId: 'r', seed: 3, recorded: {}, dataset: null, split: [], predictions: [], audit: [] };
+  const run = (seed: number, config: Record<string, unknown>) => ({ id: 'ab12cd34'.repeat(4), name: 'fake', status: 'completed' as const, seed, resolvedConfig: config });
+
+  it('refuses a run that does not record exactly one seed, naming both seeds', () => {
+    expect(() => seedResultOfRun(run(3, { name: 'fake', seed: 4 }), evidence, 'h')).toThrow(GateInputError);
+    expect(() => seedResultOfRun(run(3, { name: 'fake', seed: 4 }), evidence, 'h')).toThrow(
+      'run ab12cd34 does not record exactly one seed: run seed 3, config seed 4; a run is one seed',
+    );
+    expect(() => seedResultOfRun(run(3, { name: 'fake', seed: [3, 4] }), evidence, 'h')).toThrow(/run seed 3, config seed \[3,4\]; a run is one seed/);
+    expect(() => seedResultOfRun(run(3, { name: 'fake' }), evidence, 'h')).toThrow(/run seed 3, config seed undefined; a run is one seed/);
+  });
+
+  it('goes on to the dataset check when the seeds agree', () => {
+    expect(() => seedResultOfRun(run(3, { name: 'fake', seed: 3 }), evidence, null)).toThrow(/run ab12cd34 has no recorded dataset/);
   });
 });

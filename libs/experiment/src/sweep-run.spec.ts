@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeSyntheticDataset } from '@mlbench/data';
-import { openSqliteStore } from '@mlbench/tracking';
+import { withStore } from '@mlbench/tracking/src/testing';
 import { InterruptedError } from './errors';
 import { runConfigFile } from './run-file';
 import { tinyConfig } from './testing';
@@ -21,21 +21,26 @@ beforeAll(async () => {
 });
 afterAll(() => fs.rm(dir, { recursive: true, force: true }));
 
+/** Writes `<name>.yaml` with this sweep section and runs it to the end, recording into `<name>.sqlite`. */
+async function runSweep(name: string, sweep: string) {
+  const file = path.join(dir, `${name}.yaml`);
+  await fs.writeFile(file, config(sweep));
+  const db = path.join(dir, `${name}.sqlite`);
+  const outcome = await runConfigFile(file, { dbPath: db, cacheDir: path.join(dir, 'cache') });
+  if (outcome.kind !== 'sweep') throw new Error('expected a sweep');
+  return { db, result: outcome.result };
+}
+
 describe('runConfigFile with a sweep', () => {
   it('runs the grid with one feature extraction, records the sweep and summarises seed groups', async () => {
-    const file = path.join(dir, 'grid.yaml');
-    await fs.writeFile(file, config('  train.learningRate: [0.01, 0.001]\n  seed: [1, 2, 3]'));
-    const db = path.join(dir, 'grid.sqlite');
-    const outcome = await runConfigFile(file, { dbPath: db, cacheDir: path.join(dir, 'cache') });
-    if (outcome.kind !== 'sweep') throw new Error('expected a sweep');
-    const { sweep, outcomes, groups } = outcome.result;
+    const { db, result } = await runSweep('grid', '  train.learningRate: [0.01, 0.001]\n  seed: [1, 2, 3]');
+    const { sweep, outcomes, groups } = result;
     expect(sweep.status).toBe('completed');
     expect(outcomes.map((o) => o.status)).toEqual(Array(6).fill('completed'));
     expect(groups.map((g) => g.seeds)).toEqual([[1, 2, 3], [1, 2, 3]]);
     expect(groups[0].metrics['test.accuracy'].n).toBe(3);
 
-    const store = await openSqliteStore(db);
-    try {
+    await withStore(db, async (store) => {
       const runs = await store.searchRuns({ sweepId: sweep.id });
       expect(runs.map((r) => r.sweepIndex).sort()).toEqual([0, 1, 2, 3, 4, 5]);
       // One feature extraction for the whole sweep: only the first run extracted anything.
@@ -43,27 +48,18 @@ describe('runConfigFile with a sweep', () => {
         runs.map(async (r) => (await store.getMetrics(r.id)).find((m) => m.key === 'extraction.extracted')?.value),
       );
       expect(extracted.filter((n) => (n ?? 0) > 0)).toEqual([30]);
-    } finally {
-      await store.close();
-    }
+    });
   });
 
   it('records a failing point as failed and goes on', async () => {
-    const file = path.join(dir, 'failing.yaml');
-    await fs.writeFile(file, config('  model.extractor.featureLayer: [auto, no_such_layer]'));
-    const db = path.join(dir, 'failing.sqlite');
-    const outcome = await runConfigFile(file, { dbPath: db, cacheDir: path.join(dir, 'cache') });
-    if (outcome.kind !== 'sweep') throw new Error('expected a sweep');
-    expect(outcome.result.outcomes.map((o) => o.status)).toEqual(['completed', 'failed']);
-    expect(outcome.result.outcomes[1].error).toMatch(/no_such_layer/);
-    const store = await openSqliteStore(db);
-    try {
-      const failed = await store.getRun(outcome.result.outcomes[1].runId ?? '');
+    const { db, result } = await runSweep('failing', '  model.extractor.featureLayer: [auto, no_such_layer]');
+    expect(result.outcomes.map((o) => o.status)).toEqual(['completed', 'failed']);
+    expect(result.outcomes[1].error).toMatch(/no_such_layer/);
+    await withStore(db, async (store) => {
+      const failed = await store.getRun(result.outcomes[1].runId ?? '');
       expect(failed?.status).toBe('failed');
       expect(failed?.sweepIndex).toBe(1);
-    } finally {
-      await store.close();
-    }
+    });
   });
 
   it('resumes an interrupted sweep without redoing finished runs', async () => {
@@ -81,27 +77,21 @@ describe('runConfigFile with a sweep', () => {
         },
       }),
     ).rejects.toThrow(InterruptedError);
-    const afterStop = await openSqliteStore(db);
-    try {
+    await withStore(db, async (afterStop) => {
       expect((await afterStop.searchSweeps()).map((s) => s.status)).toEqual(['interrupted']);
-    } finally {
-      await afterStop.close();
-    }
+    });
 
     const skipped: number[] = [];
     const outcome = await runConfigFile(file, { ...options, resume: true, onSweepEvent: (e) => void (e.type === 'sweep-run-skip' && skipped.push(e.index)) });
     if (outcome.kind !== 'sweep') throw new Error('expected a sweep');
     expect(skipped).toEqual([0, 1]);
     expect(outcome.result.outcomes.map((o) => o.status)).toEqual(['skipped', 'skipped', 'completed', 'completed']);
-    const store = await openSqliteStore(db);
-    try {
+    await withStore(db, async (store) => {
       expect(await store.searchSweeps()).toHaveLength(1);
       const runs = await store.searchRuns({ sweepId: outcome.result.sweep.id });
       expect(runs.filter((r) => r.status === 'completed').map((r) => r.sweepIndex).sort()).toEqual([0, 1, 2, 3]);
       // The stop came between runs, so no third run was started before the resume.
       expect(runs).toHaveLength(4);
-    } finally {
-      await store.close();
-    }
+    });
   });
 });

@@ -18,25 +18,15 @@
  * images have no rank.
  */
 
-import { groupByClass, shuffleInPlace } from '@mlbench/common';
+import { groupByClass, shuffleInPlace, type AuditFlag, type LabelVerdict } from '@mlbench/common';
 import seedrandom from 'seedrandom';
 import { MetricsInputError } from './classification';
 
-export type AuditFlag = 'label_issue' | 'no_confident_class' | 'ok';
+export type { AuditFlag } from '@mlbench/common';
 
-export interface AuditVerdict {
-  /** Index of the image in the input arrays. */
+/** The verdict on the image at `index` of the input arrays (see the module comment for each flag and score). */
+export interface AuditVerdict extends LabelVerdict {
   index: number;
-  givenLabel: number;
-  /** The confident class when it differs from the given label (label issues only), else null. */
-  suggestedLabel: number | null;
-  /** Out-of-fold probability of the given label. */
-  selfConfidence: number;
-  /** Higher = more suspicious; see the module comment for each kind. */
-  score: number;
-  /** 1-based rank among images of the same flag (by score), null for ok images. */
-  rank: number | null;
-  flag: AuditFlag;
 }
 
 export interface ConfidentLearningResult {

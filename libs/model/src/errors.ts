@@ -3,34 +3,28 @@
  * problem the user can fix (wrong path, corrupt file, unsupported operator) from a bug.
  */
 export class ModelError extends Error {
-  override name = 'ModelError';
   constructor(
     message: string,
     /** The model file, URL or folder at fault, when there is one. */
     readonly source?: string,
   ) {
     super(message);
+    // Each subclass is named after itself (`ModelFormatError`, ...), without restating it.
+    this.name = new.target.name;
   }
 }
 
 /** The options passed to `loadExtractor` are incomplete or contradictory. */
-export class ModelOptionsError extends ModelError {
-  override name = 'ModelOptionsError';
-}
+export class ModelOptionsError extends ModelError {}
 
 /** The model file (or a weight file it references) does not exist. */
-export class ModelNotFoundError extends ModelError {
-  override name = 'ModelNotFoundError';
-}
+export class ModelNotFoundError extends ModelError {}
 
 /** The file is not a model in the format its name or content claims, or it is truncated. */
-export class ModelFormatError extends ModelError {
-  override name = 'ModelFormatError';
-}
+export class ModelFormatError extends ModelError {}
 
 /** The network uses an operator (or an operator option) this engine does not implement. */
 export class UnsupportedOperatorError extends ModelError {
-  override name = 'UnsupportedOperatorError';
   constructor(
     message: string,
     source: string,
@@ -43,7 +37,6 @@ export class UnsupportedOperatorError extends ModelError {
 
 /** The requested feature layer is not in the graph; `candidates` lists names that are. */
 export class FeatureLayerError extends ModelError {
-  override name = 'FeatureLayerError';
   constructor(
     message: string,
     source: string,
@@ -56,7 +49,6 @@ export class FeatureLayerError extends ModelError {
 
 /** Downloaded or local bytes do not have the expected sha256. */
 export class ChecksumMismatchError extends ModelError {
-  override name = 'ChecksumMismatchError';
   constructor(
     message: string,
     source: string,
@@ -68,13 +60,10 @@ export class ChecksumMismatchError extends ModelError {
 }
 
 /** A download failed (network error or non-2xx HTTP status). */
-export class ModelDownloadError extends ModelError {
-  override name = 'ModelDownloadError';
-}
+export class ModelDownloadError extends ModelError {}
 
 /** The requested compute backend cannot be initialised. */
 export class BackendUnavailableError extends ModelError {
-  override name = 'BackendUnavailableError';
   constructor(
     message: string,
     readonly backend: string,
@@ -84,13 +73,10 @@ export class BackendUnavailableError extends ModelError {
 }
 
 /** The caller passed pixels that do not match the model input. */
-export class ModelInputError extends ModelError {
-  override name = 'ModelInputError';
-}
+export class ModelInputError extends ModelError {}
 
 /** The requested extractor engine (e.g. ONNX Runtime) is not installed or cannot load on this machine. */
 export class EngineUnavailableError extends ModelError {
-  override name = 'EngineUnavailableError';
   constructor(
     message: string,
     /** `onnx` or `tfjs`. */
@@ -102,8 +88,6 @@ export class EngineUnavailableError extends ModelError {
 
 /** Head options or training data that cannot train a head (bad dropout, too few classes, ...): bad input. */
 export class HeadOptionsError extends ModelError {
-  override name = 'HeadOptionsError';
-
   /** Throws one error listing every problem (`invalid <what>: a; b`), when there is any. */
   static throwIfAny(what: string, problems: readonly string[]): void {
     if (problems.length > 0) throw new HeadOptionsError(`invalid ${what}: ${problems.join('; ')}`);

@@ -1,5 +1,5 @@
 import { Database } from 'sqlite3';
-import type { AuditResult } from './entities';
+import type { AuditResult, SplitMember } from './entities';
 import { InvalidArgumentError, parseRunExport, serializeRunExport } from './index';
 import { newRun, runRecord, tempDir, type TempDir, withStore } from './testing/fixtures';
 
@@ -9,11 +9,10 @@ afterEach(() => dir.remove());
 
 
 /** One verdict per split member: every 10th a label issue, every 25th (not 10th) without a confident class. */
-function auditFor(paths: readonly string[], labels: readonly number[]): AuditResult[] {
+function auditFor(split: readonly SplitMember[]): AuditResult[] {
   let issues = 0;
   let unsure = 0;
-  return paths.map((path, i) => {
-    const given = labels[i];
+  return split.map(({ path, label: given }, i) => {
     const flag = i % 10 === 0 ? 'label_issue' : i % 25 === 0 ? 'no_confident_class' : 'ok';
     const rank = flag === 'label_issue' ? ++issues : flag === 'no_confident_class' ? ++unsure : null;
     const probabilities = [0.1, 0.2, 0.3, 0.15, 0.25];
@@ -37,10 +36,7 @@ describe('label audit results', () => {
     await withStore(dir.file('a.sqlite'), async (store) => {
       const run = await store.createRun(newRun());
       const record = runRecord(5, 400);
-      const audit = auditFor(
-        record.split.map((m) => m.path),
-        record.split.map((m) => m.label),
-      );
+      const audit = auditFor(record.split);
       await store.completeRun(run.id, { ...record, audit });
       expect(await store.getAuditResults(run.id)).toStrictEqual(audit);
       const issues = await store.getAuditResults(run.id, 'label_issue');
@@ -65,10 +61,7 @@ describe('label audit results', () => {
     await withStore(dir.file('a.sqlite'), async (store) => {
       const run = await store.createRun(newRun());
       const record = runRecord(5, 30);
-      const audit = auditFor(
-        record.split.map((m) => m.path),
-        record.split.map((m) => m.label),
-      );
+      const audit = auditFor(record.split);
       audit[3] = { ...audit[3], suggestedLabel: 2 };
       await expect(store.completeRun(run.id, { ...record, audit })).rejects.toThrow(InvalidArgumentError);
       await expect(store.completeRun(run.id, { ...record, audit: [{ ...audit[0], score: NaN }] })).rejects.toThrow(/must be finite/);
@@ -86,10 +79,7 @@ describe('label audit results', () => {
     const id = await withStore(source, async (store) => {
       const run = await store.createRun(newRun());
       const record = runRecord(5, 120);
-      const audit = auditFor(
-        record.split.map((m) => m.path),
-        record.split.map((m) => m.label),
-      );
+      const audit = auditFor(record.split);
       await store.completeRun(run.id, { ...record, audit });
       return run.id;
     });

@@ -1,5 +1,7 @@
 /** Plain entity types of the tracking store (MLflow-style: run, param, metric, dataset input). */
 
+import type { LabelVerdict } from '@mlbench/common';
+
 export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted' | 'abandoned';
 export type SplitName = 'train' | 'val' | 'test';
 
@@ -107,25 +109,15 @@ export interface RunFilter {
   limit?: number;
 }
 
-export type AuditFlag = 'label_issue' | 'no_confident_class' | 'ok';
+export type { AuditFlag } from '@mlbench/common';
 
 /**
  * The label audit's verdict on one image (config `audit`): out-of-fold probabilities from k-fold
  * cross-validated heads over the whole dataset, judged by confident learning.
  */
-export interface AuditResult {
+export interface AuditResult extends LabelVerdict {
   /** Relative to the dataset root, '/' separated. */
   path: string;
-  givenLabel: number;
-  /** The confidently predicted class when it differs from the given label (label issues), else null. */
-  suggestedLabel: number | null;
-  /** Out-of-fold probability of the given label. */
-  selfConfidence: number;
-  /** Higher = more suspicious (label issue: p[suggested] - p[given]; see libs/metrics confident-learning.ts). */
-  score: number;
-  /** 1-based rank among images with the same flag, null for ok images. */
-  rank: number | null;
-  flag: AuditFlag;
   /** The fold (0-based) the image was held out in. */
   fold: number;
   /** Out-of-fold class probabilities. */

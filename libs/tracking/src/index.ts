@@ -2,6 +2,7 @@
 
 export type * from './entities';
 export type { TrackingStore } from './store';
+export type { FeatureEntry, SharedFeatureCache } from './shared-feature-cache';
 export { openSqliteStore, SqliteTrackingStore, type MigrationInfo, type SqliteStoreOptions } from './sqlite-store';
 export {
   RUN_EXPORT_FORMAT,

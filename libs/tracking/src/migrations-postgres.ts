@@ -203,7 +203,17 @@ ${AUDIT_VERDICT_COLUMNS}
     ALTER TABLE runs ADD COLUMN split_id BIGINT REFERENCES splits (id);
     ALTER TABLE runs ADD COLUMN audit_set_id BIGINT REFERENCES audit_sets (id);
   `,
+  // The feature cache of workers on many machines (see postgres-feature-cache.ts): one row per
+  // image and cache key, the key and image hash exactly as the local folder's path names them.
   9: `
+    CREATE TABLE feature_vectors (
+      cache_key    TEXT NOT NULL,
+      image_sha256 TEXT NOT NULL,
+      vector       BYTEA NOT NULL,
+      PRIMARY KEY (cache_key, image_sha256)
+    );
+  `,
+  10: `
     CREATE TABLE run_predictions (
       run_id           TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
       size             INTEGER NOT NULL,
@@ -234,7 +244,7 @@ ${AUDIT_VERDICT_COLUMNS}
   `,
 };
 
-/** Migration 9's views over the packed columns (the SQLite text is in migrations.ts). */
+/** Migration 10's views over the packed columns (the SQLite text is in migrations.ts). */
 const intAt = (col: string, k: string, type = 'INTEGER'): string =>
   `CAST(NULLIF(trim(substr(${col}, CAST(3 + (${k}) * CAST(substr(${col}, 1, 2) AS INTEGER) AS INTEGER), CAST(substr(${col}, 1, 2) AS INTEGER))), '') AS ${type})`;
 const splitAt = (col: string, k: string): string => `CASE substr(${col}, CAST((${k}) + 1 AS INTEGER), 1) WHEN 'r' THEN 'train' WHEN 'v' THEN 'val' WHEN 't' THEN 'test' END`;
@@ -245,7 +255,7 @@ const imageJoin = (t: string, k: string): string =>
 const pathAt = (t: string, k: string): string => `COALESCE(${t}.paths::jsonb ->> CAST(${k} AS INTEGER), i.path)`;
 
 export const POSTGRES_AFTER: Readonly<Record<number, string>> = {
-  9: `
+  10: `
     DROP VIEW split_members;
     DROP VIEW audit_results;
     DROP TABLE split_assignments;

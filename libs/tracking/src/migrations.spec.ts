@@ -46,7 +46,7 @@ describe('migrations', () => {
       ].sort(),
     );
     // Since migration 8 the per-run split and audit rows are views over the shared records; since
-    // migration 9 the per-image rows are views over packed columns.
+    // migration 10 the per-image rows are views over packed columns.
     const views = await withRaw(file, (db) => db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name"));
     expect(views.map((v) => v.name)).toEqual(['audit_results', 'audit_verdicts', 'predictions', 'split_assignments', 'split_members']);
 

@@ -81,7 +81,7 @@ async function shareSplitsAndAudits(tx: SqlTransaction): Promise<void> {
 }
 
 /**
- * Migration 9's views: per-image rows again from the packed columns (see store/packed-columns.ts),
+ * Migration 10's views: per-image rows again from the packed columns (see store/packed-columns.ts),
  * with substr only, so any SQLite shell reads them. `seq` numbers the entries of a packed row.
  */
 const intAt = (col: string, k: string): string =>
@@ -372,6 +372,15 @@ ${AUDIT_VERDICT_COLUMNS}
   },
   {
     version: 9,
+    name: 'shared feature cache',
+    // PostgreSQL only (see migrations-postgres.ts): on SQLite, one machine, the feature cache is the
+    // local folder as before. The version is kept on both engines so the numbers stay one list.
+    sql: `
+      -- No change on SQLite.
+    `,
+  },
+  {
+    version: 10,
     name: 'packed per-image columns',
     sql: `
       -- A run's predictions, one row per run (store/run-predictions.ts, store/packed-columns.ts):

@@ -1,5 +1,5 @@
 /**
- * Migration 9's data step (both engines): the per-image rows of schema version 8 (split_assignments,
+ * Migration 10's data step (both engines): the per-image rows of schema version 8 (split_assignments,
  * audit_verdicts, predictions) become the packed columns of store/packed-columns.ts, in their order.
  */
 

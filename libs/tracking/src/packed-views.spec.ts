@@ -1,5 +1,5 @@
 /**
- * Migration 9 packs per-image rows into columns; the views `predictions`, `split_members` and
+ * Migration 10 packs per-image rows into columns; the views `predictions`, `split_members` and
  * `audit_results` must still show exactly what the store's API returns, on both engines: awkward
  * doubles (-0, subnormal, negative, large), NULLs, ragged probability vectors and images that are
  * not in the run's image list.

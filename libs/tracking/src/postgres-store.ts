@@ -9,6 +9,7 @@
 import { PostgresDb } from './database/postgres/postgres-database';
 import { MigrationConsentError, PostgresError, StoreConnectError } from './errors';
 import { MIGRATIONS, migrate } from './migrations';
+import { PostgresFeatureCache } from './postgres-feature-cache';
 import type { TrackingStore } from './store';
 import { SqlTrackingStore } from './store/sql-tracking-store';
 
@@ -39,5 +40,5 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     await db.close().catch(() => undefined);
     throw err;
   }
-  return new SqlTrackingStore(db, db.location, options.now ?? (() => new Date()));
+  return new SqlTrackingStore(db, db.location, options.now ?? (() => new Date()), new PostgresFeatureCache(db));
 }

@@ -5,7 +5,7 @@
  * row is written, with the field named.
  */
 
-import type { RunExport } from './transfer';
+import type { RunExport } from './run-export';
 
 export const RUN_EXPORT_LIMITS = {
   /** Largest export file read (a run of the 3,670-photo canonical experiment exports about 2 MB). */

@@ -26,14 +26,14 @@ describeEachEngine('migrations', (engine) => {
     expect(versions.map((v) => v.version)).toEqual(MIGRATIONS.map((m) => m.version));
   }, 60_000);
 
-  it.each([5, 7, 8])('an older store (version %i) moves forward without losing a run (exports before and after compare equal)', async (old) => {
+  it.each([5, 7, 8, 9])('an older store (version %i) moves forward without losing a run (exports before and after compare equal)', async (old) => {
     const location = await engine().freshLocation();
     const db = await rawDatabase(engine(), location);
     const before: string[] = [];
     const ids: string[] = [];
     try {
       // Runs as the older schema holds them: the run row of that version, then the record's rows
-      // (version 8: written as version 7 did, then moved by migration 8).
+      // (versions 8 and 9: written as version 7 did, then moved by migration 8).
       await migrate(db, location, MIGRATIONS.slice(0, Math.min(old, 7)));
       for (const seed of [1, 2, 1]) {
         const id = `${ids.length}${seed}`.repeat(16);
@@ -59,8 +59,8 @@ describeEachEngine('migrations', (engine) => {
           });
         });
       }
-      if (old === 8) await migrate(db, location, MIGRATIONS.slice(0, 8));
-      const store = old === 8 ? new LegacyV8TrackingStore(db, location, () => new Date()) : new LegacyTrackingStore(db, location, () => new Date());
+      if (old >= 8) await migrate(db, location, MIGRATIONS.slice(0, old));
+      const store = old >= 8 ? new LegacyV8TrackingStore(db, location, () => new Date()) : new LegacyTrackingStore(db, location, () => new Date());
       for (const id of ids) before.push(canonicalRunJson(await store.exportRun(id)));
     } finally {
       await db.close();

@@ -23,6 +23,7 @@ import type {
   StudyFilter,
   StudyStatus,
 } from './entities';
+import type { SharedFeatureCache } from './shared-feature-cache';
 import type { ImportResult, RunExport } from './transfer';
 
 /**
@@ -34,6 +35,8 @@ import type { ImportResult, RunExport } from './transfer';
 export interface TrackingStore {
   /** Where the store lives, e.g. the SQLite file path. */
   readonly location: string;
+  /** PostgreSQL: the feature cache shared by every machine using this store (cluster workers); absent on SQLite. */
+  readonly sharedFeatures?: SharedFeatureCache;
   createRun(run: NewRun): Promise<Run>;
   /** Params, metrics and/or skipped files, in one transaction. */
   logBatch(runId: string, batch: { params?: Param[]; metrics?: Metric[]; skippedFiles?: SkippedFile[] }): Promise<void>;

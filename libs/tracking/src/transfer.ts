@@ -10,42 +10,12 @@
 
 import { canonicalJson } from '@mlbench/common';
 import { z } from 'zod';
-import type { AuditResult, DatasetInput, Metric, Param, Prediction, Run, SkippedFile, SplitMember } from './entities';
+import type { Metric } from './entities';
 import { InvalidRunExportError } from './errors';
+import { RUN_EXPORT_FORMAT, RUN_EXPORT_VERSION, type JsonNumber, type RunExport } from './run-export';
 import { jsonDepth, runExportProblem, RUN_EXPORT_LIMITS } from './run-export-checks';
 
-export const RUN_EXPORT_FORMAT = 'mlbench.run';
-/** Version of the export document layout (not of the database schema). */
-export const RUN_EXPORT_VERSION = 1;
-
-export type JsonNumber = number | 'NaN' | 'Infinity' | '-Infinity';
-
-export interface RunExport {
-  format: typeof RUN_EXPORT_FORMAT;
-  version: number;
-  /** Tracking schema version of the database it was exported from (informational). */
-  schemaVersion: number;
-  exportedAt: string;
-  /** Sweep membership is local to a database, so it is not exported. */
-  run: Omit<Run, 'sweepId' | 'sweepIndex'>;
-  params: Param[];
-  metrics: { key: string; value: JsonNumber; step: number | null }[];
-  dataset: DatasetInput | null;
-  extractor: Record<string, string>;
-  split: SplitMember[];
-  predictions: (Omit<Prediction, 'probabilities'> & { probabilities: JsonNumber[] })[];
-  skippedFiles: SkippedFile[];
-  /**
-   * Label-audit verdicts, only for runs recorded with `audit` (an optional addition within format
-   * version 1: older readers ignore it).
-   */
-  audit?: (Omit<AuditResult, 'probabilities'> & { probabilities: JsonNumber[] })[];
-}
-
-export interface ImportResult {
-  runId: string;
-  status: 'imported' | 'already-present';
-}
+export { RUN_EXPORT_FORMAT, RUN_EXPORT_VERSION, type ImportResult, type JsonNumber, type RunExport } from './run-export';
 
 export function encodeNumber(value: number): JsonNumber {
   if (Number.isNaN(value)) return 'NaN';

@@ -66,6 +66,25 @@ describe('reproduce', () => {
     expect(out).toMatch(/- (train|val|test)\.(accuracy|log_loss|macro_f1)[^:]*: recorded [\d.e-]+, now [\d.e-]+/);
   });
 
+  it('exits 1 and says the record was edited when its stored metrics no longer match its predictions', async () => {
+    // A fresh run of the untampered config, so the other tests' runs stay as they are.
+    expect((await cli('--config', path.join(dir, 'good.yaml'))).code).toBe(EXIT.ok);
+    const runId = await runIdOf('good');
+    // Test fixture: someone "improves" the logged test accuracy.
+    const raw = new sqlite3.Database(db);
+    await new Promise<void>((resolve, reject) =>
+      raw.run(`UPDATE metrics SET value = 0.99 WHERE run_id = ? AND key = 'test.accuracy' AND step IS NULL`, [runId], (error) => (error ? reject(error) : resolve())),
+    );
+    await new Promise<void>((resolve) => raw.close(() => resolve()));
+    const { code, out } = await cli('reproduce', runId);
+    expect(out).toMatch(new RegExp(`MISMATCH +run ${runId}: 1 of \\d+ final metrics recomputed from the stored predictions differ from the logged values`));
+    expect(out).toMatch(/- test\.accuracy: logged 0\.99, recomputed [\d.]+/);
+    expect(out).toContain(`NOT VERIFIED: the record of run ${runId} was edited or damaged: its logged metrics do not match its own stored predictions`);
+    expect(out).toMatch(/fresh run [0-9a-f]{32} differs from the record in:\n {2}- test\.accuracy: recorded 0\.99, now [\d.]+/);
+    expect(out).not.toContain('DIFFERENT:');
+    expect(code).toBe(EXIT.failed);
+  });
+
   it('names an unknown run id and how to list runs', async () => {
     const { code, out } = await cli('reproduce', 'nope');
     expect(code).toBe(EXIT.badInput);

@@ -15,6 +15,15 @@ export async function reproduceCommand(args: { runId: string; db: string; cacheD
       io.out(`identical: run ${freshRunId} reproduces ${recordedRunId} (split, metrics and per-image predictions within ${args.tolerance})`);
       return EXIT.ok;
     }
+    if (!verification.recorded.ok) {
+      // An edited or damaged record: the fresh run's numbers differ from the logged ones for that reason, not a changed pipeline.
+      io.out(`NOT VERIFIED: the record of run ${recordedRunId} was edited or damaged: its logged metrics do not match its own stored predictions (MISMATCH above), so it cannot be reproduced`);
+      if (!diff.identical) {
+        io.out(`  fresh run ${freshRunId} differs from the record in:`);
+        for (const difference of diff.differences) io.out(`  - ${difference}`);
+      }
+      return EXIT.failed;
+    }
     if (diff.identical) {
       io.out(`NOT VERIFIED: run ${freshRunId} reproduces the predictions of ${recordedRunId}, but logged metrics do not match predictions (above)`);
       return EXIT.failed;

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
-import { displayLocation, exportRunFile, importRunFile, isPostgresUrl, loadRunView, loadSweepRuns, openTrackingStore, resolveRun, type RunStatus } from '@mlbench/tracking';
+import { displayLocation, exportRunFile, importRunFile, isPostgresUrl, loadRunView, loadSweepRuns, openTrackingStore, resolveRun, type RunStatus, type TrackingStore } from '@mlbench/tracking';
 import { sweepProgress, sweepSeedGroups } from '@mlbench/experiment';
 import { formatRunDetails, formatRunList, formatSweepList } from '../format';
 import { EXIT, reportError, type CliIo } from '../io';
@@ -15,6 +15,17 @@ const STATUSES: readonly RunStatus[] = ['running', 'completed', 'failed', 'inter
  * `runs list | export <runId> | import <file>`: move runs between databases as JSON (see
  * RunExport in @mlbench/tracking). Each sub-command calls one library function and prints.
  */
+/** Runs `read` on the store opened read-only, closed afterwards whatever happens. */
+async function readStore(db: string, read: (store: TrackingStore) => Promise<void>): Promise<number> {
+  const store = await openTrackingStore(db, { readOnly: true });
+  try {
+    await read(store);
+  } finally {
+    await store.close();
+  }
+  return EXIT.ok;
+}
+
 export function runsCommand<T extends StoreArgs>(io: CliIo, setExitCode: (code: number) => void): CommandModule<T, T> {
   const attempt = async (fn: () => Promise<number>): Promise<void> => {
     try {
@@ -22,6 +33,12 @@ export function runsCommand<T extends StoreArgs>(io: CliIo, setExitCode: (code: 
     } catch (error) {
       setExitCode(reportError(error, io));
     }
+  };
+  /** False (saying so) when `db` is a SQLite file that does not exist yet: nothing recorded, nothing to list. */
+  const storeExists = (db: string, what: string): boolean => {
+    if (isPostgresUrl(db) || existsSync(db)) return true;
+    io.out(`no ${what}: ${db} does not exist yet`);
+    return false;
   };
   return {
     command: 'runs <command>',
@@ -39,17 +56,10 @@ export function runsCommand<T extends StoreArgs>(io: CliIo, setExitCode: (code: 
               .option('limit', { type: 'number', default: 50 }),
           (args) =>
             attempt(async () => {
-              if (!isPostgresUrl(args.db) && !existsSync(args.db)) {
-                io.out(`no runs: ${args.db} does not exist yet`);
-                return EXIT.ok;
-              }
-              const store = await openTrackingStore(args.db, { readOnly: true });
-              try {
-                io.out(formatRunList(await store.searchRuns({ name: args.name, status: args.status, sweepId: args.sweep, limit: args.limit })));
-              } finally {
-                await store.close();
-              }
-              return EXIT.ok;
+              if (!storeExists(args.db, 'runs')) return EXIT.ok;
+              return readStore(args.db, async (store) =>
+                io.out(formatRunList(await store.searchRuns({ name: args.name, status: args.status, sweepId: args.sweep, limit: args.limit }))),
+              );
             }),
         )
         .command(
@@ -58,12 +68,8 @@ export function runsCommand<T extends StoreArgs>(io: CliIo, setExitCode: (code: 
           (b) => b.option('name', { type: 'string', describe: 'Only sweeps of this experiment' }).option('limit', { type: 'number', default: 20 }),
           (args) =>
             attempt(async () => {
-              if (!isPostgresUrl(args.db) && !existsSync(args.db)) {
-                io.out(`no sweeps: ${args.db} does not exist yet`);
-                return EXIT.ok;
-              }
-              const store = await openTrackingStore(args.db, { readOnly: true });
-              try {
+              if (!storeExists(args.db, 'sweeps')) return EXIT.ok;
+              return readStore(args.db, async (store) => {
                 const sweeps = await store.searchSweeps({ name: args.name, limit: args.limit });
                 const entries = await Promise.all(
                   sweeps.map(async (sweep) => {
@@ -72,10 +78,7 @@ export function runsCommand<T extends StoreArgs>(io: CliIo, setExitCode: (code: 
                   }),
                 );
                 io.out(formatSweepList(entries));
-              } finally {
-                await store.close();
-              }
-              return EXIT.ok;
+              });
             }),
         )
         .command(
@@ -83,17 +86,13 @@ export function runsCommand<T extends StoreArgs>(io: CliIo, setExitCode: (code: 
           'Print one run: config, environment, dataset, metrics',
           (b) => b.positional('runId', { type: 'string', demandOption: true, describe: 'Run id or a unique prefix of it (see `runs list`)' }),
           (args) =>
-            attempt(async () => {
-              const store = await openTrackingStore(args.db, { readOnly: true });
-              try {
+            attempt(() =>
+              readStore(args.db, async (store) => {
                 const run = await resolveRun(store, args.runId);
                 const [view, skipped] = await Promise.all([loadRunView(store, run), store.getSkippedFiles(run.id)]);
                 io.out(formatRunDetails(view, skipped));
-              } finally {
-                await store.close();
-              }
-              return EXIT.ok;
-            }),
+              }),
+            ),
         )
         .command(
           'export <runId>',

@@ -42,6 +42,28 @@ const cli = async (...args: string[]): Promise<{ code: number; out: string; stdo
   return { code, out: [...io.stdout, ...io.stderr].join('\n'), stdout: io.stdout.join('\n') };
 };
 const file = (name: string): string => path.join(dir, name);
+/** The JSON verdict of a seed-group gate. */
+interface SeedVerdict {
+  pass: boolean;
+  paired: boolean;
+  seedTest: { test: string; difference: number; pValue: number };
+  candidate: { seeds: number[] };
+  baseline: { seeds: number[] };
+}
+/** `gate --config good.yaml` against the reference file `reference`, with its JSON verdict. */
+const gateGood = async (reference: string): Promise<{ code: number; verdict: SeedVerdict }> => {
+  const { code, stdout } = await cli('gate', '--config', file('good.yaml'), '--reference', file(reference), '--format', 'json');
+  return { code, verdict: JSON.parse(stdout) as SeedVerdict };
+};
+/** Same config, seeds 1-3 paired by seed, cached features: every seed reproduces exactly, so the gate passes. */
+const expectReproduced = ({ code, verdict }: { code: number; verdict: SeedVerdict }): void => {
+  expect(verdict.candidate.seeds).toEqual([1, 2, 3]);
+  expect(verdict.paired).toBe(true);
+  expect(verdict.seedTest.test).toBe('paired-t');
+  expect(verdict.seedTest.difference).toBe(0);
+  expect(verdict.pass).toBe(true);
+  expect(code).toBe(EXIT.ok);
+};
 const sweepIds = (): Promise<string[]> => withStore(db, async (store) => (await store.searchSweeps()).map((s) => s.id));
 
 beforeAll(async () => {
@@ -68,15 +90,7 @@ afterAll(() => fs.rm(dir, { recursive: true, force: true }));
 
 describe('gate over seed groups', () => {
   it('passes the same configuration against its reference, paired by seed (JSON verdict)', async () => {
-    const { code, stdout } = await cli('gate', '--config', file('good.yaml'), '--reference', file('ref.json'), '--format', 'json');
-    const verdict = JSON.parse(stdout) as { pass: boolean; paired: boolean; seedTest: { test: string; difference: number; pValue: number }; candidate: { seeds: number[] } };
-    expect(verdict.candidate.seeds).toEqual([1, 2, 3]);
-    expect(verdict.paired).toBe(true);
-    expect(verdict.seedTest.test).toBe('paired-t');
-    // Same config, same seeds, cached features: every seed reproduces exactly.
-    expect(verdict.seedTest.difference).toBe(0);
-    expect(verdict.pass).toBe(true);
-    expect(code).toBe(EXIT.ok);
+    expectReproduced(await gateGood('ref.json'));
   });
 
   it('fails a deliberately worse configuration with a Markdown verdict table', async () => {
@@ -98,6 +112,43 @@ describe('gate over seed groups', () => {
     expect(out).toMatch(/paired t over seeds \(decides\) +\+0\.00 +\+0\.00 +> −2\.00 +< 0\.0001 +PASS/);
     expect(out).toMatch(/\nPASS: the candidate is not worse than the baseline by more than 2\.00 points of test accuracy/);
     expect(code).toBe(EXIT.ok);
+  });
+
+  it('takes an exported sweep (an array of `runs export` documents) as the baseline', async () => {
+    const baseline = (await sweepIds()).at(-1) as string;
+    const runs = await withStore(db, (store) => store.searchRuns({ sweepId: baseline }));
+    expect(runs).toHaveLength(3);
+    const docs: unknown[] = [];
+    for (const run of runs) {
+      const exported = await cli('runs', 'export', run.id);
+      expect(exported.code).toBe(EXIT.ok);
+      docs.push(JSON.parse(exported.stdout));
+    }
+    await fs.writeFile(file('exported-sweep.json'), JSON.stringify(docs));
+    const gate = await gateGood('exported-sweep.json');
+    expect(gate.verdict.baseline.seeds).toEqual([1, 2, 3]);
+    expectReproduced(gate);
+  });
+
+  it('refuses an exported run whose config seed is not its run seed', async () => {
+    const docs = JSON.parse(await fs.readFile(file('exported-sweep.json'), 'utf8')) as { run: { id: string; seed: number; resolvedConfig: { seed: number } } }[];
+    // Test fixture: the second exported run claims another seed in its config.
+    docs[1].run.resolvedConfig.seed = 99;
+    await fs.writeFile(file('two-seeds.json'), JSON.stringify(docs));
+    const { code, out } = await cli('gate', '--config', file('good.yaml'), '--reference', file('two-seeds.json'));
+    expect(out).toContain(`two-seeds.json[1] (run ${docs[1].run.id.slice(0, 8)}) does not record exactly one seed: run seed ${docs[1].run.seed}, config seed 99; a run is one seed`);
+    expect(code).toBe(EXIT.badInput);
+  });
+
+  it('passes a candidate config with its own sweep: { seed: [...] } against the reference', async () => {
+    const before = (await sweepIds()).length;
+    const { code, out } = await cli('gate', '--config', file('good-sweep.yaml'), '--reference', file('ref.json'));
+    expect(out).toMatch(/\n {2}1 +[\d.]+% +[\d.]+% +\+0\.00\n {2}2 +[\d.]+% +[\d.]+% +\+0\.00\n {2}3 +[\d.]+% +[\d.]+% +\+0\.00\n/);
+    expect(out).toMatch(/paired t over seeds \(decides\) +\+0\.00 +\+0\.00 +> −1\.00 +< 0\.0001 +PASS/);
+    expect(out).toMatch(/\nPASS: the candidate is not worse than the baseline by more than 1\.00 point of test accuracy/);
+    expect(code).toBe(EXIT.ok);
+    // The gate ran the config's own three seeds as one new sweep.
+    expect((await sweepIds()).length).toBe(before + 1);
   });
 
   it('refuses another version of the data', async () => {

@@ -87,7 +87,7 @@ function formatWorkerEvent(event: WorkerEvent, url: string): string | null {
     case 'point-superseded':
       return `${pointName(event.point)}: another attempt completed it first (run ${event.completedRunId}); this attempt's run ${event.runId} is recorded abandoned (superseded)`;
     case 'point-lost':
-      return `${pointName(event.point)}: this worker lost the point's queue lock; interrupted here${event.runId ? ` (run ${event.runId})` : ''}, another worker runs it`;
+      return `${pointName(event.point)}: this worker lost the point's queue lock; stopped here${event.runId ? ` (run ${event.runId} recorded abandoned)` : ''}, another worker runs it`;
     case 'sweep-completed':
       return `sweep ${event.sweepId} settled: every point completed or failed`;
     case 'queue-error':

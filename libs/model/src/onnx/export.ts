@@ -12,46 +12,26 @@
  *
  * The batch dimension is symbolic ("batch"), so one file serves every batch size.
  */
-import { ModelFormatError, UnsupportedOperatorError } from '../errors';
-import { BuiltinOp } from '../tflite/builtin-ops';
+import { ModelFormatError } from '../errors';
 import type { TfliteGraph } from '../tflite/graph';
-import { activationOf, biasOf, keepDimsOf, softmaxBeta } from '../tflite/operator-options';
-import { ActivationFunction, type OperatorDef } from '../tflite/schema';
-import { bytesOf, floatAttr, intAttr, intsAttr, toFloat, transpose4 } from './builders';
-import {
-  convAttributes,
-  convWeightLayout,
-  isSpatialOne,
-  meanAxes,
-  ONNX_INPUT_NAME,
-  OnnxGraphBuilder,
-  poolLowering,
-  reshapeTarget,
-} from './graph-builder';
-import { encodeOnnxModel, OnnxDataType, type OnnxModel, type OnnxValueInfo } from './proto';
+import { activationOf, biasOf } from '../tflite/operator-options';
+import { ActivationFunction, type Conv2DOptions, type DepthwiseConv2DOptions, type OperatorDef, type Pool2DOptions } from '../tflite/schema';
+import { bytesOf, intAttr, intsAttr, toFloat, transpose4 } from './builders';
+import { convAttributes, convWeightLayout, isSpatialOne, ONNX_INPUT_NAME, type Refusal } from './graph-builder';
+import { encodeOnnxModel, OnnxDataType, type OnnxAttribute, type OnnxModel, type OnnxValueInfo } from './proto';
+import { TfliteOnnxExporter, type LoweredValue, type OnnxExportTarget } from './tflite-onnx-exporter';
 
 export { ONNX_INPUT_NAME, ONNX_IR_VERSION, ONNX_OPSET, tfPads } from './graph-builder';
 
 /** Bump when the exported graph changes for the same input, so cached `.onnx` files are rebuilt. */
 export const ONNX_EXPORTER_VERSION = 1;
 
-export interface OnnxExportOptions {
-  /** Tensor indices to output, each flattened to [batch, n]; named by `outputNames`. */
-  outputs: readonly number[];
-  /** Names of the graph outputs; default `output0`, `output1`, ... */
-  outputNames?: readonly string[];
+export interface OnnxExportOptions extends OnnxExportTarget {
   /**
    * Layout of the graph input: `nhwc` (default, as the FeatureExtractor receives pixels; one
    * Transpose node at the start) or `nchw` (the caller transposes pixels itself).
    */
   inputLayout?: 'nhwc' | 'nchw';
-}
-
-/** A value in the ONNX graph and how its axes relate to the TFLite tensor it stands for. */
-interface Ref {
-  name: string;
-  /** `nchw`: a rank-4 TFLite NHWC tensor stored transposed; `plain`: same layout as TFLite. */
-  layout: 'nchw' | 'plain';
 }
 
 /** Exports the subgraph that computes `options.outputs` and returns `.onnx` bytes. */
@@ -64,18 +44,21 @@ export function buildOnnxModel(graph: TfliteGraph, options: OnnxExportOptions): 
   return new Exporter(graph, options).build();
 }
 
-class Exporter extends OnnxGraphBuilder {
+class Exporter extends TfliteOnnxExporter<LoweredValue> {
   private readonly initializerNames = new Set<string>();
-  private readonly values = new Map<number, Ref>();
 
   constructor(
     graph: TfliteGraph,
     private readonly options: OnnxExportOptions,
   ) {
-    super(graph);
+    super(graph, options, { target: 'ONNX', advice: 'Use engine: tfjs for this model, or pick an earlier featureLayer.' });
   }
 
-  build(): OnnxModel {
+  protected envelope() {
+    return { graphName: 'tflite_export', producerVersion: String(ONNX_EXPORTER_VERSION), docString: `Exported from ${this.graph.file} (TFLite); weights dequantized to float32.` };
+  }
+
+  protected bindInput(): OnnxValueInfo {
     const { graph } = this;
     const [h, w, c] = graph.inputShape;
     const layout = this.options.inputLayout ?? 'nhwc';
@@ -86,18 +69,13 @@ class Exporter extends OnnxGraphBuilder {
     } else {
       this.values.set(graph.inputIndex, { name: ONNX_INPUT_NAME, layout: 'nchw' });
     }
+    return inputInfo;
+  }
 
-    for (const op of graph.operatorsFor(this.options.outputs)) this.exportOp(op);
-
-    const outputs: OnnxValueInfo[] = this.options.outputs.map((t, i) => {
-      const name = this.options.outputNames?.[i] ?? `output${i}`;
-      const ref = this.value(t);
-      const plain = isSpatialOne(graph.tensor(t).shape) ? ref.name : this.toPlain(t, ref);
-      this.node('Flatten', [plain], [intAttr('axis', 1)], undefined, name);
-      return this.outputInfo(name, t);
-    });
-
-    return this.model('tflite_export', String(ONNX_EXPORTER_VERSION), `Exported from ${graph.file} (TFLite); weights dequantized to float32.`, inputInfo, outputs);
+  protected bindOutput(t: number, name: string): void {
+    const ref = this.value(t);
+    const plain = isSpatialOne(this.graph.tensor(t).shape) ? ref.name : this.toPlain(t, ref);
+    this.node('Flatten', [plain], [intAttr('axis', 1)], undefined, name);
   }
 
   // --- values ---------------------------------------------------------------------------------
@@ -111,7 +89,7 @@ class Exporter extends OnnxGraphBuilder {
   }
 
   /** A named scalar float constant, shared by every node that uses the same value. */
-  private scalar(value: number): string {
+  protected floatScalar(value: number): string {
     const name = `const_${String(value).replace(/[^0-9a-z]/gi, '_')}`;
     if (!this.initializerNames.has(name)) {
       this.initializerNames.add(name);
@@ -120,16 +98,13 @@ class Exporter extends OnnxGraphBuilder {
     return name;
   }
 
-  private value(t: number): Ref {
-    const v = this.values.get(t);
-    if (v) return v;
-    if (this.graph.isConstant(t)) {
+  /** Constants become float initializers the first time they are used. */
+  protected override value(t: number): LoweredValue {
+    if (!this.values.has(t) && this.graph.isConstant(t)) {
       const c = this.graph.constantValue(t);
-      const ref: Ref = { name: this.floatInit(this.graph.tensor(t).name, c.shape, toFloat(c)), layout: 'plain' };
-      this.values.set(t, ref);
-      return ref;
+      this.values.set(t, { name: this.floatInit(this.graph.tensor(t).name, c.shape, toFloat(c)), layout: 'plain' });
     }
-    throw new ModelFormatError(`${this.graph.file}: internal: tensor ${this.graph.tensor(t).name} has no value during export`, this.graph.file);
+    return super.value(t);
   }
 
   /** The value in TFLite layout (a Transpose back to NHWC when it is held NCHW). */
@@ -146,15 +121,6 @@ class Exporter extends OnnxGraphBuilder {
     return this.transposed(ref.name, [0, 3, 1, 2], 'nchw', `${ref.name}_nchw`);
   }
 
-  private unsupported(op: OperatorDef, detail: string): UnsupportedOperatorError {
-    return new UnsupportedOperatorError(
-      `${this.graph.file}: ${this.graph.operatorLabel(op)} cannot be exported to ONNX: ${detail}. ` +
-        'Use engine: tfjs for this model, or pick an earlier featureLayer.',
-      this.graph.file,
-      this.graph.operatorName(op),
-    );
-  }
-
   /** Appends the node(s) for a fused activation; returns the final output name. */
   private activation(x: string, act: ActivationFunction | undefined, op: OperatorDef): string {
     switch (act ?? ActivationFunction.NONE) {
@@ -163,9 +129,9 @@ class Exporter extends OnnxGraphBuilder {
       case ActivationFunction.RELU:
         return this.node('Relu', [x]);
       case ActivationFunction.RELU6:
-        return this.node('Clip', [x, this.scalar(0), this.scalar(6)], [], 'relu6');
+        return this.node('Clip', [x, this.floatScalar(0), this.floatScalar(6)], [], 'relu6');
       case ActivationFunction.RELU_N1_TO_1:
-        return this.node('Clip', [x, this.scalar(-1), this.scalar(1)], [], 'relu_n1_to_1');
+        return this.node('Clip', [x, this.floatScalar(-1), this.floatScalar(1)], [], 'relu_n1_to_1');
       case ActivationFunction.TANH:
         return this.node('Tanh', [x]);
       default:
@@ -173,132 +139,105 @@ class Exporter extends OnnxGraphBuilder {
     }
   }
 
-  private set(op: OperatorDef, name: string, layout: Ref['layout']): void {
+  private set(op: OperatorDef, name: string, layout: LoweredValue['layout']): void {
     this.values.set(op.outputs[0], { name, layout });
+  }
+
+  /** The TFLite name of the operator's output, the hint of the node computing it. */
+  private outName(op: OperatorDef): string {
+    return this.graph.tensor(op.outputs[0]).name;
   }
 
   // --- operators ------------------------------------------------------------------------------
 
-  private exportOp(op: OperatorDef): void {
+  protected conv(op: OperatorDef, opt: Conv2DOptions | DepthwiseConv2DOptions, depthwise: boolean, inShape: readonly number[]): void {
     const g = this.graph;
-    const code = g.opCode(op);
-    const o = op.options;
-    const inShape = g.tensor(op.inputs[0]).shape;
-    switch (code) {
-      case BuiltinOp.CONV_2D:
-      case BuiltinOp.DEPTHWISE_CONV_2D: {
-        const opt = o?.kind === 'conv2d' || o?.kind === 'depthwise' ? o : undefined;
-        if (!opt || inShape.length !== 4) throw this.unsupported(op, 'expected an NHWC input and conv options');
-        const wv = g.constantValue(op.inputs[1]);
-        const [, kh, kw] = wv.shape;
-        const layout = convWeightLayout(code === BuiltinOp.DEPTHWISE_CONV_2D, wv.shape, inShape[3]);
-        if ('problem' in layout) throw this.unsupported(op, layout.problem);
-        const weight = this.floatInit(`${g.tensor(op.inputs[1]).name}`, layout.dims, transpose4(toFloat(wv), wv.shape, layout.perm));
-        const inputs = [this.toNchw(op.inputs[0]), weight];
-        const bias = biasOf(op);
-        if (bias !== undefined) {
-          const bv = g.constantValue(bias);
-          inputs.push(this.floatInit(g.tensor(bias).name, [bv.values.length], toFloat(bv)));
-        }
-        const y = this.node('Conv', inputs, convAttributes(opt, inShape, [kh, kw], layout.group), g.tensor(op.outputs[0]).name);
-        this.set(op, this.activation(y, opt.activation, op), 'nchw');
-        return;
-      }
-      case BuiltinOp.FULLY_CONNECTED: {
-        const wv = g.constantValue(op.inputs[1]); // [out, in]
-        const [outN, inN] = wv.shape;
-        const x = this.toPlain(op.inputs[0]);
-        const flat = inShape.length === 2 && inShape[1] === inN ? x : this.node('Reshape', [x, this.int64Init('fc_shape', [-1, inN])]);
-        const inputs = [flat, this.floatInit(g.tensor(op.inputs[1]).name, [outN, inN], toFloat(wv))];
-        const bias = biasOf(op);
-        if (bias !== undefined) inputs.push(this.floatInit(g.tensor(bias).name, [outN], toFloat(g.constantValue(bias))));
-        const y = this.node('Gemm', inputs, [intAttr('transB', 1)], g.tensor(op.outputs[0]).name);
-        this.set(op, this.activation(y, activationOf(o), op), 'plain');
-        return;
-      }
-      case BuiltinOp.ADD:
-      case BuiltinOp.MUL: {
-        const [a, b] = op.inputs;
-        const nchw = [a, b].every((t) => g.isConstant(t) || (g.tensor(t).shape.length === 4 && this.value(t).layout === 'nchw'));
-        const operand = (t: number): string => {
-          if (!g.isConstant(t)) return nchw ? this.toNchw(t) : this.toPlain(t);
-          const c = g.constantValue(t);
-          if (!nchw) return this.value(t).name;
-          // Broadcast against NHWC: right-align to rank 4, then store NCHW.
-          const shape4 = [...Array(Math.max(0, 4 - c.shape.length)).fill(1), ...c.shape] as number[];
-          if (shape4.length !== 4) throw this.unsupported(op, `constant operand of rank ${c.shape.length}`);
-          return this.floatInit(g.tensor(t).name, [shape4[0], shape4[3], shape4[1], shape4[2]], transpose4(toFloat(c), shape4, [0, 3, 1, 2]));
-        };
-        const y = this.node(code === BuiltinOp.ADD ? 'Add' : 'Mul', [operand(a), operand(b)], [], g.tensor(op.outputs[0]).name);
-        this.set(op, this.activation(y, o?.kind === 'activation' ? o.activation : undefined, op), nchw ? 'nchw' : 'plain');
-        return;
-      }
-      case BuiltinOp.AVERAGE_POOL_2D:
-      case BuiltinOp.MAX_POOL_2D: {
-        const opt = o?.kind === 'pool2d' ? o : undefined;
-        if (!opt || inShape.length !== 4) throw this.unsupported(op, 'expected an NHWC input and pool options');
-        const x = this.toNchw(op.inputs[0]);
-        const pool = poolLowering(opt, inShape, code === BuiltinOp.AVERAGE_POOL_2D);
-        const y = this.node(pool.opType, [x], pool.attributes, g.tensor(op.outputs[0]).name);
-        this.set(op, this.activation(y, opt.activation, op), 'nchw');
-        return;
-      }
-      case BuiltinOp.MEAN: {
-        const { axes, spatial } = meanAxes(g, op, inShape);
-        const keepDims = keepDimsOf(o);
-        if (spatial) {
-          const y = this.node('GlobalAveragePool', [this.toNchw(op.inputs[0])], [], g.tensor(op.outputs[0]).name);
-          if (keepDims) this.set(op, y, 'nchw');
-          else this.set(op, this.node('Flatten', [y], [intAttr('axis', 1)]), 'plain');
-          return;
-        }
-        const y = this.node('ReduceMean', [this.toPlain(op.inputs[0])], [intsAttr('axes', axes), intAttr('keepdims', keepDims ? 1 : 0)], g.tensor(op.outputs[0]).name);
-        this.set(op, y, 'plain');
-        return;
-      }
-      case BuiltinOp.RESHAPE:
-      case BuiltinOp.SQUEEZE: {
-        const target = reshapeTarget(g, op, inShape);
-        if ('problem' in target) throw this.unsupported(op, target.problem);
-        // [n, 1, 1, c] has the same memory order in NCHW and NHWC, so no transpose is needed.
-        const x = isSpatialOne(inShape) ? this.value(op.inputs[0]).name : this.toPlain(op.inputs[0]);
-        this.set(op, this.node('Reshape', [x, this.int64Init('shape', target)], [], g.tensor(op.outputs[0]).name), 'plain');
-        return;
-      }
-      case BuiltinOp.SOFTMAX: {
-        const beta = softmaxBeta(o);
-        let x = this.toPlain(op.inputs[0]);
-        if (beta !== 1) x = this.node('Mul', [x, this.scalar(beta)]);
-        this.set(op, this.node('Softmax', [x], [intAttr('axis', -1)], g.tensor(op.outputs[0]).name), 'plain');
-        return;
-      }
-      case BuiltinOp.QUANTIZE:
-      case BuiltinOp.DEQUANTIZE:
-        // Activations are float throughout: (de)quantization is the identity on real values.
-        this.values.set(op.outputs[0], this.value(op.inputs[0]));
-        return;
-      case BuiltinOp.RELU:
-      case BuiltinOp.RELU6:
-      case BuiltinOp.LOGISTIC:
-      case BuiltinOp.TANH:
-      case BuiltinOp.HARD_SWISH: {
-        const ref = this.value(op.inputs[0]);
-        const name = g.tensor(op.outputs[0]).name;
-        let y: string;
-        if (code === BuiltinOp.RELU) y = this.node('Relu', [ref.name], [], name);
-        else if (code === BuiltinOp.RELU6) y = this.node('Clip', [ref.name, this.scalar(0), this.scalar(6)], [], name);
-        else if (code === BuiltinOp.LOGISTIC) y = this.node('Sigmoid', [ref.name], [], name);
-        else if (code === BuiltinOp.TANH) y = this.node('Tanh', [ref.name], [], name);
-        else {
-          // x * relu6(x + 3) / 6 = x * HardSigmoid(x; alpha 1/6, beta 0.5).
-          const hs = this.node('HardSigmoid', [ref.name], [floatAttr('alpha', 1 / 6), floatAttr('beta', 0.5)]);
-          y = this.node('Mul', [ref.name, hs], [], name);
-        }
-        this.values.set(op.outputs[0], { name: y, layout: ref.layout });
-        return;
-      }
-      default:
-        throw this.unsupported(op, 'no ONNX mapping');
+    const wv = g.constantValue(op.inputs[1]);
+    const [, kh, kw] = wv.shape;
+    const layout = convWeightLayout(depthwise, wv.shape, inShape[3]);
+    if ('problem' in layout) throw this.unsupported(op, layout.problem);
+    const weight = this.floatInit(`${g.tensor(op.inputs[1]).name}`, layout.dims, transpose4(toFloat(wv), wv.shape, layout.perm));
+    const inputs = [this.toNchw(op.inputs[0]), weight];
+    const bias = biasOf(op);
+    if (bias !== undefined) {
+      const bv = g.constantValue(bias);
+      inputs.push(this.floatInit(g.tensor(bias).name, [bv.values.length], toFloat(bv)));
     }
+    const y = this.node('Conv', inputs, convAttributes(opt, inShape, [kh, kw], layout.group), this.outName(op));
+    this.set(op, this.activation(y, opt.activation, op), 'nchw');
+  }
+
+  protected fullyConnected(op: OperatorDef, inShape: readonly number[]): void {
+    const g = this.graph;
+    const wv = g.constantValue(op.inputs[1]); // [out, in]
+    const [outN, inN] = wv.shape;
+    const x = this.toPlain(op.inputs[0]);
+    const flat = inShape.length === 2 && inShape[1] === inN ? x : this.node('Reshape', [x, this.int64Init('fc_shape', [-1, inN])]);
+    const inputs = [flat, this.floatInit(g.tensor(op.inputs[1]).name, [outN, inN], toFloat(wv))];
+    const bias = biasOf(op);
+    if (bias !== undefined) inputs.push(this.floatInit(g.tensor(bias).name, [outN], toFloat(g.constantValue(bias))));
+    const y = this.node('Gemm', inputs, [intAttr('transB', 1)], this.outName(op));
+    this.set(op, this.activation(y, activationOf(op.options), op), 'plain');
+  }
+
+  protected elementwise(op: OperatorDef, opType: 'Add' | 'Mul', nchw: boolean): void {
+    const g = this.graph;
+    const o = op.options;
+    const operand = (t: number): string => {
+      if (!g.isConstant(t)) return nchw ? this.toNchw(t) : this.toPlain(t);
+      const c = g.constantValue(t);
+      if (!nchw) return this.value(t).name;
+      // Broadcast against NHWC: right-align to rank 4, then store NCHW.
+      const shape4 = [...Array(Math.max(0, 4 - c.shape.length)).fill(1), ...c.shape] as number[];
+      if (shape4.length !== 4) throw this.unsupported(op, `constant operand of rank ${c.shape.length}`);
+      return this.floatInit(g.tensor(t).name, [shape4[0], shape4[3], shape4[1], shape4[2]], transpose4(toFloat(c), shape4, [0, 3, 1, 2]));
+    };
+    const [a, b] = op.inputs;
+    const y = this.node(opType, [operand(a), operand(b)], [], this.outName(op));
+    this.set(op, this.activation(y, o?.kind === 'activation' ? o.activation : undefined, op), nchw ? 'nchw' : 'plain');
+  }
+
+  protected pool(op: OperatorDef, opt: Pool2DOptions, pool: { opType: string; attributes: OnnxAttribute[] }): void {
+    const x = this.toNchw(op.inputs[0]);
+    const y = this.node(pool.opType, [x], pool.attributes, this.outName(op));
+    this.set(op, this.activation(y, opt.activation, op), 'nchw');
+  }
+
+  protected mean(op: OperatorDef, axes: number[], spatial: boolean, keepDims: boolean): void {
+    if (spatial) {
+      const y = this.node('GlobalAveragePool', [this.toNchw(op.inputs[0])], [], this.outName(op));
+      if (keepDims) this.set(op, y, 'nchw');
+      else this.set(op, this.node('Flatten', [y], [intAttr('axis', 1)]), 'plain');
+      return;
+    }
+    const y = this.node('ReduceMean', [this.toPlain(op.inputs[0])], [intsAttr('axes', axes), intAttr('keepdims', keepDims ? 1 : 0)], this.outName(op));
+    this.set(op, y, 'plain');
+  }
+
+  protected reshape(op: OperatorDef, inShape: readonly number[], target: number[] | Refusal): void {
+    if ('problem' in target) throw this.unsupported(op, target.problem);
+    // [n, 1, 1, c] has the same memory order in NCHW and NHWC, so no transpose is needed.
+    const x = isSpatialOne(inShape) ? this.value(op.inputs[0]).name : this.toPlain(op.inputs[0]);
+    this.set(op, this.node('Reshape', [x, this.int64Init('shape', target)], [], this.outName(op)), 'plain');
+  }
+
+  protected softmax(op: OperatorDef, beta: number): void {
+    let x = this.toPlain(op.inputs[0]);
+    if (beta !== 1) x = this.node('Mul', [x, this.floatScalar(beta)]);
+    this.set(op, this.node('Softmax', [x], [intAttr('axis', -1)], this.outName(op)), 'plain');
+  }
+
+  /** Activations are float throughout: (de)quantization is the identity on real values. */
+  protected quantizeOp(op: OperatorDef): void {
+    this.values.set(op.outputs[0], this.value(op.inputs[0]));
+  }
+
+  protected dequantizeOp(op: OperatorDef): void {
+    this.quantizeOp(op);
+  }
+
+  protected activationOp(op: OperatorDef, code: number): void {
+    const ref = this.value(op.inputs[0]);
+    this.values.set(op.outputs[0], { name: this.activationNodes(code, ref.name, this.outName(op)), layout: ref.layout });
   }
 }

@@ -13,7 +13,6 @@ import type { PoolWorkerData, SerializedError, WorkerMessage } from './protocol'
 
 /** A pool worker failed to start, crashed, or failed a batch. */
 export class WorkerPoolError extends ModelError {
-  override name = 'WorkerPoolError';
   constructor(
     message: string,
     source: string,

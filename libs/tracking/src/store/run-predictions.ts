@@ -1,6 +1,6 @@
 /**
  * A run's per-image predictions, packed into one `run_predictions` row per run (schema migration
- * 9, see packed-columns.ts): images by their position in the run's image list, split letters,
+ * 10, see packed-columns.ts): images by their position in the run's image list, split letters,
  * labels as fixed-width integers, probabilities as one float64 array. The view `predictions`
  * shows them one row per image, as the table of that name did before.
  */

@@ -1,7 +1,7 @@
 /**
  * The writer of shared records as schema version 8 held them (one row per image in
  * split_assignments and audit_verdicts), kept unchanged for migration 8's data step: a released
- * migration must do what it did when it was released. Migration 9 packs these rows.
+ * migration must do what it did when it was released. Migration 10 packs these rows.
  */
 
 import type { AuditResult, SplitMember } from '../entities';

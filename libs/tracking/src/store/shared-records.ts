@@ -1,6 +1,6 @@
 /**
  * The parts of a run's record that many runs share, stored once (schema migration 8), packed one
- * row each (migration 9, see packed-columns.ts):
+ * row each (migration 10, see packed-columns.ts):
  *
  * - an image list (path, sha256, label of every image, in the run's order): once per content,
  *   in practice once per dataset fingerprint (`image_lists`, `dataset_images`);
@@ -92,7 +92,7 @@ export async function storeAudit(tx: SqlTransaction, results: readonly AuditResu
   );
 }
 
-/** The packed columns of audit_sets (migration 9), in the order packAudit gives their values. */
+/** The packed columns of audit_sets (migration 10), in the order packAudit gives their values. */
 export const AUDIT_PACKED_COLUMNS = ['list_id', 'positions', 'paths', 'given_labels', 'suggested_labels', 'ranks', 'folds', 'flags', 'scores', 'prob_stride', 'prob_counts', 'probabilities'] as const;
 
 export function packAudit(results: readonly AuditResult[], list: ImageList | null): SqlParams {

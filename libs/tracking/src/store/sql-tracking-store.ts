@@ -34,6 +34,7 @@ import type {
 import type { Database, SqlExecutor, SqlTransaction } from '../database/database';
 import { ImportConflictError, InvalidArgumentError, InvalidRunStateError, PointAlreadyCompletedError, RunNotFoundError } from '../errors';
 import { readSchemaState } from '../migrations';
+import type { SharedFeatureCache } from '../shared-feature-cache';
 import type { TrackingStore } from '../store';
 import { RUN_EXPORT_FORMAT, RUN_EXPORT_VERSION, canonicalRunJson, decodeNumber, encodeNumber, toExportMetrics, type ImportResult, type RunExport } from '../transfer';
 import { fromJson, toDatasetInput, toJson, toRun, toStudy, toSweep, type DatasetRow, type RunRow, type StudyRow, type SweepRow } from './rows';
@@ -48,6 +49,7 @@ export class SqlTrackingStore implements TrackingStore {
     protected readonly db: Database,
     readonly location: string,
     private readonly now: () => Date,
+    readonly sharedFeatures?: SharedFeatureCache,
   ) {}
 
   async createRun(run: NewRun): Promise<Run> {
@@ -259,11 +261,7 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   async updateSweepStatus(sweepId: string, status: SweepStatus): Promise<Sweep> {
-    const endTime = status === 'running' ? null : this.now().toISOString();
-    await this.db.run('UPDATE sweeps SET status = ?, end_time = ? WHERE id = ?', [status, endTime, sweepId]);
-    const sweep = await this.getSweep(sweepId);
-    if (!sweep) throw new InvalidArgumentError(`sweep ${sweepId} does not exist`);
-    return sweep;
+    return this.updateGroupStatus('sweep', sweepId, status, () => this.getSweep(sweepId));
   }
 
   async getSweep(sweepId: string): Promise<Sweep | null> {
@@ -281,11 +279,16 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   async updateStudyStatus(studyId: string, status: StudyStatus): Promise<Study> {
+    return this.updateGroupStatus('study', studyId, status, () => this.getStudy(studyId));
+  }
+
+  /** Sets a sweep's or study's status (ended now unless `running`) and reads it back. */
+  private async updateGroupStatus<T>(kind: 'sweep' | 'study', id: string, status: SweepStatus | StudyStatus, read: () => Promise<T | null>): Promise<T> {
     const endTime = status === 'running' ? null : this.now().toISOString();
-    await this.db.run('UPDATE studies SET status = ?, end_time = ? WHERE id = ?', [status, endTime, studyId]);
-    const study = await this.getStudy(studyId);
-    if (!study) throw new InvalidArgumentError(`study ${studyId} does not exist`);
-    return study;
+    await this.db.run(`UPDATE ${kind === 'sweep' ? 'sweeps' : 'studies'} SET status = ?, end_time = ? WHERE id = ?`, [status, endTime, id]);
+    const group = await read();
+    if (!group) throw new InvalidArgumentError(`${kind} ${id} does not exist`);
+    return group;
   }
 
   async setStudyArm(arm: StudyArm): Promise<void> {

@@ -21,15 +21,15 @@
  * What cannot be expressed (per-channel activations, int16 tensors, float operators inside a
  * quantized graph, non-clamp fused activations) is refused with the operator named.
  */
-import { ModelFormatError, UnsupportedOperatorError } from '../../errors';
-import { BuiltinOp } from '../../tflite/builtin-ops';
+import { UnsupportedOperatorError } from '../../errors';
 import type { TfliteGraph } from '../../tflite/graph';
-import { activationOf, biasOf, keepDimsOf, softmaxBeta } from '../../tflite/operator-options';
-import { ActivationFunction, type OperatorDef } from '../../tflite/schema';
-import { bytesOf, floatAttr, intAttr, intsAttr, transpose4 } from '../builders';
+import { activationOf, biasOf } from '../../tflite/operator-options';
+import { ActivationFunction, type Conv2DOptions, type DepthwiseConv2DOptions, type OperatorDef, type Pool2DOptions } from '../../tflite/schema';
+import { bytesOf, intAttr, intsAttr, transpose4 } from '../builders';
 import type { OnnxExportOptions } from '../export';
-import { convAttributes, convWeightLayout, isSpatialOne, meanAxes, ONNX_INPUT_NAME, OnnxGraphBuilder, poolLowering, reshapeTarget } from '../graph-builder';
-import { encodeOnnxModel, OnnxDataType, type OnnxModel, type OnnxValueInfo } from '../proto';
+import { convAttributes, convWeightLayout, isSpatialOne, ONNX_INPUT_NAME, type Refusal } from '../graph-builder';
+import { encodeOnnxModel, OnnxDataType, type OnnxAttribute, type OnnxModel, type OnnxValueInfo } from '../proto';
+import { TfliteOnnxExporter, type LoweredValue } from '../tflite-onnx-exporter';
 import { activationQuant, fusedClampRange, rawConstant, sameQuant, type QuantType, type RawConstant, type TensorQuant } from './quant';
 
 /** Bump when the int8 graph changes for the same input, so cached `.onnx` files are rebuilt. */
@@ -42,9 +42,7 @@ export interface Int8ExportOptions extends Omit<OnnxExportOptions, 'inputLayout'
 }
 
 /** A value in the ONNX graph: integer (with its quantization) or float, NCHW or TFLite layout. */
-interface Value {
-  name: string;
-  layout: 'nchw' | 'plain';
+interface Value extends LoweredValue {
   quant?: TensorQuant;
 }
 
@@ -70,18 +68,21 @@ export function buildOnnxModelInt8(graph: TfliteGraph, options: Int8ExportOption
   return new Int8Exporter(graph, options).build();
 }
 
-class Int8Exporter extends OnnxGraphBuilder {
+class Int8Exporter extends TfliteOnnxExporter<Value> {
   private readonly shared = new Map<string, string>();
-  private readonly values = new Map<number, Value>();
 
   constructor(
     graph: TfliteGraph,
     private readonly options: Int8ExportOptions,
   ) {
-    super(graph);
+    super(graph, options, { target: 'int8 ONNX', advice: 'Use precision: float32 for this model (the float32 path runs it dequantized).' });
   }
 
-  build(): OnnxModel {
+  protected envelope() {
+    return { graphName: 'tflite_export_int8', producerVersion: `int8-${ONNX_INT8_EXPORTER_VERSION}`, docString: `Exported from ${this.graph.file} (TFLite) with its quantization, as QDQ.` };
+  }
+
+  protected bindInput(): OnnxValueInfo {
     const { graph } = this;
     const [h, w, c] = graph.inputShape;
     const inputInfo = this.inputInfo([h, w, c]);
@@ -90,20 +91,15 @@ class Int8Exporter extends OnnxGraphBuilder {
     // Quantize the float pixels once, then every layout change moves bytes, not floats.
     if (inQ === 'float') this.values.set(graph.inputIndex, { name: ONNX_INPUT_NAME, layout: 'plain' });
     else this.values.set(graph.inputIndex, { name: this.quantize(ONNX_INPUT_NAME, asUint8(inQ), 'input_q'), layout: 'plain', quant: asUint8(inQ) });
+    return inputInfo;
+  }
 
-    for (const op of graph.operatorsFor(this.options.outputs)) this.exportOp(op);
-
-    const outputs: OnnxValueInfo[] = this.options.outputs.map((t, i) => {
-      const name = this.options.outputNames?.[i] ?? `output${i}`;
-      const v = this.value(t);
-      const plain = isSpatialOne(graph.tensor(t).shape) ? v.name : this.toPlain(v);
-      const flat = this.node('Flatten', [plain], [intAttr('axis', 1)]);
-      if (v.quant) this.node('DequantizeLinear', [flat, ...this.qparams(v.quant)], [], undefined, name);
-      else this.node('Identity', [flat], [], undefined, name);
-      return this.outputInfo(name, t);
-    });
-
-    return this.model('tflite_export_int8', `int8-${ONNX_INT8_EXPORTER_VERSION}`, `Exported from ${graph.file} (TFLite) with its quantization, as QDQ.`, inputInfo, outputs);
+  protected bindOutput(t: number, name: string): void {
+    const v = this.value(t);
+    const plain = isSpatialOne(this.graph.tensor(t).shape) ? v.name : this.toPlain(v);
+    const flat = this.node('Flatten', [plain], [intAttr('axis', 1)]);
+    if (v.quant) this.node('DequantizeLinear', [flat, ...this.qparams(v.quant)], [], undefined, name);
+    else this.node('Identity', [flat], [], undefined, name);
   }
 
   // --- values ---------------------------------------------------------------------------------
@@ -123,7 +119,7 @@ class Int8Exporter extends OnnxGraphBuilder {
     return this.sharedInit([], ONNX_TYPE[type], bytesOf(typed(type, [value])));
   }
 
-  private floatScalar(value: number): string {
+  protected floatScalar(value: number): string {
     return this.sharedInit([], OnnxDataType.FLOAT, bytesOf(Float32Array.of(value)));
   }
 
@@ -141,27 +137,12 @@ class Int8Exporter extends OnnxGraphBuilder {
     return this.once(`${name}:dq`, () => this.node('DequantizeLinear', [name, ...this.qparams(q)], [], `${name}_dq`));
   }
 
-  private value(t: number): Value {
-    const v = this.values.get(t);
-    if (v) return v;
-    throw new ModelFormatError(`${this.graph.file}: internal: tensor ${this.graph.tensor(t).name} has no value during export`, this.graph.file);
-  }
-
   private toPlain(v: Value): string {
     return v.layout === 'plain' ? v.name : this.transposed(v.name, [0, 2, 3, 1], 'plain', `${v.name}_plain`);
   }
 
   private toNchw(v: Value): string {
     return v.layout === 'nchw' ? v.name : this.transposed(v.name, [0, 3, 1, 2], 'nchw', `${v.name}_nchw`);
-  }
-
-  private unsupported(op: OperatorDef, detail: string): UnsupportedOperatorError {
-    return new UnsupportedOperatorError(
-      `${this.graph.file}: ${this.graph.operatorLabel(op)} cannot be exported to int8 ONNX: ${detail}. ` +
-        'Use precision: float32 for this model (the float32 path runs it dequantized).',
-      this.graph.file,
-      this.graph.operatorName(op),
-    );
   }
 
   /** The quantization of an operator's output tensor; refuses what cannot be expressed. */
@@ -204,144 +185,110 @@ class Int8Exporter extends OnnxGraphBuilder {
 
   // --- operators ------------------------------------------------------------------------------
 
-  private exportOp(op: OperatorDef): void {
+  protected conv(op: OperatorDef, opt: Conv2DOptions | DepthwiseConv2DOptions, depthwise: boolean, inShape: readonly number[]): void {
     const g = this.graph;
-    const code = g.opCode(op);
-    const o = op.options;
-    const inShape = g.tensor(op.inputs[0]).shape;
-    switch (code) {
-      case BuiltinOp.CONV_2D:
-      case BuiltinOp.DEPTHWISE_CONV_2D: {
-        const opt = o?.kind === 'conv2d' || o?.kind === 'depthwise' ? o : undefined;
-        if (!opt || inShape.length !== 4) throw this.unsupported(op, 'expected an NHWC input and conv options');
-        const x = this.quantInput(op, op.inputs[0]);
-        const wr = this.raw(op, op.inputs[1]);
-        if (wr.type === 'int32') throw this.unsupported(op, 'int32 weights');
-        const [, kh, kw] = wr.shape;
-        const depthwise = code === BuiltinOp.DEPTHWISE_CONV_2D;
-        // Per-channel scales run along the output channels: TFLite axis 0 (conv) or 3 (depthwise), ONNX axis 0.
-        if (wr.scale.length > 1 && wr.axis !== (depthwise ? 3 : 0)) throw this.unsupported(op, `weights quantized along dimension ${wr.axis}`);
-        const layout = convWeightLayout(depthwise, wr.shape, inShape[3]);
-        if ('problem' in layout) throw this.unsupported(op, layout.problem);
-        const wq = reencodeWeights(wr.type, transpose4(wr.values, wr.shape, layout.perm), wr.zeroPoint, this.options.int8Weights ?? 'uint8');
-        const weight = this.init(g.tensor(op.inputs[1]).name, layout.dims, ONNX_TYPE[wq.type], bytesOf(wq.values));
-        const wParams = this.channelParams(wq.type, wr.scale, wq.zeroPoint);
-        const inputs = [this.dequantize(this.toNchw(x), x.quant), this.node('DequantizeLinear', [weight, ...wParams], wr.scale.length > 1 ? [intAttr('axis', 0)] : [], 'w_dq')];
-        const bias = biasOf(op);
-        if (bias !== undefined) inputs.push(this.bias(op, bias, x.quant.scale, wr.scale, layout.dims[0]));
-        const y = this.node('Conv', inputs, convAttributes(opt, inShape, [kh, kw], layout.group));
-        this.output(op, y, 'nchw', opt.activation);
-        return;
-      }
-      case BuiltinOp.FULLY_CONNECTED: {
-        const x = this.quantInput(op, op.inputs[0]);
-        const wr = this.raw(op, op.inputs[1]); // [out, in]
-        if (wr.type === 'int32') throw this.unsupported(op, 'int32 weights');
-        if (wr.scale.length > 1 && wr.axis !== 0) throw this.unsupported(op, `weights quantized along dimension ${wr.axis}`);
-        const [outN, inN] = wr.shape;
-        let xf = this.dequantize(this.toPlain(x), x.quant);
-        if (!(inShape.length === 2 && inShape[1] === inN)) xf = this.node('Reshape', [xf, this.int64s([-1, inN])]);
-        const wq = reencodeWeights(wr.type, wr.values, wr.zeroPoint, this.options.int8Weights ?? 'uint8');
-        const weight = this.init(g.tensor(op.inputs[1]).name, [outN, inN], ONNX_TYPE[wq.type], bytesOf(wq.values));
-        const inputs = [xf, this.node('DequantizeLinear', [weight, ...this.channelParams(wq.type, wr.scale, wq.zeroPoint)], wr.scale.length > 1 ? [intAttr('axis', 0)] : [], 'w_dq')];
-        const bias = biasOf(op);
-        if (bias !== undefined) inputs.push(this.bias(op, bias, x.quant.scale, wr.scale, outN));
-        this.output(op, this.node('Gemm', inputs, [intAttr('transB', 1)]), 'plain', activationOf(o));
-        return;
-      }
-      case BuiltinOp.ADD:
-      case BuiltinOp.MUL: {
-        const nchw = op.inputs.every((t) => g.isConstant(t) || (g.tensor(t).shape.length === 4 && this.value(t).layout === 'nchw'));
-        const operand = (t: number): string => {
-          const v = this.quantInput(op, t);
-          if (!g.isConstant(t)) return this.dequantize(nchw ? this.toNchw(v) : this.toPlain(v), v.quant);
-          const rank = g.tensor(t).shape.length;
-          if (nchw && rank > 1) throw this.unsupported(op, 'a constant operand with more than one axis');
-          // A rank-1 constant broadcasts along the channels: in NCHW it is [c, 1, 1].
-          const name = nchw && rank === 1 ? this.node('Reshape', [v.name, this.int64s([-1, 1, 1])]) : v.name;
-          return this.dequantize(name, v.quant);
-        };
-        const y = this.node(code === BuiltinOp.ADD ? 'Add' : 'Mul', [operand(op.inputs[0]), operand(op.inputs[1])]);
-        this.output(op, y, nchw ? 'nchw' : 'plain', activationOf(o));
-        return;
-      }
-      case BuiltinOp.AVERAGE_POOL_2D:
-      case BuiltinOp.MAX_POOL_2D: {
-        const opt = o?.kind === 'pool2d' ? o : undefined;
-        if (!opt || inShape.length !== 4) throw this.unsupported(op, 'expected an NHWC input and pool options');
-        const x = this.quantInput(op, op.inputs[0]);
-        const xf = this.dequantize(this.toNchw(x), x.quant);
-        const pool = poolLowering(opt, inShape, code === BuiltinOp.AVERAGE_POOL_2D);
-        this.output(op, this.node(pool.opType, [xf], pool.attributes), 'nchw', opt.activation);
-        return;
-      }
-      case BuiltinOp.MEAN: {
-        const x = this.quantInput(op, op.inputs[0]);
-        const { axes, spatial } = meanAxes(g, op, inShape);
-        const keepDims = keepDimsOf(o);
-        if (spatial) {
-          const y = this.node('GlobalAveragePool', [this.dequantize(this.toNchw(x), x.quant)]);
-          if (keepDims) this.output(op, y, 'nchw', undefined);
-          else this.output(op, this.node('Flatten', [y], [intAttr('axis', 1)]), 'plain', undefined);
-          return;
-        }
-        const y = this.node('ReduceMean', [this.dequantize(this.toPlain(x), x.quant)], [intsAttr('axes', axes), intAttr('keepdims', keepDims ? 1 : 0)]);
-        this.output(op, y, 'plain', undefined);
-        return;
-      }
-      case BuiltinOp.RESHAPE:
-      case BuiltinOp.SQUEEZE: {
-        const x = this.quantInput(op, op.inputs[0]);
-        const q = this.outQuant(op);
-        const target = reshapeTarget(g, op, inShape);
-        if ('problem' in target) throw this.unsupported(op, target.problem);
-        const source = isSpatialOne(inShape) ? x.name : this.toPlain(x);
-        // Moving integers is exact when the output shares the input's quantization (TFLite requires it).
-        const y = sameQuant(x.quant, q)
-          ? this.node('Reshape', [source, this.int64s(target)])
-          : this.quantize(this.node('Reshape', [this.dequantize(source, x.quant), this.int64s(target)]), q);
-        this.values.set(op.outputs[0], { name: y, layout: 'plain', quant: q });
-        return;
-      }
-      case BuiltinOp.SOFTMAX: {
-        const x = this.quantInput(op, op.inputs[0]);
-        const beta = softmaxBeta(o);
-        let xf = this.dequantize(this.toPlain(x), x.quant);
-        if (beta !== 1) xf = this.node('Mul', [xf, this.floatScalar(beta)]);
-        this.output(op, this.node('Softmax', [xf], [intAttr('axis', -1)]), 'plain', undefined);
-        return;
-      }
-      case BuiltinOp.QUANTIZE: {
-        const q = this.outQuant(op);
-        const v = this.value(op.inputs[0]);
-        const y = v.quant ? (sameQuant(v.quant, q) ? v.name : this.quantize(this.dequantize(v.name, v.quant), q)) : this.quantize(v.name, q);
-        this.values.set(op.outputs[0], { name: y, layout: v.layout, quant: q });
-        return;
-      }
-      case BuiltinOp.DEQUANTIZE: {
-        const v = this.value(op.inputs[0]);
-        this.values.set(op.outputs[0], { name: v.quant ? this.dequantize(v.name, v.quant) : v.name, layout: v.layout });
-        return;
-      }
-      case BuiltinOp.RELU:
-      case BuiltinOp.RELU6:
-      case BuiltinOp.LOGISTIC:
-      case BuiltinOp.TANH:
-      case BuiltinOp.HARD_SWISH: {
-        const x = this.quantInput(op, op.inputs[0]);
-        const xf = this.dequantize(x.name, x.quant);
-        let y: string;
-        if (code === BuiltinOp.RELU) y = this.node('Relu', [xf]);
-        else if (code === BuiltinOp.RELU6) y = this.node('Clip', [xf, this.floatScalar(0), this.floatScalar(6)]);
-        else if (code === BuiltinOp.LOGISTIC) y = this.node('Sigmoid', [xf]);
-        else if (code === BuiltinOp.TANH) y = this.node('Tanh', [xf]);
-        else y = this.node('Mul', [xf, this.node('HardSigmoid', [xf], [floatAttr('alpha', 1 / 6), floatAttr('beta', 0.5)])]);
-        this.output(op, y, x.layout, undefined);
-        return;
-      }
-      default:
-        throw this.unsupported(op, 'no int8 ONNX mapping');
+    const x = this.quantInput(op, op.inputs[0]);
+    const wr = this.raw(op, op.inputs[1]);
+    if (wr.type === 'int32') throw this.unsupported(op, 'int32 weights');
+    const [, kh, kw] = wr.shape;
+    // Per-channel scales run along the output channels: TFLite axis 0 (conv) or 3 (depthwise), ONNX axis 0.
+    if (wr.scale.length > 1 && wr.axis !== (depthwise ? 3 : 0)) throw this.unsupported(op, `weights quantized along dimension ${wr.axis}`);
+    const layout = convWeightLayout(depthwise, wr.shape, inShape[3]);
+    if ('problem' in layout) throw this.unsupported(op, layout.problem);
+    const wq = reencodeWeights(wr.type, transpose4(wr.values, wr.shape, layout.perm), wr.zeroPoint, this.options.int8Weights ?? 'uint8');
+    const weight = this.init(g.tensor(op.inputs[1]).name, layout.dims, ONNX_TYPE[wq.type], bytesOf(wq.values));
+    const wParams = this.channelParams(wq.type, wr.scale, wq.zeroPoint);
+    const inputs = [this.dequantize(this.toNchw(x), x.quant), this.node('DequantizeLinear', [weight, ...wParams], wr.scale.length > 1 ? [intAttr('axis', 0)] : [], 'w_dq')];
+    const bias = biasOf(op);
+    if (bias !== undefined) inputs.push(this.bias(op, bias, x.quant.scale, wr.scale, layout.dims[0]));
+    const y = this.node('Conv', inputs, convAttributes(opt, inShape, [kh, kw], layout.group));
+    this.output(op, y, 'nchw', opt.activation);
+  }
+
+  protected fullyConnected(op: OperatorDef, inShape: readonly number[]): void {
+    const g = this.graph;
+    const x = this.quantInput(op, op.inputs[0]);
+    const wr = this.raw(op, op.inputs[1]); // [out, in]
+    if (wr.type === 'int32') throw this.unsupported(op, 'int32 weights');
+    if (wr.scale.length > 1 && wr.axis !== 0) throw this.unsupported(op, `weights quantized along dimension ${wr.axis}`);
+    const [outN, inN] = wr.shape;
+    let xf = this.dequantize(this.toPlain(x), x.quant);
+    if (!(inShape.length === 2 && inShape[1] === inN)) xf = this.node('Reshape', [xf, this.int64s([-1, inN])]);
+    const wq = reencodeWeights(wr.type, wr.values, wr.zeroPoint, this.options.int8Weights ?? 'uint8');
+    const weight = this.init(g.tensor(op.inputs[1]).name, [outN, inN], ONNX_TYPE[wq.type], bytesOf(wq.values));
+    const inputs = [xf, this.node('DequantizeLinear', [weight, ...this.channelParams(wq.type, wr.scale, wq.zeroPoint)], wr.scale.length > 1 ? [intAttr('axis', 0)] : [], 'w_dq')];
+    const bias = biasOf(op);
+    if (bias !== undefined) inputs.push(this.bias(op, bias, x.quant.scale, wr.scale, outN));
+    this.output(op, this.node('Gemm', inputs, [intAttr('transB', 1)]), 'plain', activationOf(op.options));
+  }
+
+  protected elementwise(op: OperatorDef, opType: 'Add' | 'Mul', nchw: boolean): void {
+    const g = this.graph;
+    const operand = (t: number): string => {
+      const v = this.quantInput(op, t);
+      if (!g.isConstant(t)) return this.dequantize(nchw ? this.toNchw(v) : this.toPlain(v), v.quant);
+      const rank = g.tensor(t).shape.length;
+      if (nchw && rank > 1) throw this.unsupported(op, 'a constant operand with more than one axis');
+      // A rank-1 constant broadcasts along the channels: in NCHW it is [c, 1, 1].
+      const name = nchw && rank === 1 ? this.node('Reshape', [v.name, this.int64s([-1, 1, 1])]) : v.name;
+      return this.dequantize(name, v.quant);
+    };
+    const y = this.node(opType, [operand(op.inputs[0]), operand(op.inputs[1])]);
+    this.output(op, y, nchw ? 'nchw' : 'plain', activationOf(op.options));
+  }
+
+  protected pool(op: OperatorDef, opt: Pool2DOptions, pool: { opType: string; attributes: OnnxAttribute[] }): void {
+    const x = this.quantInput(op, op.inputs[0]);
+    const xf = this.dequantize(this.toNchw(x), x.quant);
+    this.output(op, this.node(pool.opType, [xf], pool.attributes), 'nchw', opt.activation);
+  }
+
+  protected mean(op: OperatorDef, axes: number[], spatial: boolean, keepDims: boolean): void {
+    const x = this.quantInput(op, op.inputs[0]);
+    if (spatial) {
+      const y = this.node('GlobalAveragePool', [this.dequantize(this.toNchw(x), x.quant)]);
+      if (keepDims) this.output(op, y, 'nchw', undefined);
+      else this.output(op, this.node('Flatten', [y], [intAttr('axis', 1)]), 'plain', undefined);
+      return;
     }
+    const y = this.node('ReduceMean', [this.dequantize(this.toPlain(x), x.quant)], [intsAttr('axes', axes), intAttr('keepdims', keepDims ? 1 : 0)]);
+    this.output(op, y, 'plain', undefined);
+  }
+
+  protected reshape(op: OperatorDef, inShape: readonly number[], target: number[] | Refusal): void {
+    const x = this.quantInput(op, op.inputs[0]);
+    const q = this.outQuant(op);
+    if ('problem' in target) throw this.unsupported(op, target.problem);
+    const source = isSpatialOne(inShape) ? x.name : this.toPlain(x);
+    // Moving integers is exact when the output shares the input's quantization (TFLite requires it).
+    const y = sameQuant(x.quant, q)
+      ? this.node('Reshape', [source, this.int64s(target)])
+      : this.quantize(this.node('Reshape', [this.dequantize(source, x.quant), this.int64s(target)]), q);
+    this.values.set(op.outputs[0], { name: y, layout: 'plain', quant: q });
+  }
+
+  protected softmax(op: OperatorDef, beta: number): void {
+    const x = this.quantInput(op, op.inputs[0]);
+    let xf = this.dequantize(this.toPlain(x), x.quant);
+    if (beta !== 1) xf = this.node('Mul', [xf, this.floatScalar(beta)]);
+    this.output(op, this.node('Softmax', [xf], [intAttr('axis', -1)]), 'plain', undefined);
+  }
+
+  protected quantizeOp(op: OperatorDef): void {
+    const q = this.outQuant(op);
+    const v = this.value(op.inputs[0]);
+    const y = v.quant ? (sameQuant(v.quant, q) ? v.name : this.quantize(this.dequantize(v.name, v.quant), q)) : this.quantize(v.name, q);
+    this.values.set(op.outputs[0], { name: y, layout: v.layout, quant: q });
+  }
+
+  protected dequantizeOp(op: OperatorDef): void {
+    const v = this.value(op.inputs[0]);
+    this.values.set(op.outputs[0], { name: v.quant ? this.dequantize(v.name, v.quant) : v.name, layout: v.layout });
+  }
+
+  protected activationOp(op: OperatorDef, code: number): void {
+    const x = this.quantInput(op, op.inputs[0]);
+    this.output(op, this.activationNodes(code, this.dequantize(x.name, x.quant)), x.layout, undefined);
   }
 
   /** Scale and zero-point initializers of weights: scalars, or [channels] vectors. */

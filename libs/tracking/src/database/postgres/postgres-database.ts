@@ -148,6 +148,49 @@ export class PostgresDb implements Database {
     }
   }
 
+  /**
+   * One try at PostgreSQL's session-level advisory lock (key1, key2): on success the lock is held
+   * on a connection of its own until the returned release; null when another session holds it.
+   * A holder whose process dies loses the lock with its connection (the server ends the session).
+   */
+  async tryAdvisoryLock(key1: number, key2: number): Promise<(() => Promise<void>) | null> {
+    let client: PoolClient;
+    try {
+      client = await this.live().connect();
+    } catch (err) {
+      throw wrapError(err, 'connect', this.location);
+    }
+    // A held connection the server drops must not crash the process: the lock is gone with it.
+    const ignore = (): void => undefined;
+    client.on('error', ignore);
+    let held = false;
+    try {
+      const row = (await query(client, 'SELECT pg_try_advisory_lock(?, ?) AS ok', [key1, key2], this.location)).rows[0] as { ok: boolean } | undefined;
+      held = row?.ok === true;
+    } finally {
+      if (!held) {
+        client.off('error', ignore);
+        client.release();
+      }
+    }
+    if (!held) return null;
+    let released = false;
+    return async () => {
+      if (released) return;
+      released = true;
+      let broken: Error | undefined;
+      try {
+        await client.query('SELECT pg_advisory_unlock($1, $2)', [key1, key2]);
+      } catch (err) {
+        // Unlocking failed (connection lost): the lock went with the session; do not reuse the connection.
+        broken = err instanceof Error ? err : new Error(String(err));
+      } finally {
+        client.off('error', ignore);
+        client.release(broken);
+      }
+    };
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
