@@ -2,6 +2,10 @@
  * Feature-extraction benchmark on this machine (a script, not a test):
  *
  *   npm run bench [-- --repeats 3 --images 640 --engines onnx,onnx-int8,tfjs --prefetch 1 --no-canonical --canonical-repeats 1 --no-torch]
+ *   npm run bench -- --warm-only [--repeats 3]
+ *
+ * `--warm-only` times only the warm canonical command on the repository's own caches (run the
+ * canonical experiment once first), started directly and through nx, with its breakdown.
  *
  * Prints medians over `--repeats` runs of: images/s of decode+resize alone, of inference alone and
  * of the whole extraction (decode + resize + inference, the pipeline's `imageBatches` feeding
@@ -30,7 +34,7 @@ import sharp from 'sharp';
 import { DEFAULT_PREFETCH } from '@mlbench/data';
 import { defaultThreads, initBackend, loadExtractor } from '@mlbench/model';
 import { gemmPeak, torchBaseline } from './bench/baselines';
-import { canonicalRuns } from './bench/canonical';
+import { canonicalRuns, warmRuns } from './bench/canonical';
 import { BATCH, GFLOP_PER_IMAGE, MODEL, ROOT, cpuInfo, decodeRate, engineOptions, inferenceRate, round, samplePhotos, timeRepeated, wholeRate, type Engine } from './bench/common';
 import { int8VersusFloat } from './bench/int8';
 
@@ -42,6 +46,7 @@ async function main(): Promise<void> {
       batches: { type: 'string', default: '10' },
       engines: { type: 'string', default: 'onnx,onnx-int8,tfjs' },
       'no-canonical': { type: 'boolean', default: false },
+      'warm-only': { type: 'boolean', default: false },
       'canonical-repeats': { type: 'string' },
       'no-torch': { type: 'boolean', default: false },
       prefetch: { type: 'string', default: String(DEFAULT_PREFETCH) },
@@ -59,6 +64,11 @@ async function main(): Promise<void> {
   const loadBefore = os.loadavg()[0];
   // Figures are only meaningful on an otherwise idle machine: say so when it is not.
   if (loadBefore > cpu.cores * 0.5) log(`warning    load average ${round(loadBefore, 2)} on ${cpu.cores} cores: other processes are competing; figures will be low`);
+  if (values['warm-only']) {
+    const warm = await warmRuns(repeats, log);
+    writeReport(values.out, { date: new Date().toISOString(), machine: { ...cpu, node: process.version, loadAverageBefore: round(loadBefore, 2), loadAverageAfter: round(os.loadavg()[0], 2) }, warm });
+    return;
+  }
   log(`workload   MobileNetV2 1.0/224 (${GFLOP_PER_IMAGE} GFLOP/image), batch ${BATCH}, ${items.length} flower photos, medians of ${repeats} runs`);
 
   await initBackend('auto');
@@ -128,12 +138,17 @@ async function main(): Promise<void> {
     canonical,
     benchPeakRssMb: round(benchRssMb),
   };
-  fs.mkdirSync(values.out, { recursive: true });
+  writeReport(values.out, report);
+}
+
+/** Writes the report as results/bench/bench-<date>.json and latest.json. */
+function writeReport(out: string, report: { date: string } & Record<string, unknown>): void {
+  fs.mkdirSync(out, { recursive: true });
   const json = `${JSON.stringify(report, null, 2)}\n`;
-  const file = path.join(values.out, `bench-${report.date.replace(/[:.]/g, '-')}.json`);
+  const file = path.join(out, `bench-${report.date.replace(/[:.]/g, '-')}.json`);
   fs.writeFileSync(file, json);
-  fs.writeFileSync(path.join(values.out, 'latest.json'), json);
-  log(`wrote      ${path.relative(ROOT, file)}`);
+  fs.writeFileSync(path.join(out, 'latest.json'), json);
+  console.log(`wrote      ${path.relative(ROOT, file)}`);
 }
 
 main().catch((err: unknown) => {

@@ -26,17 +26,11 @@ import { writeSyntheticDataset } from '@mlbench/data';
 import { openTrackingStore } from '@mlbench/tracking';
 import { startPostgres, type PostgresServer } from '@mlbench/tracking/src/testing';
 import { spawnRunner } from './runner-process';
+import { positiveIntOption } from './positive-int-option';
 
 const QUEUE = 'mlbench-sim';
 /** 3 classes of 6 generated images. */
 const IMAGES = 18;
-
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
-  return value;
-}
 
 const quantile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 const describe = (values: number[], unit: string): string => {
@@ -45,8 +39,8 @@ const describe = (values: number[], unit: string): string => {
 };
 
 async function main(): Promise<void> {
-  const points = option('points', 1000);
-  const workers = option('workers', 4);
+  const points = positiveIntOption('points', 1000);
+  const workers = positiveIntOption('workers', 4);
   const postgres = process.argv.includes('--postgres');
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mlbench-cluster-sim-'));
   const pg: PostgresServer | null = postgres ? await startPostgres() : null;

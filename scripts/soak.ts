@@ -17,18 +17,12 @@ import * as path from 'node:path';
 import { writeSyntheticDataset } from '@mlbench/data';
 import { displayLocation, openTrackingStore } from '@mlbench/tracking';
 import { METRIC_KEYS } from '@mlbench/experiment/results';
+import { positiveIntOption } from './positive-int-option';
 
 const REPO = path.resolve(__dirname, '..');
 const MODEL = path.resolve(REPO, '../shared/models/mobilenet_v1_0.5_160_quant/mobilenet_v1_0.5_160_quant.tflite');
 const CLASSES = ['amber', 'cobalt', 'jade'];
 const PER_CLASS = 20;
-
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
-  return value;
-}
 
 function runOnce(args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
@@ -43,8 +37,8 @@ function runOnce(args: string[]): Promise<{ code: number | null; stderr: string 
 }
 
 async function main(): Promise<void> {
-  const runs = option('runs', 50);
-  const concurrency = option('concurrency', 8);
+  const runs = positiveIntOption('runs', 50);
+  const concurrency = positiveIntOption('concurrency', 8);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mlbench-soak-'));
   const at = process.argv.indexOf('--db');
   const db = at >= 0 ? process.argv[at + 1] : path.join(dir, 'runs.sqlite');

@@ -15,6 +15,10 @@ export interface CanonicalRun {
   testAccuracy: number | null;
   /** Recorded timings of the run (seconds): extraction, head training, label audit. */
   timings: { extraction: number | null; train: number | null; audit: number | null };
+  /** The run read its label audit from the audit cache (its summary says so). */
+  auditCached: boolean;
+  /** 1-minute load average when the run started. */
+  loadAverage: number;
 }
 
 /**
@@ -33,6 +37,7 @@ export async function canonicalRun(dbFile: string, cacheDir: string, engine: Eng
   }
   try {
     const hasTime = fs.existsSync('/usr/bin/time');
+    const loadAverage = round(os.loadavg()[0], 2);
     const runnerArgs = ['--config', config, '--db', dbFile, '--cache-dir', cacheDir];
     const [command, ...args] =
       via === 'nx'
@@ -49,7 +54,10 @@ export async function canonicalRun(dbFile: string, cacheDir: string, engine: Eng
     // "test accuracy 88.84%  (653/735)": the exact fraction when printed.
     const acc = /test accuracy ([\d.]+)%(?:\s+\((\d+)\/(\d+)\))?/.exec(r.stdout);
     const testAccuracy = acc ? (acc[2] ? Number(acc[2]) / Number(acc[3]) : Number(acc[1]) / 100) : null;
-    return { seconds, peakRssMb: rss ? Number(rss[1]) / 1024 : null, extractPerSecond: rate ? Number(rate[1]) : null, testAccuracy, timings: await recordedTimings(dbFile) };
+    return {
+      seconds, peakRssMb: rss ? Number(rss[1]) / 1024 : null, extractPerSecond: rate ? Number(rate[1]) : null, testAccuracy, timings: await recordedTimings(dbFile),
+      auditCached: /label audit .*from the audit cache/.test(r.stdout), loadAverage,
+    };
   } finally {
     if (config !== CONFIG) fs.rmSync(config, { force: true });
   }
@@ -79,10 +87,10 @@ function wallSeconds(command: string, args: string[]): number {
  * Where the warm canonical command's seconds go, each part measured in this run: process start
  * (`node -e 0`), nx (the nx command minus the same run started directly), module loading and
  * transpilation (`main.ts --help` minus process start), scanning and hashing the photos and reading
- * every cached feature vector (timed here, in-process, on the same cache), the audit's folds with the
- * head training beside them (recorded by the run: the audit's seconds span the head's training,
- * which runs on the calling thread while a fold worker trains folds), and the rest (split,
- * evaluation, bootstrap, the store).
+ * every cached feature vector (timed here, in-process, on the same cache), the label audit (recorded
+ * by the run: with the audit read from its cache, the read; computed, its folds, with the head's
+ * training alongside on the calling thread), the head's training, and the rest (split, evaluation,
+ * bootstrap, the store).
  */
 export async function warmBreakdown(direct: CanonicalRun, nx: CanonicalRun, cacheDir: string): Promise<Record<string, number>> {
   const processStart = median([0, 1, 2].map(() => wallSeconds(process.execPath, ['-e', '0'])));
@@ -105,9 +113,54 @@ export async function warmBreakdown(direct: CanonicalRun, nx: CanonicalRun, cach
     cacheRead: readSeconds,
     audit: direct.timings.audit ?? 0,
     train: direct.timings.train ?? 0,
+    auditCached: direct.auditCached ? 1 : 0,
   };
-  const rest = direct.seconds - parts.processStart - parts.modules - parts.scan - parts.cacheRead - parts.audit;
+  // A computed audit's seconds span the head's training; a cached one's do not.
+  const work = parts.audit + (direct.auditCached ? parts.train : 0);
+  const rest = direct.seconds - parts.processStart - parts.modules - parts.scan - parts.cacheRead - work;
   return Object.fromEntries(Object.entries({ ...parts, rest }).map(([k, v]) => [k, round(v, 2)]));
+}
+
+/** One line of the warm breakdown (the figures of `warmBreakdown`). */
+export function formatBreakdown(b: Record<string, number>): string {
+  const audit = b.auditCached ? `audit read from its cache ${b.audit} + training ${b.train}` : `audit with training alongside ${b.audit} (of which training ${b.train})`;
+  return `${b.total} s = process start ${b.processStart} + nx ${b.nx} + modules/transpile ${b.modules} + scan/hash ${b.scan} + cache read ${b.cacheRead} + ${audit} + rest ${b.rest}`;
+}
+
+/**
+ * The warm canonical command alone, on the repository's own feature and audit cache (run the
+ * canonical experiment once first): `repeats` runs started directly and through nx, alternately,
+ * into a temporary store, with the breakdown of the first pair. Each figure is printed with the
+ * load average at its start.
+ */
+export async function warmRuns(repeats: number, log: (line: string) => void): Promise<Record<string, unknown>> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-warm-'));
+  const cache = path.join(ROOT, 'results/cache');
+  try {
+    const db = path.join(dir, 'runs.sqlite');
+    const direct: CanonicalRun[] = [];
+    const viaNx: CanonicalRun[] = [];
+    for (let i = 0; i < repeats; i++) {
+      direct.push(await canonicalRun(db, cache, 'auto'));
+      viaNx.push(await canonicalRun(db, cache, 'auto', 'nx'));
+      log(`warm       run ${i + 1}/${repeats}: direct ${round(direct[i].seconds, 2)} s (load ${direct[i].loadAverage}), through nx ${round(viaNx[i].seconds, 2)} s (load ${viaNx[i].loadAverage}), audit ${direct[i].auditCached ? 'from its cache' : 'computed'}`);
+    }
+    if (direct.some((r) => r.timings.extraction === null || r.testAccuracy === null)) throw new Error('warm runs: a run recorded no timings');
+    const breakdown = await warmBreakdown(direct[0], viaNx[0], cache);
+    const summary = {
+      warmSeconds: round(median(direct.map((r) => r.seconds)), 2),
+      warmNxSeconds: round(median(viaNx.map((r) => r.seconds)), 2),
+      loadAverages: [...direct, ...viaNx].map((r) => r.loadAverage),
+      testAccuracy: direct[0].testAccuracy,
+      warmBreakdown: breakdown,
+      runs: { direct, viaNx },
+    };
+    log(`warm       median direct ${summary.warmSeconds} s, through nx ${summary.warmNxSeconds} s (target < 6 s idle); test accuracy ${summary.testAccuracy}`);
+    log(`           first \`npx nx run runner -- --config ...\` ${formatBreakdown(breakdown)}`);
+    return summary;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -157,13 +210,7 @@ export async function canonicalRuns(engines: Engine[], repeats: number, log: (li
       `           cold run / (its extraction + training + audit) = ${summary.coldOverWork}x (target <= 1.2x; first run: ${round(cold[0].seconds)} s / ` +
         `(${round(c.extraction ?? 0)} + ${round(c.train ?? 0)} + ${round(c.audit ?? 0)}) s)`,
     );
-    if (breakdown) {
-      const b = breakdown;
-      log(
-        `           warm \`npx nx run runner -- --config ...\` ${summary.warmNxSeconds} s (target < 6 s idle); first: ${b.total} s = process start ${b.processStart} + nx ${b.nx} + ` +
-          `modules/transpile ${b.modules} + scan/hash ${b.scan} + cache read ${b.cacheRead} + audit with training alongside ${b.audit} (of which training ${b.train}) + rest ${b.rest}`,
-      );
-    }
+    if (breakdown) log(`           warm \`npx nx run runner -- --config ...\` ${summary.warmNxSeconds} s (target < 6 s idle); first: ${formatBreakdown(breakdown)}`);
   }
   return canonical;
 }

@@ -12,7 +12,6 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import sharp from 'sharp';
 import { writeSyntheticDataset } from '@mlbench/data';
 import { pairedComparison, significanceView } from './compare-page';
 import { parseConfig, runConfigFile, runExperiment } from '@mlbench/experiment';
@@ -22,6 +21,7 @@ import { withStore } from '@mlbench/tracking/src/testing';
 import { intervalText, percent } from './format';
 import { comparePagePath, generateReport, runPagePath, sweepPagePath } from './generate';
 import { XSS } from './testing/fixtures';
+import { saveReadmeScreenshot } from './testing/readme-screenshot';
 
 jest.setTimeout(240_000);
 
@@ -249,10 +249,8 @@ describe('report in headless Chromium', () => {
       await generateReport({ store, outDir: readmeOut, compare: compared });
       return compared;
     });
-    const docs = path.join(REPO_ROOT, 'docs/screenshots');
-    await fs.mkdir(docs, { recursive: true });
     out = readmeOut;
-    // The top of each page (the parts the README talks about), palette-compressed to keep the repository small.
+    // The top of each page (the parts the README talks about).
     for (const [name, page, height] of [
       ['run-page.png', runPagePath(ids[0]), 2350],
       ['comparison-page.png', comparePagePath(ids), 2150],
@@ -260,7 +258,7 @@ describe('report in headless Chromium', () => {
       const { page: opened, problems } = await open(fileUrl(page));
       expectClean(problems);
       const png = await opened.screenshot({ fullPage: true, clip: { x: 0, y: 0, width: 1280, height } });
-      await sharp(png).png({ palette: true, quality: 90, compressionLevel: 9 }).toFile(path.join(docs, name));
+      await saveReadmeScreenshot(png, name);
     }
   });
 
@@ -278,7 +276,6 @@ describe('report in headless Chromium', () => {
     // Down to the end of the runs table: best configuration, plots, seed groups, every run.
     const bottom = await page.evaluate('document.getElementById("runs").getBoundingClientRect().bottom + window.scrollY');
     const png = await page.screenshot({ fullPage: true, clip: { x: 0, y: 0, width: 1280, height: Math.ceil(Number(bottom)) + 16 } });
-    await fs.mkdir(path.join(REPO_ROOT, 'docs/screenshots'), { recursive: true });
-    await sharp(png).png({ palette: true, quality: 90, compressionLevel: 9 }).toFile(path.join(REPO_ROOT, 'docs/screenshots/sweep-page.png'));
+    await saveReadmeScreenshot(png, 'sweep-page.png');
   });
 });

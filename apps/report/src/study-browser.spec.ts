@@ -9,11 +9,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import sharp from 'sharp';
 import { writeSyntheticDataset } from '@mlbench/data';
 import { runConfigFile, type StudyResult } from '@mlbench/experiment';
 import { withStore } from '@mlbench/tracking/src/testing';
 import { generateReport, runPagePath, studyPagePath } from './generate';
+import { saveReadmeScreenshot } from './testing/readme-screenshot';
 
 jest.setTimeout(300_000);
 
@@ -155,7 +155,6 @@ describe('study page in headless Chromium', () => {
     const { page, errors } = await open(pathToFileURL(path.join(readmeOut, studyPagePath(studyId))).href);
     expect(errors).toEqual([]);
     const png = await page.screenshot({ fullPage: true });
-    await fs.mkdir(path.join(REPO_ROOT, 'docs/screenshots'), { recursive: true });
-    await sharp(png).png({ palette: true, quality: 90, compressionLevel: 9 }).toFile(path.join(REPO_ROOT, 'docs/screenshots/study-page.png'));
+    await saveReadmeScreenshot(png, 'study-page.png');
   });
 });

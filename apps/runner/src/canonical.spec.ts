@@ -31,6 +31,8 @@ describe('canonical experiment: frozen MobileNetV2 + softmax on tf_flowers', () 
     const second = captureIo();
     expect(await runCli(args(), second)).toBe(EXIT.ok);
     expect(second.stdout.join('\n')).toMatch(/features +0 extracted, 3670 from cache/);
+    // The first run computed the label audit or read it; the second reads it (audit-cache.ts).
+    expect(second.stdout.join('\n')).toMatch(/label audit +99 suspected label issues, 806 with no confident class \(5-fold, from the audit cache/);
 
     const store = await openSqliteStore(path.join(temp.path, 'runs.sqlite'));
     try {
@@ -50,6 +52,9 @@ describe('canonical experiment: frozen MobileNetV2 + softmax on tf_flowers', () 
       for (const key of Object.keys(metricsA).filter((k) => /^(train|val|test)\./.test(k))) {
         expect({ key, diff: Math.abs(metricsA[key] - metricsB[key]) < 1e-6 }).toEqual({ key, diff: true });
       }
+      expect(metricsA['test.accuracy']).toBe(0.8884353741496599);
+      for (const key of Object.keys(metricsA).filter((k) => k.startsWith('audit.') && k !== 'audit.seconds')) expect({ key, value: metricsB[key] }).toEqual({ key, value: metricsA[key] });
+      expect(await store.getAuditResults(b.id)).toEqual(await store.getAuditResults(a.id));
       const predsA = await store.getPredictions(a.id, 'test');
       const predsB = await store.getPredictions(b.id, 'test');
       expect(predsB.map((p) => p.predictedLabel)).toEqual(predsA.map((p) => p.predictedLabel));

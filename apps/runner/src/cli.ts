@@ -7,8 +7,6 @@ import { verifyCommand } from './commands/verify';
 import { reproduceCommand } from './commands/reproduce';
 import { runCommand } from './commands/run';
 import { runsCommand } from './commands/runs';
-import { submitCommand } from './commands/submit';
-import { workerCommand } from './commands/worker';
 import { EXIT, processIo, reportError, terminalSafeIo, type CliIo } from './io';
 
 export { EXIT } from './io';
@@ -105,6 +103,8 @@ export async function runCli(argv: string[], rawIo: CliIo = processIo): Promise<
           .option('backoff', { type: 'number', default: 5, describe: 'Seconds before the first retry (doubled for each further one)' })
           .option('data-root', { type: 'string', describe: 'Folder workers remap with their --data-root (default: deepest folder of the data and models)' }),
       async (args) => {
+        // The cluster commands load BullMQ and ioredis (about half a second) only when they run.
+        const { submitCommand } = await import('./commands/submit');
         exitCode = await submitCommand(
           {
             config: args.config, queue: args.queue, queueName: args['queue-name'], db: args.db, cacheDir: args['cache-dir'],
@@ -127,6 +127,7 @@ export async function runCli(argv: string[], rawIo: CliIo = processIo): Promise<
           .option('stall-seconds', { type: 'number', default: 30, describe: 'Queue lock duration and stalled-check interval' })
           .option('verbose', { type: 'boolean', default: false, describe: 'Print every line of each point (epochs, extraction)' }),
       async (args) => {
+        const { workerCommand } = await import('./commands/worker');
         exitCode = await workerCommand(
           {
             queue: args.queue, queueName: args['queue-name'], db: args.db, cacheDir: args['cache-dir'], concurrency: args.concurrency,

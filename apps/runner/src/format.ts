@@ -97,7 +97,7 @@ export function formatSummary(summary: RunSummary): string {
   if (summary.audit) {
     const a = summary.audit;
     lines.push(
-      `  label audit   ${a.labelIssues} suspected label issues, ${a.noConfidentClass} with no confident class (${a.folds}-fold, ${a.seconds.toFixed(1)}s)` +
+      `  label audit   ${a.labelIssues} suspected label issues, ${a.noConfidentClass} with no confident class (${a.folds}-fold, ${a.cached ? `from the audit cache, computed in ${a.cached.computedSeconds.toFixed(1)}s` : `${a.seconds.toFixed(1)}s`})` +
         (a.excludedFromTraining > 0 ? `; ${a.excludedFromTraining} left out of training` : '') +
         '; see the run page or `runs show`',
     );

@@ -10,6 +10,7 @@ import { confidentLearning, stratifiedKFold, type ConfidentLearningResult } from
 import { checkProbabilitiesFinite, initBackend, trainSoftmaxHead, type SoftmaxHeadOptions } from '@mlbench/model';
 import type { AuditResult, Metric } from '@mlbench/tracking';
 import type { ExperimentConfig } from './config-schema';
+import { AuditCache } from './audit-cache';
 import { AuditError } from './errors';
 import { FoldWorkerPool, foldWorkerCount, type FoldJob, type FoldTrainer } from './fold-workers';
 import { METRIC_KEYS } from './metric-keys';
@@ -48,7 +49,10 @@ export interface LabelAudit {
   /** Out-of-fold class probabilities, one row per image. */
   probabilities: number[][];
   verdicts: ConfidentLearningResult;
+  /** Seconds this audit took: computing it, or reading it from the audit cache. */
   seconds: number;
+  /** Read from the audit cache (audit-cache.ts) rather than computed: what computing it took then. */
+  cached?: { computedSeconds: number };
 }
 
 /**
@@ -189,13 +193,21 @@ export interface AuditSummary {
   /** Train images left out (`audit.excludeFromTraining`), 0 otherwise. */
   excludedFromTraining: number;
   seconds: number;
+  /** Read from the audit cache: the seconds computing it took when it was computed. */
+  cached?: { computedSeconds: number };
 }
 
-/** The run's audit from its config, or null when `audit.enabled` is off. */
+/**
+ * The run's audit from its config, or null when `audit.enabled` is off. With `cacheDir`, an audit
+ * of the same inputs computed before is read from its audit cache (audit-cache.ts) instead of
+ * training the folds again (the calling thread's `beforeThisThread` work still runs), and a freshly
+ * computed one is stored there.
+ */
 export async function auditForRun(
   config: ExperimentConfig,
   data: { features: Float32Array; dim: number; labels: readonly number[]; numClasses: number },
   hooks: AuditHooks = {},
+  cacheDir?: string,
 ): Promise<LabelAudit | null> {
   if (!config.audit?.enabled) return null;
   const head = config.model.head;
@@ -215,16 +227,32 @@ export async function auditForRun(
       batchSize: config.train.batchSize,
     },
   };
-  // Workers only for the single-threaded backends (tfjs-node already uses every core). The run
-  // chose its backend already; `auto` returns that choice.
-  const backend = (await initBackend('auto')).backend;
+  // The run chose its backend already; `auto` returns that choice.
+  const { backend, engineVersion } = await initBackend('auto');
+  const started = Date.now();
+  const cache = cacheDir === undefined ? null : new AuditCache(cacheDir);
+  const key = cache ? AuditCache.keyFor({ ...data, options, backend, engineVersion }) : '';
+  if (cache && data.labels.length >= options.folds && options.folds >= 2) {
+    const expectedFolds = stratifiedKFold(data.labels, options.folds, `audit:${options.seed}`);
+    const hit = await cache.get(key, expectedFolds, data.numClasses);
+    if (hit) {
+      const verdicts = confidentLearning(data.labels, hit.probabilities, data.numClasses);
+      const seconds = (Date.now() - started) / 1000;
+      await hooks.beforeThisThread?.();
+      return { folds: hit.folds, probabilities: hit.probabilities, verdicts, seconds, cached: { computedSeconds: hit.computedSeconds } };
+    }
+  }
+  // Workers only for the single-threaded backends (tfjs-node already uses every core).
   const single = backend === 'wasm' || backend === 'cpu' ? backend : null;
   const count = single ? foldWorkerCount(options.folds) : 0;
   const pool = single && count > 0 ? FoldWorkerPool.start(count, { backend: single }) : null;
+  let audit: LabelAudit;
   try {
-    return await auditLabels(data.features, data.dim, data.labels, options, { ...hooks, foldTrainers: pool?.trainers() });
+    audit = await auditLabels(data.features, data.dim, data.labels, options, { ...hooks, foldTrainers: pool?.trainers() });
   } finally {
     await pool?.close();
   }
+  // Best effort: the audit is computed; a cache that cannot be written costs only the next run's time.
+  await cache?.put(key, { folds: audit.folds, probabilities: audit.probabilities, computedSeconds: audit.seconds }).catch(() => undefined);
+  return audit;
 }
-

@@ -190,6 +190,7 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
         progress.stage = 'training';
         return await executeRun(run, store, {
           loaded, scan: pass.scan, features: pass.features, extraction: pass.extraction, ...prepared, description: extractor.description, backend, emit, checkAborted, progress,
+          cacheDir: options.cacheDir,
         });
       } catch (error) {
         // Another attempt of this sweep point completed first: the store recorded this one abandoned (superseded).
@@ -300,6 +301,8 @@ interface RunContext extends PreparedSplit {
   backend: BackendInfo;
   emit: (event: PipelineEvent) => void;
   checkAborted: () => void;
+  /** Feature cache root; the label audit's cache lives beside the features. */
+  cacheDir: string;
 }
 
 /** Audit, train, evaluate and record a run whose features are all extracted. */
@@ -343,7 +346,7 @@ async function executeRun(run: Run, store: TrackingStore, ctx: RunContext): Prom
   const beforeThisThread = async (): Promise<void> => {
     trained = await train(whole);
   };
-  const audit = await auditForRun(config, auditData, { checkAborted: ctx.checkAborted, ...(auditFirst ? {} : { beforeThisThread }) });
+  const audit = await auditForRun(config, auditData, { checkAborted: ctx.checkAborted, ...(auditFirst ? {} : { beforeThisThread }) }, ctx.cacheDir);
   const flagged = audit ? flaggedIndices(audit) : new Set<number>();
   // `audit.excludeFromTraining` drops flagged images from TRAIN only; val and test stay whole.
   const dropFromTrain = new Set(config.audit?.excludeFromTraining ? [...flagged].filter((i) => assignment[i] === 'train') : []);
@@ -393,6 +396,7 @@ async function executeRun(run: Run, store: TrackingStore, ctx: RunContext): Prom
             noConfidentClass: audit.verdicts.noConfidentClass.length,
             excludedFromTraining: dropFromTrain.size,
             seconds: audit.seconds,
+            ...(audit.cached ? { cached: audit.cached } : {}),
           },
         }
       : {}),

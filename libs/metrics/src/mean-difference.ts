@@ -1,6 +1,12 @@
-import tCdf from '@stdlib/stats-base-dists-t-cdf';
-import tQuantile from '@stdlib/stats-base-dists-t-quantile';
+import type TCdf from '@stdlib/stats-base-dists-t-cdf';
+import type TQuantile from '@stdlib/stats-base-dists-t-quantile';
 import { MetricsInputError } from './classification';
+
+// Loaded on first use (see statistics.ts): an experiment run uses neither.
+let tCdfFn: typeof TCdf | undefined;
+let tQuantileFn: typeof TQuantile | undefined;
+const tCdf = (t: number, df: number): number => (tCdfFn ??= require('@stdlib/stats-base-dists-t-cdf') as typeof TCdf)(t, df);
+const tQuantile = (p: number, df: number): number => (tQuantileFn ??= require('@stdlib/stats-base-dists-t-quantile') as typeof TQuantile)(p, df);
 
 /**
  * Tests on the difference of two means (candidate minus baseline), e.g. test accuracy over

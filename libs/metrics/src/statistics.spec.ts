@@ -1,3 +1,4 @@
+import { accuracy as accuracyOf, confusionMatrix, macroF1 as macroF1Of } from './classification';
 import { bootstrapClassification, bootstrapInterval, comparePaired, mcnemarExact, quantileSorted, summarizeSample } from './statistics';
 
 describe('quantileSorted', () => {
@@ -65,6 +66,17 @@ describe('bootstrapClassification', () => {
     expect(accuracy.high).toBeGreaterThan(accuracy.estimate);
     expect(macroF1.low).toBeLessThan(macroF1.estimate);
     expect(macroF1.high).toBeGreaterThan(macroF1.estimate);
+  });
+
+  it('gives exactly the intervals of each statistic bootstrapped alone', () => {
+    const yTrue = Array.from({ length: 257 }, (_, i) => (i * 7) % 4);
+    const yPred = yTrue.map((y, i) => (i % 5 === 0 ? (y + i) % 4 : y));
+    const options = { resamples: 500, seed: 11 };
+    const pick = (idx: Uint32Array, from: number[]): number[] => Array.from(idx, (i) => from[i]);
+    const both = bootstrapClassification(yTrue, yPred, 4, options);
+    expect(both.accuracy).toEqual(bootstrapInterval(yTrue.length, (idx) => accuracyOf(pick(idx, yTrue), pick(idx, yPred)), options));
+    expect(both.macroF1).toEqual(bootstrapInterval(yTrue.length, (idx) => macroF1Of(confusionMatrix(pick(idx, yTrue), pick(idx, yPred), 4)), options));
+    expect(() => bootstrapClassification([0, 1], [0, 4], 4)).toThrow('label 4 is not an integer in [0, 4)');
   });
 });
 

@@ -1,7 +1,14 @@
-import binomialCdf from '@stdlib/stats-base-dists-binomial-cdf';
-import tQuantile from '@stdlib/stats-base-dists-t-quantile';
+import type BinomialCdf from '@stdlib/stats-base-dists-binomial-cdf';
+import type TQuantile from '@stdlib/stats-base-dists-t-quantile';
 import seedrandom from 'seedrandom';
 import { MetricsInputError, confusionMatrix, macroF1 } from './classification';
+
+// Loaded on first use: each @stdlib distribution is hundreds of small modules (a few tenths of a
+// second at every start-up), and an experiment run uses neither.
+let binomialCdfFn: typeof BinomialCdf | undefined;
+let tQuantileFn: typeof TQuantile | undefined;
+const binomialCdf = (x: number, n: number, p: number): number => (binomialCdfFn ??= require('@stdlib/stats-base-dists-binomial-cdf') as typeof BinomialCdf)(x, n, p);
+const tQuantile = (p: number, df: number): number => (tQuantileFn ??= require('@stdlib/stats-base-dists-t-quantile') as typeof TQuantile)(p, df);
 
 /** A point estimate with a two-sided interval. */
 export interface Interval {
@@ -39,20 +46,35 @@ export function bootstrapInterval(
   statistic: (indices: Uint32Array) => number,
   options: BootstrapOptions = {},
 ): Interval {
+  return bootstrapIntervals(sampleSize, [statistic], options)[0];
+}
+
+/**
+ * `bootstrapInterval` of several statistics over one stream of resamples: each interval equals the
+ * one `bootstrapInterval` gives alone with the same options (the same seed draws the same indices),
+ * for the price of drawing them once.
+ */
+export function bootstrapIntervals(
+  sampleSize: number,
+  statistics: readonly ((indices: Uint32Array) => number)[],
+  options: BootstrapOptions = {},
+): Interval[] {
   const { resamples, seed, level } = { ...DEFAULTS, ...options };
   if (sampleSize < 1) throw new MetricsInputError('bootstrap of zero samples is undefined');
   if (!Number.isInteger(resamples) || resamples < 1) throw new MetricsInputError(`resamples must be a positive integer, got ${resamples}`);
   const rng = seedrandom(`bootstrap:${seed}`);
   const identity = Uint32Array.from({ length: sampleSize }, (_, i) => i);
-  const values = new Array<number>(resamples);
+  const values = statistics.map(() => new Array<number>(resamples));
   const indices = new Uint32Array(sampleSize);
   for (let r = 0; r < resamples; r++) {
     for (let i = 0; i < sampleSize; i++) indices[i] = Math.floor(rng() * sampleSize);
-    values[r] = statistic(indices);
+    for (let s = 0; s < statistics.length; s++) values[s][r] = statistics[s](indices);
   }
-  values.sort((a, b) => a - b);
   const alpha = (1 - level) / 2;
-  return { estimate: statistic(identity), low: quantileSorted(values, alpha), high: quantileSorted(values, 1 - alpha), level };
+  return statistics.map((statistic, s) => {
+    const sorted = values[s].sort((a, b) => a - b);
+    return { estimate: statistic(identity), low: quantileSorted(sorted, alpha), high: quantileSorted(sorted, 1 - alpha), level };
+  });
 }
 
 /** Bootstrap intervals of accuracy and macro-F1 of one set of predictions. */
@@ -63,15 +85,21 @@ export function bootstrapClassification(
   options: BootstrapOptions = {},
 ): { accuracy: Interval; macroF1: Interval } {
   if (yTrue.length !== yPred.length) throw new MetricsInputError(`got ${yTrue.length} labels but ${yPred.length} predictions`);
-  const pick = (indices: Uint32Array, from: readonly number[]): number[] => Array.from(indices, (i) => from[i]);
-  return {
-    accuracy: bootstrapInterval(yTrue.length, (idx) => {
-      let correct = 0;
-      for (const i of idx) if (yTrue[i] === yPred[i]) correct++;
-      return correct / idx.length;
-    }, options),
-    macroF1: bootstrapInterval(yTrue.length, (idx) => macroF1(confusionMatrix(pick(idx, yTrue), pick(idx, yPred), numClasses)), options),
+  confusionMatrix(yTrue, yPred, numClasses); // checks every label once; the statistics below index without checks
+  const correct = Uint8Array.from(yTrue, (t, i) => (t === yPred[i] ? 1 : 0));
+  const accuracyOf = (idx: Uint32Array): number => {
+    let right = 0;
+    for (let i = 0; i < idx.length; i++) right += correct[idx[i]];
+    return right / idx.length;
   };
+  // The same matrix confusionMatrix builds from the picked labels, so macroF1 sees equal counts.
+  const macroF1Of = (idx: Uint32Array): number => {
+    const m = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
+    for (let i = 0; i < idx.length; i++) m[yTrue[idx[i]]][yPred[idx[i]]]++;
+    return macroF1(m);
+  };
+  const [accuracy, f1] = bootstrapIntervals(yTrue.length, [accuracyOf, macroF1Of], options);
+  return { accuracy, macroF1: f1 };
 }
 
 export interface PairedComparison {

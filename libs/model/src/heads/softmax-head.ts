@@ -14,6 +14,9 @@ export interface SoftmaxHeadOptions extends TrainingSettings {
   seed: number;
 }
 
+/** Rows per prediction batch: tfjs-layers' default `predict` batch size. */
+const PREDICT_BATCH = 32;
+
 /** A trained softmax layer over frozen features. */
 export class SoftmaxHead {
   constructor(
@@ -22,12 +25,20 @@ export class SoftmaxHead {
     readonly dim: number,
   ) {}
 
-  /** Class probabilities, `count x numClasses` row-major. */
+  /**
+   * Class probabilities, `count x numClasses` row-major. Rows go through the model in batches of
+   * PREDICT_BATCH, the batches `model.predict` makes by default (so every value is the same), but
+   * each batch is its own tensor: `model.predict` slices one tensor of all rows per batch, and the
+   * WebAssembly backend reads the whole tensor back for every slice (1.5 s for 3670 rows).
+   */
   predict(features: Float32Array, count: number): Float32Array {
-    return tf.tidy(() => {
-      const probs = this.model.predict(tf.tensor2d(features, [count, this.dim])) as tf.Tensor;
-      return probs.dataSync() as Float32Array;
-    });
+    const out = new Float32Array(count * this.numClasses);
+    for (let start = 0; start < count; start += PREDICT_BATCH) {
+      const n = Math.min(PREDICT_BATCH, count - start);
+      const probs = tf.tidy(() => (this.model.predictOnBatch(tf.tensor2d(features.subarray(start * this.dim, (start + n) * this.dim), [n, this.dim])) as tf.Tensor).dataSync());
+      out.set(probs, start * this.numClasses);
+    }
+    return out;
   }
 
   /** Trainable parameters (kernel + bias). */
