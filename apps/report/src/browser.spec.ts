@@ -21,7 +21,7 @@ import { withStore } from '@mlbench/tracking/src/testing';
 import { intervalText, percent } from './format';
 import { comparePagePath, generateReport, runPagePath, sweepPagePath } from './generate';
 import { XSS } from './testing/fixtures';
-import { saveReadmeScreenshot } from './testing/readme-screenshot';
+import { readmeReport, saveReadmeScreenshot } from './testing/readme-screenshot';
 
 jest.setTimeout(240_000);
 
@@ -265,11 +265,7 @@ describe('report in headless Chromium', () => {
   const sweepDb = process.env.REPORT_README_SWEEP_DB;
   (sweepDb ? it : it.skip)('renders the README sweep screenshot from REPORT_README_SWEEP_DB', async () => {
     const sweepOut = path.join(dir, 'readme-sweep-report');
-    const id = await withStore(sweepDb as string, async (store) => {
-      const [newest] = await store.searchSweeps({ limit: 1 });
-      await generateReport({ store, outDir: sweepOut });
-      return newest.id;
-    });
+    const id = await readmeReport(sweepDb as string, sweepOut, async (store) => (await store.searchSweeps({ limit: 1 }))[0].id);
     out = sweepOut;
     const { page, problems } = await open(fileUrl(sweepPagePath(id)));
     expectClean(problems);

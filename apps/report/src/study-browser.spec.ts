@@ -13,7 +13,7 @@ import { writeSyntheticDataset } from '@mlbench/data';
 import { runConfigFile, type StudyResult } from '@mlbench/experiment';
 import { withStore } from '@mlbench/tracking/src/testing';
 import { generateReport, runPagePath, studyPagePath } from './generate';
-import { saveReadmeScreenshot } from './testing/readme-screenshot';
+import { readmeReport, saveReadmeScreenshot } from './testing/readme-screenshot';
 
 jest.setTimeout(300_000);
 
@@ -147,11 +147,7 @@ describe('study page in headless Chromium', () => {
   const readmeDb = process.env.STUDY_README_DB;
   (readmeDb ? it : it.skip)('renders docs/screenshots/study-page.png from the newest study of STUDY_README_DB', async () => {
     const readmeOut = path.join(dir, 'readme-report');
-    const studyId = await withStore(readmeDb as string, async (store) => {
-      const [newest] = await store.searchStudies({ limit: 1 });
-      await generateReport({ store, outDir: readmeOut });
-      return newest.id;
-    });
+    const studyId = await readmeReport(readmeDb as string, readmeOut, async (store) => (await store.searchStudies({ limit: 1 }))[0].id);
     const { page, errors } = await open(pathToFileURL(path.join(readmeOut, studyPagePath(studyId))).href);
     expect(errors).toEqual([]);
     const png = await page.screenshot({ fullPage: true });

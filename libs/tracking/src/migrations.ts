@@ -8,10 +8,12 @@
 
 import type { Database, SchemaState, SqlExecutor, SqlTransaction } from './database/database';
 import { ForeignDatabaseError, MigrationConsentError, MigrationError, SchemaTooNewError } from './errors';
-import { POSTGRES_MIGRATIONS } from './migrations-postgres';
+import { POSTGRES_AFTER, POSTGRES_MIGRATIONS } from './migrations-postgres';
 import type { SplitMember } from './entities';
 import type { AuditRow } from './store/rows';
-import { storeAudit, storeSplit, toAuditResult } from './store/shared-records';
+import { toAuditResult } from './store/shared-records';
+import { storeAuditV8, storeSplitV8 } from './store/shared-records-v8';
+import { packPerImageRows } from './pack-per-image-rows';
 
 export type { SchemaState } from './database/database';
 
@@ -24,8 +26,10 @@ export interface Migration {
   postgres?: string;
   /** Moves existing rows, after `sql` and inside the same transaction (both engines). */
   data?: (tx: SqlTransaction) => Promise<void>;
-  /** Runs after `data` (both engines: the SQL common to them). */
+  /** Runs after `data` (both engines: the SQL common to them, unless `postgresAfter` is given). */
   after?: string;
+  /** PostgreSQL text of `after`, where it differs (see migrations-postgres.ts). */
+  postgresAfter?: string;
 }
 
 /** 'MLBT' as a big-endian int32: identifies an mlbench tracking database. */
@@ -70,11 +74,69 @@ async function shareSplitsAndAudits(tx: SqlTransaction): Promise<void> {
     const split = await tx.all<SplitMember>('SELECT path, sha256, label, split FROM split_members WHERE run_id = ? ORDER BY rowid', [run.id]);
     const audit = await tx.all<AuditRow>('SELECT * FROM audit_results WHERE run_id = ? ORDER BY rowid', [run.id]);
     const dataset = run.fingerprint === null || run.split_hash === null ? null : { fingerprint: run.fingerprint, splitHash: run.split_hash };
-    const splitId = await storeSplit(tx, split, dataset);
-    const auditSetId = await storeAudit(tx, audit.map(toAuditResult));
+    const splitId = await storeSplitV8(tx, split, dataset);
+    const auditSetId = await storeAuditV8(tx, audit.map(toAuditResult));
     if (splitId !== null || auditSetId !== null) await tx.run('UPDATE runs SET split_id = ?, audit_set_id = ? WHERE id = ?', [splitId, auditSetId, run.id]);
   }
 }
+
+/**
+ * Migration 10's views: per-image rows again from the packed columns (see store/packed-columns.ts),
+ * with substr only, so any SQLite shell reads them. `seq` numbers the entries of a packed row.
+ */
+const intAt = (col: string, k: string): string =>
+  `CAST(NULLIF(trim(substr(${col}, 3 + (${k}) * CAST(substr(${col}, 1, 2) AS INTEGER), CAST(substr(${col}, 1, 2) AS INTEGER))), '') AS INTEGER)`;
+const splitAt = (col: string, k: string): string => `CASE substr(${col}, (${k}) + 1, 1) WHEN 'r' THEN 'train' WHEN 'v' THEN 'val' WHEN 't' THEN 'test' END`;
+const vectorAt = (t: string, k: string): string =>
+  `substr(${t}.probabilities, 1 + 8 * (${k}) * ${t}.prob_stride, 8 * COALESCE(${intAt(`${t}.prob_counts`, k)}, ${t}.prob_stride))`;
+const imageJoin = (t: string, k: string): string =>
+  `LEFT JOIN dataset_images i ON i.list_id = ${t}.list_id AND i.position = COALESCE(${intAt(`${t}.positions`, k)}, ${k})`;
+const pathAt = (t: string, k: string): string => `COALESCE(json_extract(${t}.paths, '$[' || (${k}) || ']'), i.path)`;
+const seq = (table: string): string => `WITH RECURSIVE seq(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM seq WHERE k + 1 < (SELECT max(size) FROM ${table}))`;
+/** The float64 of a 16-digit hex string of its little-endian bytes (SQLite has no such function). */
+function float64OfHex(h: string): string {
+  const nibble = (n: number) => `(instr('0123456789ABCDEF', substr(${h}, ${n}, 1)) - 1)`;
+  const byte = (j: number) => `(${nibble(2 * j + 1)} * 16 + ${nibble(2 * j + 2)})`;
+  const exponent = `((${byte(7)} % 128) * 16 + ${byte(6)} / 16)`;
+  const mantissa = `((${byte(6)} % 16) * 281474976710656 + ${byte(5)} * 1099511627776 + ${byte(4)} * 4294967296 + ${byte(3)} * 16777216 + ${byte(2)} * 65536 + ${byte(1)} * 256 + ${byte(0)})`;
+  return `(CASE WHEN ${byte(7)} >= 128 THEN -1.0 ELSE 1.0 END) * (CASE ${exponent} WHEN 0 THEN ${mantissa} * pow(2, -1074) WHEN 2047 THEN (CASE WHEN ${mantissa} = 0 THEN 9e999 END) ELSE (${mantissa} + 4503599627370496) * pow(2, ${exponent} - 1075) END)`;
+}
+
+const PACKED_VIEWS = `
+  DROP VIEW split_members;
+  DROP VIEW audit_results;
+  DROP TABLE split_assignments;
+  DROP TABLE audit_verdicts;
+  DROP TABLE predictions;
+  CREATE VIEW split_assignments AS
+    SELECT s.id AS split_id, i.position, ${splitAt('s.assignments', 'i.position')} AS split
+      FROM splits s JOIN dataset_images i ON i.list_id = s.list_id;
+  CREATE VIEW split_members AS
+    SELECT r.id AS run_id, i.path, i.sha256, i.label, ${splitAt('s.assignments', 'i.position')} AS split
+      FROM runs r
+      JOIN splits s ON s.id = r.split_id
+      JOIN dataset_images i ON i.list_id = s.list_id;
+  CREATE VIEW predictions AS
+    ${seq('run_predictions')}
+    SELECT p.run_id, ${pathAt('p', 'seq.k')} AS path, ${splitAt('p.splits', 'seq.k')} AS split,
+           ${intAt('p.true_labels', 'seq.k')} AS true_label, ${intAt('p.predicted_labels', 'seq.k')} AS predicted_label, ${vectorAt('p', 'seq.k')} AS probabilities
+      FROM run_predictions p JOIN seq ON seq.k < p.size
+      ${imageJoin('p', 'seq.k')};
+  CREATE VIEW audit_verdicts AS
+    ${seq('audit_sets')}
+    SELECT set_id, position, path, given_label, suggested_label, ${float64OfHex('h1')} AS self_confidence, ${float64OfHex('h2')} AS score, rank, flag, fold, probabilities
+      FROM (SELECT a.id AS set_id, seq.k AS position, ${pathAt('a', 'seq.k')} AS path,
+                   ${intAt('a.given_labels', 'seq.k')} AS given_label, ${intAt('a.suggested_labels', 'seq.k')} AS suggested_label,
+                   hex(substr(a.scores, 1 + 16 * seq.k, 8)) AS h1, hex(substr(a.scores, 9 + 16 * seq.k, 8)) AS h2, ${intAt('a.ranks', 'seq.k')} AS rank,
+                   CASE substr(a.flags, seq.k + 1, 1) WHEN 'i' THEN 'label_issue' WHEN 'n' THEN 'no_confident_class' WHEN 'o' THEN 'ok' END AS flag,
+                   ${intAt('a.folds', 'seq.k')} AS fold, ${vectorAt('a', 'seq.k')} AS probabilities
+              FROM audit_sets a JOIN seq ON seq.k < a.size
+              ${imageJoin('a', 'seq.k')});
+  CREATE VIEW audit_results AS
+    SELECT r.id AS run_id, v.path, v.given_label, v.suggested_label, v.self_confidence, v.score, v.rank, v.flag, v.fold, v.probabilities
+      FROM runs r
+      JOIN audit_verdicts v ON v.set_id = r.audit_set_id;
+`;
 
 const SQLITE_MIGRATIONS: readonly Migration[] = [
   {
@@ -317,9 +379,50 @@ ${AUDIT_VERDICT_COLUMNS}
       -- No change on SQLite.
     `,
   },
+  {
+    version: 10,
+    name: 'packed per-image columns',
+    sql: `
+      -- A run's predictions, one row per run (store/run-predictions.ts, store/packed-columns.ts):
+      -- images by position in list_id (positions NULL: entry k is image k; paths: a JSON array,
+      -- only for images that are not in the list), one split letter each (r, v, t), labels as
+      -- fixed-width integers, probabilities as little-endian float64s, prob_stride per entry.
+      CREATE TABLE run_predictions (
+        run_id           TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+        size             INTEGER NOT NULL CHECK (typeof(size) = 'integer'),
+        list_id          INTEGER REFERENCES image_lists (id),
+        positions        TEXT,
+        paths            TEXT,
+        splits           TEXT NOT NULL,
+        true_labels      TEXT NOT NULL,
+        predicted_labels TEXT NOT NULL,
+        prob_stride      INTEGER NOT NULL CHECK (typeof(prob_stride) = 'integer'),
+        prob_counts      TEXT,                  -- per entry, only when entries differ in length
+        probabilities    BLOB
+      );
+      -- A split: one letter per image of its list (r train, v val, t test).
+      ALTER TABLE splits ADD COLUMN assignments TEXT;
+      -- An audit's verdicts packed like run_predictions; scores: (self_confidence, score) float64 pairs;
+      -- flags: one letter each (i label_issue, n no_confident_class, o ok).
+      ALTER TABLE audit_sets ADD COLUMN list_id INTEGER REFERENCES image_lists (id);
+      ALTER TABLE audit_sets ADD COLUMN positions TEXT;
+      ALTER TABLE audit_sets ADD COLUMN paths TEXT;
+      ALTER TABLE audit_sets ADD COLUMN given_labels TEXT;
+      ALTER TABLE audit_sets ADD COLUMN suggested_labels TEXT;
+      ALTER TABLE audit_sets ADD COLUMN ranks TEXT;
+      ALTER TABLE audit_sets ADD COLUMN folds TEXT;
+      ALTER TABLE audit_sets ADD COLUMN flags TEXT;
+      ALTER TABLE audit_sets ADD COLUMN scores BLOB;
+      ALTER TABLE audit_sets ADD COLUMN prob_stride INTEGER;
+      ALTER TABLE audit_sets ADD COLUMN prob_counts TEXT;
+      ALTER TABLE audit_sets ADD COLUMN probabilities BLOB;
+    `,
+    data: packPerImageRows,
+    after: PACKED_VIEWS,
+  },
 ];
 
-export const MIGRATIONS: readonly Migration[] = SQLITE_MIGRATIONS.map((m) => ({ ...m, postgres: POSTGRES_MIGRATIONS[m.version] }));
+export const MIGRATIONS: readonly Migration[] = SQLITE_MIGRATIONS.map((m) => ({ ...m, postgres: POSTGRES_MIGRATIONS[m.version], postgresAfter: POSTGRES_AFTER[m.version] }));
 
 const BOOKKEEPING_SQL = `
   CREATE TABLE schema_migrations (
@@ -415,7 +518,8 @@ async function applyMigration(tx: SqlTransaction, m: Migration, creating: boolea
   if (text === undefined) throw new Error(`migration ${m.version} (${m.name}) has no ${tx.dialect.name} text`);
   await tx.exec(text);
   if (m.data) await m.data(tx);
-  if (m.after) await tx.exec(m.after);
+  const after = tx.dialect.name === 'postgres' ? (m.postgresAfter ?? m.after) : m.after;
+  if (after) await tx.exec(after);
   await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [m.version, m.name, now().toISOString()]);
   await tx.dialect.checkForeignKeys(tx);
   await tx.dialect.writeSchemaVersion(tx, m.version, creating);

@@ -2,6 +2,9 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
+import type { TrackingStore } from '@mlbench/tracking';
+import { withStore } from '@mlbench/tracking/src/testing';
+import { generateReport } from '../generate';
 
 const README_SCREENSHOTS = path.resolve(__dirname, '../../../../docs/screenshots');
 
@@ -9,4 +12,13 @@ const README_SCREENSHOTS = path.resolve(__dirname, '../../../../docs/screenshots
 export async function saveReadmeScreenshot(png: Buffer, name: string): Promise<void> {
   await fs.mkdir(README_SCREENSHOTS, { recursive: true });
   await sharp(png).png({ palette: true, quality: 90, compressionLevel: 9 }).toFile(path.join(README_SCREENSHOTS, name));
+}
+
+/** Generates the report of the README database `db` into `outDir`; returns the id `pick` chooses in it (the newest sweep, study, ...). */
+export function readmeReport(db: string, outDir: string, pick: (store: TrackingStore) => Promise<string>): Promise<string> {
+  return withStore(db, async (store) => {
+    const id = await pick(store);
+    await generateReport({ store, outDir });
+    return id;
+  });
 }
