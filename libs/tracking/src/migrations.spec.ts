@@ -156,5 +156,6 @@ describe('migrations', () => {
       const history = await withRaw(file, (db) => db.all('SELECT version FROM schema_migrations'));
       expect(history).toHaveLength(MIGRATIONS.length);
     }
-  });
+    // 80 opens, each migrating or waiting for the write lock: about 5 s on a quiet 2-core machine, more on a loaded one (a correctness test, not a timed one).
+  }, 60_000);
 });
