@@ -9,9 +9,11 @@
  * The runs are imports of run exports shaped like the canonical sweep's: by default generated here
  * (3670 images, 5 splits as from 5 seeds, val + test predictions with 5-class probabilities, 10
  * epochs of metrics), or copies of the completed runs of `--from` with fresh ids and seeds.
- * Figures: bytes per further run (shared split, then a new split), bytes of an audited run (first
- * and repeated), import time per run, `runs list` (in-process and as a CLI process) and the
- * report (full, then incremental after one more run) at the final size.
+ * Figures: bytes per further run with its split already stored, then bytes of single runs (a new
+ * split; a new split and new audit verdicts, as a canonical sweep run over a new seed; the same
+ * again; new verdicts on a stored split), each with what it added per table and index (SQLite
+ * dbstat, PostgreSQL pg_table_size), import time per run, `runs list` (in-process and as a CLI
+ * process) and the report (full, then incremental after one more run) at the final size.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
