@@ -9,9 +9,11 @@
  * The runs are imports of run exports shaped like the canonical sweep's: by default generated here
  * (3670 images, 5 splits as from 5 seeds, val + test predictions with 5-class probabilities, 10
  * epochs of metrics), or copies of the completed runs of `--from` with fresh ids and seeds.
- * Figures: bytes per further run (shared split, then a new split), bytes of an audited run (first
- * and repeated), import time per run, `runs list` (in-process and as a CLI process) and the
- * report (full, then incremental after one more run) at the final size.
+ * Figures: bytes per further run with its split already stored, then bytes of single runs (a new
+ * split; a new split and new audit verdicts, as a canonical sweep run over a new seed; the same
+ * again; new verdicts on a stored split), each with what it added per table and index (SQLite
+ * dbstat, PostgreSQL pg_table_size), import time per run, `runs list` (in-process and as a CLI
+ * process) and the report (full, then incremental after one more run) at the final size.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -161,6 +163,14 @@ interface Engine {
   name: string;
   location: string;
   bytes(): Promise<number>;
+  /** Bytes per table and index (SQLite: dbstat pages; PostgreSQL: pg_table_size, TOAST included). */
+  objects(): Promise<Map<string, number>>;
+}
+
+/** What a step added, per table and index, largest first (objects that grew by 1 KB or more). */
+function breakdown(before: Map<string, number>, after: Map<string, number>, runs = 1): string {
+  const grown = [...after].map(([name, bytes]): [string, number] => [name, (bytes - (before.get(name) ?? 0)) / runs]).filter(([, b]) => Math.abs(b) >= 1024);
+  return grown.sort((a, b) => b[1] - a[1]).map(([name, b]) => `${name} ${kb(b)}`).join(', ') || 'nothing over 1 KB';
 }
 
 function sqliteQuery<T>(file: string, sql: string): Promise<T[]> {
@@ -182,6 +192,10 @@ async function sqliteEngine(dir: string): Promise<Engine> {
       const [row] = await sqliteQuery<{ used: number }>(file, 'SELECT (page_count - freelist_count) * page_size AS used FROM pragma_page_count, pragma_freelist_count, pragma_page_size');
       return row.used;
     },
+    async objects() {
+      const rows = await sqliteQuery<{ name: string; bytes: number }>(file, 'SELECT name, sum(pgsize) AS bytes FROM dbstat GROUP BY name');
+      return new Map(rows.map((r) => [r.name, r.bytes]));
+    },
   };
 }
 
@@ -201,6 +215,18 @@ async function postgresEngine(server: PostgresServer): Promise<Engine> {
         await client.end();
       }
     },
+    async objects() {
+      const client = new Client({ connectionString: url });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ name: string; bytes: string }>(
+          "SELECT relname AS name, pg_table_size(oid) AS bytes FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'i')",
+        );
+        return new Map(rows.map((r) => [r.name, Number(r.bytes)]));
+      } finally {
+        await client.end();
+      }
+    },
   };
 }
 
@@ -216,24 +242,29 @@ async function bench(engine: Engine, templates: RunExport[], runs: number, dir: 
     // Warm-up: every template once (each split stored once).
     for (const t of templates) await importOne(copyOf(t, k++));
     const warm = await engine.bytes();
+    const warmObjects = await engine.objects();
     const [, importMs] = await timed(async () => {
       while (k < runs) await importOne(copyOf(templates[k % templates.length], k++));
     });
     const imported = runs - templates.length;
     const full = await engine.bytes();
     console.log(`import: ${imported} runs in ${seconds(importMs)} = ${(importMs / imported).toFixed(1)} ms per run; ${runs} runs would take ${seconds((importMs / imported) * runs)} (target < 120 s)`);
-    console.log(`bytes per further run (split already stored): ${kb((full - warm) / imported)} (target <= 400 KB); store at ${runs} runs: ${(full / 2 ** 20).toFixed(1)} MB`);
+    console.log(`bytes per further run, split already stored: ${kb((full - warm) / imported)} (target <= 400 KB); store at ${runs} runs: ${(full / 2 ** 20).toFixed(1)} MB`);
+    console.log(`  per table and index: ${breakdown(warmObjects, await engine.objects(), imported)}`);
 
-    let before = await engine.bytes();
-    await importOne(copyOf(syntheticExport(9999, 9999), k++));
-    console.log(`bytes of a run with a new split: ${kb((await engine.bytes()) - before)}`);
-    before = await engine.bytes();
+    /** Imports one run and prints the bytes it added, in total and per table and index. */
+    const measureOne = async (what: string, data: RunExport): Promise<void> => {
+      const [before, objects] = [await engine.bytes(), await engine.objects()];
+      await importOne(copyOf(data, k++));
+      console.log(`bytes of a run, ${what}: ${kb((await engine.bytes()) - before)}`);
+      console.log(`  per table and index: ${breakdown(objects, await engine.objects())}`);
+    };
+    await measureOne('new split (no audit)', syntheticExport(9999, 9999));
+    // The canonical config audits labels: a sweep's new seed is a new split and new verdicts.
     const audited = withAudit(syntheticExport(42, 42), 42);
-    await importOne(copyOf(audited, k++));
-    const firstAudit = (await engine.bytes()) - before;
-    before = await engine.bytes();
-    await importOne(copyOf(audited, k++));
-    console.log(`bytes of an audited run (3670 verdicts): ${kb(firstAudit)} the first time, ${kb((await engine.bytes()) - before)} for a repeat with the same split and audit`);
+    await measureOne('new split and new audit verdicts (3670), as a canonical sweep run over a new seed (target <= 400 KB)', audited);
+    await measureOne('same split and same audit verdicts again', audited);
+    await measureOne('split stored, new audit verdicts', withAudit(syntheticExport(42, 43), 43));
 
     for (const limit of [50, 1000]) {
       const [text, listMs] = await timed(async () => {

@@ -12,7 +12,7 @@ import { fixed, MISSING, percent, shortId } from './format';
 import type { ImageSource, ThumbnailIndex } from './images';
 import { imageSource, membersByPath, svg, thumbSrc, type Svg, type Tile } from './page-model';
 import type { RunData } from './run-data';
-import { argMax, maxOf } from './extent';
+import { argMax, maxOf } from '@mlbench/common';
 import { METRIC_KEYS } from '@mlbench/experiment/results';
 
 /** Label issues shown as thumbnails, most suspicious first (all are counted in the matrix). */

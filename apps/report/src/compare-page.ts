@@ -10,7 +10,7 @@ import type { ImageSource, ThumbnailIndex } from './images';
 import { confusionFromPredictions, imageSource, membersByPath, recordLink, svg, thumbSrc, type RecordLink, type Svg, type Tile } from './page-model';
 import { learningCurves } from './run-page';
 import type { RunData } from './run-data';
-import { maxOf } from './extent';
+import { maxOf } from '@mlbench/common';
 import { checkedFinal } from './verification';
 import { METRIC_KEYS } from '@mlbench/experiment/results';
 

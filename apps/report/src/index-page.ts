@@ -2,7 +2,7 @@ import { baseName, dateTime, duration, fixed, MISSING, percent, shortId } from '
 import { recordLink, statusView, type RecordLink, type StatusView } from './page-model';
 import type { Sweep } from '@mlbench/tracking';
 import type { RunSummaryData } from './run-data';
-import { maxOf } from './extent';
+import { maxOf } from '@mlbench/common';
 import { METRIC_KEYS } from '@mlbench/experiment/results';
 
 /** Hyperparameters shown as index columns: the ones people sweep. */

@@ -12,7 +12,7 @@ import { seededSample, type ImageSource, type ThumbnailIndex } from './images';
 import { confusionFromPredictions, imageSource, membersByPath, predictionTile, statusView, svg, type StatusView, type Svg, type Tile } from './page-model';
 import { loadRunSummary, type RunSummaryData } from './run-data';
 import { confusionChart } from './run-page';
-import { maxOf } from './extent';
+import { maxOf } from '@mlbench/common';
 import { METRIC_KEYS, parseStudyDefinition, type SeedResult } from '@mlbench/experiment/results';
 import { withCheckedRuns, type CheckedRuns, type ExcludedRun } from './checked-runs';
 

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { maxOf } from '@mlbench/common';
 import { METRIC_KEYS, type PipelineEvent, type RunSummary, type SeedGroup, type SweepEvent, type SweepProgress, type SweepResult } from '@mlbench/experiment';
 import type { SampleSummary } from '@mlbench/metrics';
 import { isPostgresUrl, type Run, type RunView, type SkippedFile, type Sweep } from '@mlbench/tracking';
@@ -82,7 +83,7 @@ export function formatEvent(event: PipelineEvent): string | null {
 
 export function formatSummary(summary: RunSummary): string {
   const { run, test, val } = summary;
-  const width = Math.max(...summary.classes.map((c) => c.length), 5);
+  const width = Math.max(maxOf(summary.classes.map((c) => c.length)), 5);
   const lines = [
     '',
     `run ${run.id} ${run.status} in ${formatDuration((run.durationMs ?? 0) / 1000)}`,
@@ -155,7 +156,7 @@ export function formatSweepSummary(result: SweepResult): string {
     o.testAccuracy === null ? '-' : pct(o.testAccuracy),
     o.runId ?? '-',
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const widths = header.map((h, i) => Math.max(h.length, maxOf(rows.map((r) => r[i].length))));
   for (const row of [header, ...rows]) lines.push(`  ${row.map((c, i) => c.padEnd(widths[i])).join('  ')}`.trimEnd());
   const varying = keys.filter((k) => k !== 'seed');
   if (groups.length > 0) {
@@ -196,7 +197,7 @@ export function formatSweepList(entries: readonly { sweep: Sweep; runs: readonly
 export function formatRunDetails(view: RunView, skipped: readonly SkippedFile[]): string {
   const { run, dataset, extractor } = view;
   const final = Object.entries(view.final).map(([key, value]) => ({ key, value }));
-  const epochs = Math.max(0, ...Object.values(view.curves).flatMap((points) => points.map((p) => p.x)));
+  const epochs = Math.max(0, maxOf(Object.values(view.curves).flatMap((points) => points.map((p) => p.x))));
   const lines = [
     `run ${run.id}  ${run.name}  ${run.status}`,
     `  started ${run.startTime}${run.endTime ? `, ended ${run.endTime}` : ''}${run.durationMs !== null ? ` (${formatDuration(run.durationMs / 1000)})` : ''}`,

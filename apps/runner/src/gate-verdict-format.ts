@@ -1,3 +1,4 @@
+import { maxOf } from '@mlbench/common';
 import { describeTask, formatP, type DecidingTest, type SeedGateResult } from '@mlbench/experiment';
 
 /** How `gate` prints a seed-group verdict: a terminal table, Markdown (PR comments, job summaries) or JSON. */
@@ -41,7 +42,7 @@ function tables(v: SeedGateResult): Tables {
 }
 
 function textTable(header: string[], rows: string[][]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const widths = header.map((h, i) => Math.max(h.length, maxOf(rows.map((r) => r[i].length))));
   return [header, ...rows].map((row) => `  ${row.map((cell, i) => cell.padEnd(widths[i])).join('   ')}`.trimEnd());
 }
 

@@ -1,5 +1,6 @@
 export { canonicalJson } from './canonical-json';
 export { errnoCode, errnoWords } from './errno';
+export { argMax, maxOf, minOf } from './extent';
 export { groupByClass } from './group-by-class';
 export { shuffleInPlace } from './shuffle';
 export { isHttpUrl } from './url';

@@ -118,7 +118,8 @@ async function listImageFiles(dir: string, walk: Walk): Promise<string[]> {
       const real = await fs.realpath(full);
       if (walk.visited.has(real)) continue;
       walk.visited.add(real);
-      files.push(...(await listImageFiles(full, walk)));
+      // A loop, not push(...): a folder of more than ~125k images overflows a spread's arguments.
+      for (const file of await listImageFiles(full, walk)) files.push(file);
     } else if (isFile && isImageName(entry.name)) {
       files.push(full);
     }

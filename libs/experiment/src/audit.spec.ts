@@ -2,11 +2,12 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { shuffleInPlace } from '@mlbench/common';
+import { confidentLearning, stratifiedKFold } from '@mlbench/metrics';
 import seedrandom from 'seedrandom';
 import { writeSyntheticDataset } from '@mlbench/data';
 import { initBackend } from '@mlbench/model';
 import { openSqliteStore } from '@mlbench/tracking';
-import { auditLabels } from './audit';
+import { auditLabels, auditMetrics } from './audit';
 import { cleanEvaluationMetrics } from './evaluation';
 import { parseConfig } from './config';
 import { FoldWorkerPool, type FoldTrainer } from './fold-workers';
@@ -131,6 +132,26 @@ describe('auditLabels', () => {
 
   it('refuses more folds than images, naming the setting', async () => {
     await expect(auditLabels(new Float32Array(6), 2, [0, 1, 0], { folds: 5, seed: 1, head: { ...head, numClasses: 2 } })).rejects.toThrow(/audit\.folds: 5 folds need at least 5 images/);
+  });
+});
+
+describe('auditMetrics', () => {
+  it('summarizes an audit of 200000 images (one fold entry per image: no argument spread)', () => {
+    // 3 classes; every 10th image's out-of-fold probabilities favour the next class.
+    const n = 200_000;
+    const labels = Array.from({ length: n }, (_, i) => i % 3);
+    const probabilities = labels.map((y, i) => {
+      const row = [0.1, 0.1, 0.1];
+      row[i % 10 === 0 ? (y + 1) % 3 : y] = 0.8;
+      return row;
+    });
+    const folds = stratifiedKFold(labels, 5, 'audit:big');
+    const audit = { folds, probabilities, verdicts: confidentLearning(labels, probabilities, 3), seconds: 1.5 };
+    const metrics = new Map(auditMetrics(audit, labels, ['a', 'b', 'c']).map((m) => [m.key, m.value]));
+    expect(metrics.get('audit.folds')).toBe(5);
+    expect(metrics.get('audit.oof_accuracy')).toBe(0.9);
+    expect(metrics.get('audit.label_issues')).toBe(n / 10);
+    expect(metrics.get('audit.seconds')).toBe(1.5);
   });
 });
 

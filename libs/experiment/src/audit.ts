@@ -6,6 +6,7 @@
  * same verdicts.
  */
 
+import { maxOf } from '@mlbench/common';
 import { confidentLearning, stratifiedKFold, type ConfidentLearningResult } from '@mlbench/metrics';
 import { checkProbabilitiesFinite, initBackend, trainSoftmaxHead, type SoftmaxHeadOptions } from '@mlbench/model';
 import type { AuditResult, Metric } from '@mlbench/tracking';
@@ -169,9 +170,10 @@ export function auditRecords(audit: LabelAudit, paths: readonly string[]): Audit
  */
 export function auditMetrics(audit: LabelAudit, labels: readonly number[], classes: readonly string[]): Metric[] {
   const { verdicts } = audit;
-  const correct = audit.probabilities.filter((row, i) => row.indexOf(Math.max(...row)) === labels[i]).length;
+  const correct = audit.probabilities.filter((row, i) => row.indexOf(maxOf(row)) === labels[i]).length;
   const metrics: Metric[] = [
-    { key: 'audit.folds', value: Math.max(...audit.folds) + 1, step: null },
+    // One fold per image: a spread (Math.max(...folds)) overflows the stack above ~125k images.
+    { key: 'audit.folds', value: maxOf(audit.folds) + 1, step: null },
     { key: METRIC_KEYS.auditLabelIssues, value: verdicts.labelIssues.length, step: null },
     { key: METRIC_KEYS.auditNoConfidentClass, value: verdicts.noConfidentClass.length, step: null },
     { key: METRIC_KEYS.auditLabelIssueFraction, value: verdicts.labelIssues.length / labels.length, step: null },

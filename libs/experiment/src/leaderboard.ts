@@ -1,3 +1,4 @@
+import { maxOf } from '@mlbench/common';
 import { holmAdjust, pairedMeanDifference, summarizeSample, twoSidedPValue, welchMeanDifference } from '@mlbench/metrics';
 import { configDifferences, LOCATION_KEYS } from './seed-gate';
 import type { SeedResult } from './seed-results';
@@ -99,7 +100,7 @@ function buildLeaderboard(results: readonly SeedResult[], alpha: number): Leader
       singleSeed: runs.length === 1,
       versusLeader: null,
       parameters: present(runs.map((r) => r.cost.headParameters))[0] ?? null,
-      extractionSeconds: extraction.length > 0 ? Math.max(...extraction) : null,
+      extractionSeconds: extraction.length > 0 ? maxOf(extraction) : null,
       trainSeconds: train.length > 0 ? mean(train) : null,
       notes,
     };

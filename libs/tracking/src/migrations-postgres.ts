@@ -213,4 +213,92 @@ ${AUDIT_VERDICT_COLUMNS}
       PRIMARY KEY (cache_key, image_sha256)
     );
   `,
+  10: `
+    CREATE TABLE run_predictions (
+      run_id           TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+      size             INTEGER NOT NULL,
+      list_id          BIGINT REFERENCES image_lists (id),
+      positions        TEXT,
+      paths            TEXT,
+      splits           TEXT NOT NULL,
+      true_labels      TEXT NOT NULL,
+      predicted_labels TEXT NOT NULL,
+      prob_stride      INTEGER NOT NULL,
+      prob_counts      TEXT,
+      probabilities    BYTEA
+    );
+    ALTER TABLE splits ADD COLUMN assignments TEXT;
+    ALTER TABLE audit_sets
+      ADD COLUMN list_id BIGINT REFERENCES image_lists (id),
+      ADD COLUMN positions TEXT,
+      ADD COLUMN paths TEXT,
+      ADD COLUMN given_labels TEXT,
+      ADD COLUMN suggested_labels TEXT,
+      ADD COLUMN ranks TEXT,
+      ADD COLUMN folds TEXT,
+      ADD COLUMN flags TEXT,
+      ADD COLUMN scores BYTEA,
+      ADD COLUMN prob_stride INTEGER,
+      ADD COLUMN prob_counts TEXT,
+      ADD COLUMN probabilities BYTEA;
+  `,
+};
+
+/** Migration 10's views over the packed columns (the SQLite text is in migrations.ts). */
+const intAt = (col: string, k: string, type = 'INTEGER'): string =>
+  `CAST(NULLIF(trim(substr(${col}, CAST(3 + (${k}) * CAST(substr(${col}, 1, 2) AS INTEGER) AS INTEGER), CAST(substr(${col}, 1, 2) AS INTEGER))), '') AS ${type})`;
+const splitAt = (col: string, k: string): string => `CASE substr(${col}, CAST((${k}) + 1 AS INTEGER), 1) WHEN 'r' THEN 'train' WHEN 'v' THEN 'val' WHEN 't' THEN 'test' END`;
+const vectorAt = (t: string, k: string): string =>
+  `substring(${t}.probabilities FROM CAST(1 + 8 * (${k}) * ${t}.prob_stride AS INTEGER) FOR CAST(8 * COALESCE(${intAt(`${t}.prob_counts`, k)}, ${t}.prob_stride) AS INTEGER))`;
+const imageJoin = (t: string, k: string): string =>
+  `LEFT JOIN dataset_images i ON i.list_id = ${t}.list_id AND i.position = COALESCE(${intAt(`${t}.positions`, k)}, ${k})`;
+const pathAt = (t: string, k: string): string => `COALESCE(${t}.paths::jsonb ->> CAST(${k} AS INTEGER), i.path)`;
+
+export const POSTGRES_AFTER: Readonly<Record<number, string>> = {
+  10: `
+    DROP VIEW split_members;
+    DROP VIEW audit_results;
+    DROP TABLE split_assignments;
+    DROP TABLE audit_verdicts;
+    DROP TABLE predictions;
+    -- The float64 at byte offset o of b, little-endian (what the store writes with writeDoubleLE).
+    CREATE FUNCTION mlbench_float8le(b bytea, o integer) RETURNS double precision LANGUAGE sql IMMUTABLE STRICT AS $$
+      SELECT CASE
+          WHEN e = 2047 AND m = 0 THEN CASE WHEN s THEN '-Infinity'::float8 ELSE 'Infinity'::float8 END
+          WHEN e = 2047 THEN 'NaN'::float8
+          WHEN e = 0 THEN (CASE WHEN s THEN -1 ELSE 1 END) * (m::float8 * power(2::float8, -1074))
+          ELSE (CASE WHEN s THEN -1 ELSE 1 END) * ((m + 4503599627370496)::float8 * power(2::float8, e - 1075))
+        END
+      FROM (SELECT get_byte(b, o + 7) >= 128 AS s,
+                   (get_byte(b, o + 7) % 128) * 16 + get_byte(b, o + 6) / 16 AS e,
+                   (get_byte(b, o + 6) % 16)::bigint * 281474976710656 + get_byte(b, o + 5)::bigint * 1099511627776
+                     + get_byte(b, o + 4)::bigint * 4294967296 + get_byte(b, o + 3)::bigint * 16777216
+                     + get_byte(b, o + 2) * 65536 + get_byte(b, o + 1) * 256 + get_byte(b, o) AS m) x
+    $$;
+    CREATE VIEW split_assignments AS
+      SELECT s.id AS split_id, i.position, ${splitAt('s.assignments', 'i.position')} AS split
+        FROM splits s JOIN dataset_images i ON i.list_id = s.list_id;
+    CREATE VIEW split_members AS
+      SELECT r.id AS run_id, i.path, i.sha256, i.label, ${splitAt('s.assignments', 'i.position')} AS split
+        FROM runs r
+        JOIN splits s ON s.id = r.split_id
+        JOIN dataset_images i ON i.list_id = s.list_id;
+    CREATE VIEW predictions AS
+      SELECT p.run_id, ${pathAt('p', 'g.k')} AS path, ${splitAt('p.splits', 'g.k')} AS split,
+             ${intAt('p.true_labels', 'g.k')} AS true_label, ${intAt('p.predicted_labels', 'g.k')} AS predicted_label, ${vectorAt('p', 'g.k')} AS probabilities
+        FROM run_predictions p CROSS JOIN LATERAL generate_series(0, p.size - 1) AS g(k)
+        ${imageJoin('p', 'g.k')};
+    CREATE VIEW audit_verdicts AS
+      SELECT a.id AS set_id, g.k AS position, ${pathAt('a', 'g.k')} AS path,
+             ${intAt('a.given_labels', 'g.k')} AS given_label, ${intAt('a.suggested_labels', 'g.k')} AS suggested_label,
+             mlbench_float8le(a.scores, CAST(16 * g.k AS INTEGER)) AS self_confidence, mlbench_float8le(a.scores, CAST(16 * g.k + 8 AS INTEGER)) AS score, ${intAt('a.ranks', 'g.k', 'BIGINT')} AS rank,
+             CASE substr(a.flags, CAST(g.k + 1 AS INTEGER), 1) WHEN 'i' THEN 'label_issue' WHEN 'n' THEN 'no_confident_class' WHEN 'o' THEN 'ok' END AS flag,
+             ${intAt('a.folds', 'g.k')} AS fold, ${vectorAt('a', 'g.k')} AS probabilities
+        FROM audit_sets a CROSS JOIN LATERAL generate_series(0, a.size - 1) AS g(k)
+        ${imageJoin('a', 'g.k')};
+    CREATE VIEW audit_results AS
+      SELECT r.id AS run_id, v.path, v.given_label, v.suggested_label, v.self_confidence, v.score, v.rank, v.flag, v.fold, v.probabilities
+        FROM runs r
+        JOIN audit_verdicts v ON v.set_id = r.audit_set_id;
+  `,
 };

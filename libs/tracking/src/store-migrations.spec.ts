@@ -4,7 +4,7 @@ import { SqliteDb } from './database/sqlite/sqlite-database';
 import { MigrationConsentError } from './errors';
 import { MIGRATIONS, SCHEMA_VERSION, migrate } from './migrations';
 import type { AuditResult } from './entities';
-import { LegacyTrackingStore, writeLegacyRunRecord } from './testing/legacy-record';
+import { LegacyTrackingStore, LegacyV8TrackingStore, writeLegacyRunRecord } from './testing/legacy-record';
 import { canonicalRunJson } from './transfer';
 import { newRun, runRecord } from './testing/fixtures';
 import { describeEachEngine, type StoreEngine } from './testing/store-engines';
@@ -26,22 +26,24 @@ describeEachEngine('migrations', (engine) => {
     expect(versions.map((v) => v.version)).toEqual(MIGRATIONS.map((m) => m.version));
   }, 60_000);
 
-  it.each([5, 7])('an older store (version %i) moves forward without losing a run (exports before and after compare equal)', async (old) => {
+  it.each([5, 7, 8, 9])('an older store (version %i) moves forward without losing a run (exports before and after compare equal)', async (old) => {
     const location = await engine().freshLocation();
     const db = await rawDatabase(engine(), location);
     const before: string[] = [];
+    const ids: string[] = [];
     try {
-      await migrate(db, location, MIGRATIONS.slice(0, old));
-      // Runs as the older schema holds them: the run row of that version, then the record's rows.
-      const store = new LegacyTrackingStore(db, location, () => new Date());
+      // Runs as the older schema holds them: the run row of that version, then the record's rows
+      // (versions 8 and 9: written as version 7 did, then moved by migration 8).
+      await migrate(db, location, MIGRATIONS.slice(0, Math.min(old, 7)));
       for (const seed of [1, 2, 1]) {
-        const id = `${before.length}${seed}`.repeat(16);
+        const id = `${ids.length}${seed}`.repeat(16);
+        ids.push(id);
         const run = newRun('old', seed);
         await db.transaction(async (tx) => {
           await tx.run(
             `INSERT INTO runs (id, name, status, start_time, end_time, duration_ms, seed, config_hash, config_text, resolved_config, error, environment, pid, hostname)
              VALUES (?, ?, 'completed', ?, ?, 1000, ?, ?, ?, ?, NULL, ?, 4242, 'old-host')`,
-            [id, run.name, `2025-01-0${before.length + 1}T00:00:00.000Z`, `2025-01-0${before.length + 1}T00:00:01.000Z`, run.seed, run.configHash, run.configText, JSON.stringify(run.resolvedConfig), JSON.stringify(run.environment)],
+            [id, run.name, `2025-01-0${ids.length}T00:00:00.000Z`, `2025-01-0${ids.length}T00:00:01.000Z`, run.seed, run.configHash, run.configText, JSON.stringify(run.resolvedConfig), JSON.stringify(run.environment)],
           );
           // Both runs share one image list; seed 1's split is stored twice (as a second run would).
           const record = runRecord(seed, 200);
@@ -56,8 +58,10 @@ describeEachEngine('migrations', (engine) => {
             audit,
           });
         });
-        before.push(canonicalRunJson(await store.exportRun(id)));
       }
+      if (old >= 8) await migrate(db, location, MIGRATIONS.slice(0, old));
+      const store = old >= 8 ? new LegacyV8TrackingStore(db, location, () => new Date()) : new LegacyTrackingStore(db, location, () => new Date());
+      for (const id of ids) before.push(canonicalRunJson(await store.exportRun(id)));
     } finally {
       await db.close();
     }

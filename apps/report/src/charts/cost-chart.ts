@@ -1,6 +1,6 @@
 import { linearScale, niceDomain, ticks } from './scale';
 import { escapeXml, legend, px, seriesColor, svgDocument } from './svg';
-import { maxOf, minOf } from '../extent';
+import { maxOf, minOf } from '@mlbench/common';
 
 /** One arm: its accuracy (mean ± std over seeds) at its cost. */
 export interface CostPoint {

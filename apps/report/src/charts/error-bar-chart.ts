@@ -1,6 +1,6 @@
 import { formatTick, linearScale, niceDomain, ticks } from './scale';
 import { escapeXml, legend, px, seriesColor, svgDocument, textWidth, truncate } from './svg';
-import { maxOf, minOf } from '../extent';
+import { maxOf, minOf } from '@mlbench/common';
 
 /** One summarised point: a mean with its spread, and the raw values it summarises. */
 export interface ErrorBarPoint {

@@ -1,5 +1,5 @@
 import { escapeXml, px, svgDocument, textWidth, truncate } from './svg';
-import { maxOf } from '../extent';
+import { maxOf } from '@mlbench/common';
 
 export interface HeatmapOptions {
   title: string;

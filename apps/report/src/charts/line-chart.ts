@@ -1,6 +1,6 @@
 import { formatTick, linearScale, niceDomain, ticks } from './scale';
 import { escapeXml, legend, px, seriesColor, svgDocument } from './svg';
-import { maxOf, minOf } from '../extent';
+import { maxOf, minOf } from '@mlbench/common';
 
 export interface LinePoint {
   x: number;

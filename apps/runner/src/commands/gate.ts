@@ -1,3 +1,4 @@
+import { maxOf } from '@mlbench/common';
 import { ConfigError, gateRun, gateSeedGroups, parseGateRule, VERDICT_METRICS, type GateRule, type VerdictMetric } from '@mlbench/experiment';
 import { formatEvent, formatSweepEvent } from '../format';
 import { formatVerdict, type VerdictFormat } from '../gate-verdict-format';
@@ -50,7 +51,7 @@ export async function gateCommand(args: GateArgs, io: CliIo): Promise<number> {
       v.reason,
     ]);
     const header = ['', 'metric', 'rule', 'value', 'baseline', 'limit', 'verdict'];
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const widths = header.map((h, i) => Math.max(h.length, maxOf(rows.map((r) => r[i].length))));
     for (const row of [header, ...rows]) io.out(`  ${row.map((cell, i) => cell.padEnd(widths[i])).join('  ')}`.trimEnd());
     io.out(result.pass ? 'gate passed' : 'gate FAILED: regression');
     return result.pass ? EXIT.ok : EXIT.failed;

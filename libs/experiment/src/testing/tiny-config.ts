@@ -8,6 +8,8 @@ export interface TinyConfigOptions {
   source: string;
   /** model.extractor.engine; omitted when undefined. */
   engine?: 'tfjs' | 'onnx';
+  /** model.extractor.precision; omitted when undefined. */
+  precision?: 'float32' | 'int8';
   /** model.extractor.batchSize; omitted when undefined. */
   extractorBatchSize?: number;
   /** preprocess.size; default [160, 160]. */
@@ -31,7 +33,7 @@ preprocess:
 model:
   extractor:
     source: ${o.source}
-${o.engine ? `    engine: ${o.engine}\n` : ''}${o.extractorBatchSize ? `    batchSize: ${o.extractorBatchSize}\n` : ''}train:
+${o.engine ? `    engine: ${o.engine}\n` : ''}${o.precision ? `    precision: ${o.precision}\n` : ''}${o.extractorBatchSize ? `    batchSize: ${o.extractorBatchSize}\n` : ''}train:
   learningRate: ${o.train.learningRate}
   epochs: ${o.train.epochs}
   batchSize: ${o.train.batchSize}

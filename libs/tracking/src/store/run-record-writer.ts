@@ -1,12 +1,13 @@
 /**
  * The one writer of a run's record (params, metrics, dataset, extractor, split, predictions,
- * skipped files, audit; split and audit shared between runs, see shared-records.ts), used by `completeRun` and `importRun` alike, inside their transaction.
+ * skipped files, audit; split and audit shared between runs, see shared-records.ts; predictions
+ * packed, see run-predictions.ts), used by `completeRun` and `importRun` alike, inside their transaction.
  */
 
 import type { AuditResult, DatasetInput, Metric, Param, Prediction, SkippedFile, SplitMember } from '../entities';
 import { InvalidArgumentError, ParamConflictError } from '../errors';
 import type { SqlParams, SqlTransaction } from '../database/database';
-import { encodeFloat64 } from './rows';
+import { storePredictions } from './run-predictions';
 import { storeAudit, storeSplit } from './shared-records';
 
 /** What a finished run's record holds, as written (an import may lack a dataset). */
@@ -24,12 +25,15 @@ export interface StoredRecord {
 export async function writeRunRecord(tx: SqlTransaction, runId: string, record: StoredRecord): Promise<void> {
   await writeOwnRows(tx, runId, record);
   // Shared with other runs of the same dataset, split and audit (see shared-records.ts).
-  const splitId = await storeSplit(tx, record.split, record.dataset);
-  const auditSetId = await storeAudit(tx, record.audit ?? []);
-  if (splitId !== null || auditSetId !== null) await tx.run('UPDATE runs SET split_id = ?, audit_set_id = ? WHERE id = ?', [splitId, auditSetId, runId]);
+  const stored = await storeSplit(tx, record.split, record.dataset);
+  // Per-image columns name images by their position in this list (see packed-columns.ts).
+  const list = stored === null ? null : { id: stored.listId, paths: record.split.map((m) => m.path) };
+  await storePredictions(tx, runId, record.predictions, list);
+  const auditSetId = await storeAudit(tx, record.audit ?? [], list);
+  if (stored !== null || auditSetId !== null) await tx.run('UPDATE runs SET split_id = ?, audit_set_id = ? WHERE id = ?', [stored?.splitId ?? null, auditSetId, runId]);
 }
 
-/** The rows that are the run's alone: everything but its split and audit. */
+/** The rows that are the run's alone and kept one per row: everything but its split, predictions and audit. */
 export async function writeOwnRows(tx: SqlTransaction, runId: string, record: StoredRecord): Promise<void> {
   await insertParams(tx, runId, record.params);
   await insertMetrics(tx, runId, record.metrics);
@@ -44,11 +48,6 @@ export async function writeOwnRows(tx: SqlTransaction, runId: string, record: St
   await tx.runMany(
     'INSERT INTO extractor (run_id, key, value) VALUES (?, ?, ?)',
     Object.entries(record.extractor).map(([key, value]): SqlParams => [runId, key, value]),
-  );
-  await tx.runMany(
-    `INSERT INTO predictions (run_id, path, split, true_label, predicted_label, probabilities)
-     VALUES (?, ?, ?, ?, ?, ?)`,
-    record.predictions.map((p): SqlParams => [runId, p.path, p.split, p.trueLabel, p.predictedLabel, encodeFloat64(p.probabilities)]),
   );
   await insertSkipped(tx, runId, record.skippedFiles ?? []);
 }

@@ -1,12 +1,14 @@
 /**
- * The parts of a run's record that many runs share, stored once (schema migration 8):
+ * The parts of a run's record that many runs share, stored once (schema migration 8), packed one
+ * row each (migration 10, see packed-columns.ts):
  *
  * - an image list (path, sha256, label of every image, in the run's order): once per content,
  *   in practice once per dataset fingerprint (`image_lists`, `dataset_images`);
  * - a split (train/val/test of each image of a list): once per content, in practice once per
- *   split hash (`splits`, `split_assignments`);
+ *   split hash (`splits`, its `assignments` one letter per image);
  * - a label audit's verdicts: once per content, so a re-run with the same data, seed and config
- *   adds nothing (`audit_sets`, `audit_verdicts`).
+ *   adds nothing (`audit_sets`, one row per audit with its verdicts packed by column; images by
+ *   their position in the list of the run that stored it).
  *
  * Each is found again by a sha256 over its exact content (`content_hash`), so sharing can never
  * merge two different records: the fingerprint and split hash are kept beside it, as information.
@@ -19,14 +21,32 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { AuditResult, SplitMember } from '../entities';
 import type { SqlExecutor, SqlParams, SqlTransaction } from '../database/database';
+import { InvalidArgumentError } from '../errors';
 import { decodeFloat64, encodeFloat64, type AuditRow } from './rows';
+import {
+  decodeIntegers,
+  decodeInts,
+  encodeInts,
+  flagLetters,
+  packDoubles,
+  packImages,
+  packVectors,
+  splitLetters,
+  unpackDoubles,
+  unpackImages,
+  unpackVectors,
+} from './packed-columns';
 
-/** Writes the run's split (and its image list) unless already stored; returns the split's id, null for none. */
-export async function storeSplit(tx: SqlTransaction, split: readonly SplitMember[], dataset: { fingerprint: string; splitHash: string } | null): Promise<number | null> {
+/** A stored split: its id and its image list's id (the positions that per-image columns refer to). */
+export interface StoredSplit {
+  splitId: number;
+  listId: number;
+}
+
+/** Writes the run's split (and its image list) unless already stored; null for none. */
+export async function storeSplit(tx: SqlTransaction, split: readonly SplitMember[], dataset: { fingerprint: string; splitHash: string } | null): Promise<StoredSplit | null> {
   if (split.length === 0) return null;
-  const listHash = hashOf('image-list', (h) => {
-    for (const m of split) line(h, [m.path, m.sha256, m.label]);
-  });
+  const listHash = imageListHash(split);
   const listId = await getOrInsert(
     tx,
     'image_lists',
@@ -39,67 +59,140 @@ export async function storeSplit(tx: SqlTransaction, split: readonly SplitMember
         split.map((m, i): SqlParams => [id, i, m.path, m.sha256, m.label]),
       ),
   );
-  const splitHash = hashOf('split', (h) => {
-    h.update(`${listHash}\n`);
-    for (const m of split) line(h, [m.split]);
-  });
-  return getOrInsert(
+  const splitHash = splitContentHash(listHash, split);
+  const assignments = splitLetters.encode(split.map((m) => m.split));
+  const splitId = await getOrInsert(
     tx,
     'splits',
     splitHash,
-    'INSERT INTO splits (content_hash, list_id, split_hash) VALUES (?, ?, ?) ON CONFLICT (content_hash) DO NOTHING',
-    [splitHash, listId, dataset?.splitHash ?? null],
-    (id) => tx.runMany('INSERT INTO split_assignments (split_id, position, split) VALUES (?, ?, ?)', split.map((m, i): SqlParams => [id, i, m.split])),
+    'INSERT INTO splits (content_hash, list_id, split_hash, assignments) VALUES (?, ?, ?, ?) ON CONFLICT (content_hash) DO NOTHING',
+    [splitHash, listId, dataset?.splitHash ?? null, assignments],
+    async () => undefined,
   );
+  return { splitId, listId };
 }
 
-/** Writes the audit verdicts unless already stored; returns the set's id, null for no audit. */
-export async function storeAudit(tx: SqlTransaction, results: readonly AuditResult[]): Promise<number | null> {
+/**
+ * Writes the audit verdicts unless already stored; returns the set's id, null for no audit.
+ * `list`: the run's image list (its id and paths), which the verdicts' images refer to.
+ */
+export async function storeAudit(tx: SqlTransaction, results: readonly AuditResult[], list: ImageList | null): Promise<number | null> {
   if (results.length === 0) return null;
-  const contentHash = hashOf('audit', (h) => {
-    for (const a of results) {
-      line(h, [a.path, a.givenLabel, a.suggestedLabel, a.rank, a.flag, a.fold]);
-      // The doubles by their bytes: JSON would merge -0 with 0 and NaN with null.
-      h.update(encodeFloat64([a.selfConfidence, a.score, a.probabilities.length, ...a.probabilities]));
-    }
-  });
+  const paths = results.map((a) => a.path);
+  if (new Set(paths).size !== paths.length) throw new InvalidArgumentError('audit results name an image twice');
+  const contentHash = auditContentHash(results);
   return getOrInsert(
     tx,
     'audit_sets',
     contentHash,
-    'INSERT INTO audit_sets (content_hash, size) VALUES (?, ?) ON CONFLICT (content_hash) DO NOTHING',
-    [contentHash, results.length],
-    (id) =>
-      tx.runMany(
-        `INSERT INTO audit_verdicts (set_id, position, path, given_label, suggested_label, self_confidence, score, rank, flag, fold, probabilities)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        results.map((a, i): SqlParams => [id, i, a.path, a.givenLabel, a.suggestedLabel, a.selfConfidence, a.score, a.rank, a.flag, a.fold, encodeFloat64(a.probabilities)]),
-      ),
+    `INSERT INTO audit_sets (content_hash, size, ${AUDIT_PACKED_COLUMNS.join(', ')})
+     VALUES (?, ?, ${AUDIT_PACKED_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (content_hash) DO NOTHING`,
+    [contentHash, results.length, ...packAudit(results, list)],
+    async () => undefined,
   );
 }
 
-export function readSplit(db: SqlExecutor, runId: string): Promise<SplitMember[]> {
-  return db.all<SplitMember>(
-    `SELECT i.path, i.sha256, i.label, a.split
-       FROM runs r
-       JOIN splits s ON s.id = r.split_id
-       JOIN split_assignments a ON a.split_id = s.id
-       JOIN dataset_images i ON i.list_id = s.list_id AND i.position = a.position
-      WHERE r.id = ?
-      ORDER BY a.position`,
+/** The packed columns of audit_sets (migration 10), in the order packAudit gives their values. */
+export const AUDIT_PACKED_COLUMNS = ['list_id', 'positions', 'paths', 'given_labels', 'suggested_labels', 'ranks', 'folds', 'flags', 'scores', 'prob_stride', 'prob_counts', 'probabilities'] as const;
+
+export function packAudit(results: readonly AuditResult[], list: ImageList | null): SqlParams {
+  const images = packImages(results.map((a) => a.path), list?.paths ?? null);
+  const probabilities = packVectors(results.map((a) => a.probabilities));
+  return [
+    images.paths === null ? (list?.id ?? null) : null,
+    images.positions,
+    images.paths,
+    encodeInts(results.map((a) => a.givenLabel), 'audit given label'),
+    encodeInts(results.map((a) => a.suggestedLabel), 'audit suggested label'),
+    encodeInts(results.map((a) => a.rank), 'audit rank'),
+    encodeInts(results.map((a) => a.fold), 'audit fold'),
+    flagLetters.encode(results.map((a) => a.flag)),
+    packDoubles(results.flatMap((a) => [a.selfConfidence, a.score])),
+    probabilities.stride,
+    probabilities.counts,
+    probabilities.data,
+  ];
+}
+
+/** An image list: its id and its paths in position order. */
+export interface ImageList {
+  id: number;
+  paths: readonly string[];
+}
+
+/** The paths of a stored image list, in position order. */
+export async function readListPaths(db: SqlExecutor, listId: number | string | null): Promise<string[] | null> {
+  if (listId === null) return null;
+  const rows = await db.all<{ path: string }>('SELECT path FROM dataset_images WHERE list_id = ? ORDER BY position', [Number(listId)]);
+  return rows.map((r) => r.path);
+}
+
+export async function readSplit(db: SqlExecutor, runId: string): Promise<SplitMember[]> {
+  const split = await db.get<{ list_id: number | string; assignments: string }>(
+    'SELECT s.list_id, s.assignments FROM runs r JOIN splits s ON s.id = r.split_id WHERE r.id = ?',
     [runId],
   );
+  if (!split) return [];
+  const images = await db.all<Omit<SplitMember, 'split'>>('SELECT path, sha256, label FROM dataset_images WHERE list_id = ? ORDER BY position', [Number(split.list_id)]);
+  const names = splitLetters.decode(split.assignments);
+  if (names.length !== images.length) throw new InvalidArgumentError(`stored split of run ${runId} has ${names.length} assignments for ${images.length} images`);
+  return images.map((m, k) => ({ path: m.path, sha256: m.sha256, label: Number(m.label), split: names[k] }));
 }
 
+interface AuditSetRow {
+  size: number | string;
+  list_id: number | string | null;
+  positions: string | null;
+  paths: string | null;
+  given_labels: string;
+  suggested_labels: string;
+  ranks: string;
+  folds: string;
+  flags: string;
+  scores: Buffer | null;
+  prob_stride: number;
+  prob_counts: string | null;
+  probabilities: Buffer | null;
+}
+
+/** A run's verdicts in stored order; with `flag`, those of that flag by rank (unranked last). */
 export async function readAudit(db: SqlExecutor, runId: string, flag?: AuditResult['flag']): Promise<AuditResult[]> {
-  const select = `SELECT v.* FROM runs r JOIN audit_verdicts v ON v.set_id = r.audit_set_id WHERE r.id = ?`;
-  const rows =
-    flag === undefined
-      ? await db.all<AuditRow>(`${select} ORDER BY v.position`, [runId])
-      : await db.all<AuditRow>(`${select} AND v.flag = ? ORDER BY v.rank, v.position`, [runId, flag]);
-  return rows.map(toAuditResult);
+  const row = await db.get<AuditSetRow>('SELECT a.* FROM runs r JOIN audit_sets a ON a.id = r.audit_set_id WHERE r.id = ?', [runId]);
+  if (!row) return [];
+  const all = unpackAudit(row, await readListPaths(db, row.list_id));
+  if (flag === undefined) return all;
+  return all
+    .map((a, k) => ({ a, k }))
+    .filter(({ a }) => a.flag === flag)
+    .sort((x, y) => (x.a.rank ?? Infinity) - (y.a.rank ?? Infinity) || x.k - y.k)
+    .map(({ a }) => a);
 }
 
+function unpackAudit(row: AuditSetRow, list: readonly string[] | null): AuditResult[] {
+  const n = Number(row.size);
+  const paths = unpackImages(row, n, list);
+  const given = decodeIntegers(row.given_labels, n, 'audit given label');
+  const suggested = decodeInts(row.suggested_labels, n);
+  const ranks = decodeInts(row.ranks, n);
+  const folds = decodeIntegers(row.folds, n, 'audit fold');
+  const flags = flagLetters.decode(row.flags);
+  const scores = unpackDoubles(row.scores);
+  const probabilities = unpackVectors({ stride: row.prob_stride, counts: row.prob_counts, data: row.probabilities }, n);
+  if (flags.length !== n || scores.length !== 2 * n) throw new InvalidArgumentError(`stored audit of ${n} verdicts has ${flags.length} flags and ${scores.length} scores`);
+  return paths.map((path, k) => ({
+    path,
+    givenLabel: given[k],
+    suggestedLabel: suggested[k],
+    selfConfidence: scores[2 * k],
+    score: scores[2 * k + 1],
+    rank: ranks[k],
+    flag: flags[k],
+    fold: folds[k],
+    probabilities: probabilities[k],
+  }));
+}
+
+/** An audit row of schema versions 5-8 (one row per verdict) as an entity. */
 export function toAuditResult(r: AuditRow): AuditResult {
   return {
     path: r.path,
@@ -114,7 +207,7 @@ export function toAuditResult(r: AuditRow): AuditResult {
   };
 }
 
-async function getOrInsert(
+export async function getOrInsert(
   tx: SqlTransaction,
   table: 'image_lists' | 'splits' | 'audit_sets',
   contentHash: string,
@@ -131,6 +224,30 @@ async function getOrInsert(
   const id = Number(row.id);
   if (changes > 0) await writeMembers(id);
   return id;
+}
+
+/** The content hashes (stable since migration 8: records stored then are found again). */
+export function imageListHash(split: readonly SplitMember[]): string {
+  return hashOf('image-list', (h) => {
+    for (const m of split) line(h, [m.path, m.sha256, m.label]);
+  });
+}
+
+export function splitContentHash(listHash: string, split: readonly SplitMember[]): string {
+  return hashOf('split', (h) => {
+    h.update(`${listHash}\n`);
+    for (const m of split) line(h, [m.split]);
+  });
+}
+
+export function auditContentHash(results: readonly AuditResult[]): string {
+  return hashOf('audit', (h) => {
+    for (const a of results) {
+      line(h, [a.path, a.givenLabel, a.suggestedLabel, a.rank, a.flag, a.fold]);
+      // The doubles by their bytes: JSON would merge -0 with 0 and NaN with null.
+      h.update(encodeFloat64([a.selfConfidence, a.score, a.probabilities.length, ...a.probabilities]));
+    }
+  });
 }
 
 function hashOf(kind: string, feed: (h: Hash) => void): string {

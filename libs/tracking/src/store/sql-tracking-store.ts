@@ -37,7 +37,8 @@ import { readSchemaState } from '../migrations';
 import type { SharedFeatureCache } from '../shared-feature-cache';
 import type { TrackingStore } from '../store';
 import { RUN_EXPORT_FORMAT, RUN_EXPORT_VERSION, canonicalRunJson, decodeNumber, encodeNumber, toExportMetrics, type ImportResult, type RunExport } from '../transfer';
-import { decodeFloat64, fromJson, toDatasetInput, toJson, toRun, toStudy, toSweep, type DatasetRow, type PredictionRow, type RunRow, type StudyRow, type SweepRow } from './rows';
+import { fromJson, toDatasetInput, toJson, toRun, toStudy, toSweep, type DatasetRow, type RunRow, type StudyRow, type SweepRow } from './rows';
+import { readPredictions } from './run-predictions';
 import { readAudit, readSplit } from './shared-records';
 import { insertMetrics, insertParams, insertSkipped, validateAudit, validateMetrics, writeRunRecord } from './run-record-writer';
 
@@ -170,17 +171,7 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   async getPredictions(runId: string, split?: SplitName): Promise<Prediction[]> {
-    const rows =
-      split === undefined
-        ? await this.db.all<PredictionRow>('SELECT * FROM predictions WHERE run_id = ? ORDER BY rowid', [runId])
-        : await this.db.all<PredictionRow>('SELECT * FROM predictions WHERE run_id = ? AND split = ? ORDER BY rowid', [runId, split]);
-    return rows.map((r) => ({
-      path: r.path,
-      split: r.split,
-      trueLabel: r.true_label,
-      predictedLabel: r.predicted_label,
-      probabilities: decodeFloat64(r.probabilities),
-    }));
+    return readPredictions(this.db, runId, split);
   }
 
   async getSkippedFiles(runId: string): Promise<SkippedFile[]> {
