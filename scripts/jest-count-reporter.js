@@ -13,7 +13,6 @@ const firstLines = (text) => plain(text).split('\n').filter((l) => l.trim() !== 
 class CountReporter {
   constructor(globalConfig) {
     this.name = path.basename(globalConfig.rootDir);
-    this.rootDir = globalConfig.rootDir;
   }
 
   onRunComplete(_contexts, results) {
