@@ -7,6 +7,7 @@ import { AuditCache } from './audit-cache';
 import { parseConfig } from './config';
 import { isResultMetric } from './metric-keys';
 import { runExperiment, type RunSummary } from './pipeline';
+import { reproduceRun } from './reproduce';
 import { tinyConfig } from './testing';
 
 jest.setTimeout(180_000);
@@ -76,6 +77,26 @@ describe('the label audit cache', () => {
       expect(JSON.parse(await fs.readFile(file, 'utf8'))).toEqual({ ...good, computedSeconds: again.audit?.seconds });
     }
     expect(await entries()).toEqual([entry]);
+  });
+
+  it('reproduce computes the audit again: a wrong but valid-looking entry fools a run, not reproduce', async () => {
+    const original = await run();
+    const truth = await recorded(original.run.id);
+    const [entry] = await entries();
+    const file = path.join(cacheDir(), 'audit', entry);
+    const good = JSON.parse(await fs.readFile(file, 'utf8')) as { probabilities: number[][] };
+    // Passes every check on read (shape, range, folds) but is not the audit of these inputs.
+    const poisoned = { ...good, probabilities: good.probabilities.map((row) => [...row].reverse()) };
+    await fs.writeFile(file, JSON.stringify(poisoned));
+    const fooled = await run();
+    expect(fooled.audit?.cached).toBeDefined();
+    expect((await recorded(fooled.run.id)).verdicts).not.toEqual(truth.verdicts);
+
+    const reproduced = await reproduceRun(original.run.id, { dbPath: db(), cacheDir: cacheDir() });
+    expect(await recorded(reproduced.freshRunId)).toEqual(truth);
+    expect(reproduced.diff.differences).toEqual([]);
+    // Off means off: reproduce neither read nor rewrote the entry.
+    expect(JSON.parse(await fs.readFile(file, 'utf8'))).toEqual(poisoned);
   });
 
   it('keys on the feature values, the labels and the settings', () => {

@@ -48,7 +48,7 @@ export async function executeRun(run: Run, store: TrackingStore, ctx: RunContext
   const beforeThisThread = async (): Promise<void> => {
     trained = await train(whole);
   };
-  const audit = await auditForRun(config, auditData, { checkAborted: ctx.checkAborted, ...(auditFirst ? {} : { beforeThisThread }) }, ctx.cacheDir);
+  const audit = await auditForRun(config, auditData, { checkAborted: ctx.checkAborted, ...(auditFirst ? {} : { beforeThisThread }) }, ctx.auditCache ? ctx.cacheDir : undefined);
   const flagged = audit ? flaggedIndices(audit) : new Set<number>();
   // `audit.excludeFromTraining` drops flagged images from TRAIN only; val and test stay whole.
   const dropFromTrain = new Set(config.audit?.excludeFromTraining ? [...flagged].filter((i) => assignment[i] === 'train') : []);

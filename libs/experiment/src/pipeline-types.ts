@@ -72,4 +72,6 @@ export interface RunContext extends PreparedSplit {
   checkAborted: () => void;
   /** Feature cache root; the label audit's cache lives beside the features. */
   cacheDir: string;
+  /** Whether the label audit reads and writes its cache (off in `reproduce`: it recomputes). */
+  auditCache: boolean;
 }

@@ -28,6 +28,11 @@ export interface RunExperimentOptions {
   dbPath: string;
   /** Feature and model-download cache. */
   cacheDir: string;
+  /**
+   * Read and write the label audit's cache under `cacheDir` (default true). `reproduce` turns it
+   * off: a reproduction that read the original run's audit would not test how it was computed.
+   */
+  auditCache?: boolean;
   /** Where to read the git commit from; defaults to the process cwd. */
   cwd?: string;
   signal?: AbortSignal;
@@ -162,6 +167,7 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
         return await executeRun(run, store, {
           loaded, scan: pass.scan, features: pass.features, extraction: pass.extraction, ...prepared, description: extractor.description, backend, emit, checkAborted, progress,
           cacheDir: options.cacheDir,
+          auditCache: options.auditCache ?? true,
         });
       } catch (error) {
         // Another attempt of this sweep point completed first: the store recorded this one abandoned (superseded).

@@ -40,14 +40,15 @@ export interface ReproduceResult {
 
 /**
  * Runs a recorded run's (id or unique prefix) resolved config again (recording a new run) and compares split,
- * metrics and per-image predictions with the record.
+ * metrics and per-image predictions with the record. The label audit is always computed again, never
+ * read from the audit cache the recorded run may have written: otherwise its comparison tests nothing.
  */
 export async function reproduceRun(runId: string, options: RunExperimentOptions & { tolerance?: number }): Promise<ReproduceResult> {
   const { store, release } = await borrowStore(options);
   try {
     const run = await resolveRun(store, runId);
     const recorded = await snapshotRun(store, run.id);
-    const summary = await runExperiment(configOfRun(run), { ...options, store });
+    const summary = await runExperiment(configOfRun(run), { ...options, store, auditCache: false });
     const fresh = await snapshotRun(store, summary.run.id);
     const verification = { recorded: await verifyRun(store, run.id), fresh: await verifyRun(store, summary.run.id) };
     return { recordedRunId: run.id, freshRunId: summary.run.id, diff: diffRuns(recorded, fresh, options.tolerance), verification };
