@@ -217,6 +217,7 @@ export async function generateReport(options: GenerateOptions): Promise<Generate
     runHref: runPagePath,
     comparisons: await existingComparisons(outDir, runs),
     sweeps: shownSweeps.map((sweep) => ({ sweep, href: sweepPagePath(sweep.id), runs: summaries.filter((s) => s.run.sweepId === sweep.id) })),
+    checked,
   });
   const indexFile = outputFile(outDir, 'index.html');
   const studyLinks = shownStudies.map((study) => ({ id: study.id, shortId: shortId(study.id), href: studyPagePath(study.id), name: study.name, question: study.question, status: study.status, started: study.startTime.slice(0, 16).replace('T', ' ') }));

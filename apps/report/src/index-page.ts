@@ -3,7 +3,16 @@ import { recordLink, statusView, type RecordLink, type StatusView } from './page
 import type { Sweep } from '@mlbench/tracking';
 import type { RunSummaryData } from './run-data';
 import { maxOf } from '@mlbench/common';
-import { METRIC_KEYS } from '@mlbench/experiment/results';
+import { METRIC_KEYS, type VerdictMetric } from '@mlbench/experiment/results';
+
+/**
+ * What the index needs of the checked runs (checked-runs.ts CheckedRuns): the recomputed verdict
+ * metrics of the runs that passed, the reason of those left out.
+ */
+export interface IndexChecks {
+  results: ReadonlyMap<string, { metrics: Record<VerdictMetric, number> }>;
+  excluded: ReadonlyMap<string, { reason: string }>;
+}
 
 /** Hyperparameters shown as index columns: the ones people sweep. */
 export const KEY_PARAMS: readonly { key: string; label: string }[] = [
@@ -36,6 +45,8 @@ export interface IndexRow {
   params: readonly Cell[];
   accuracy: Cell & { barPercent: number };
   macroF1: Cell;
+  /** Why the run's logged numbers are not shown (left out by the check: they do not follow from its predictions); null otherwise. */
+  unverified: string | null;
   duration: Cell;
   /** All text of the row, lower-cased, for the filter box. */
   search: string;
@@ -106,9 +117,15 @@ export interface StudyLink {
 
 const numberSort = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? '' : String(x));
 
-export function indexRow(data: RunSummaryData, href: string): IndexRow {
-  const { run, params, final, dataset } = data;
-  const accuracy = final[METRIC_KEYS.testAccuracy] ?? null;
+/**
+ * One index row. Accuracy and macro-F1 are the ones recomputed from the run's stored predictions
+ * (as on the sweep, study and leaderboard pages); a run without a checked result shows none.
+ */
+export function indexRow(data: RunSummaryData, href: string, checked: IndexChecks): IndexRow {
+  const { run, params, dataset } = data;
+  const recomputed = checked.results.get(run.id)?.metrics;
+  const accuracy = recomputed?.[METRIC_KEYS.testAccuracy] ?? null;
+  const macroF1 = recomputed?.[METRIC_KEYS.testMacroF1];
   const datasetPath = dataset?.path ?? params['dataset.path'];
   const images = dataset ? Object.values(dataset.classCounts).reduce((a, b) => a + b, 0) : null;
   const extractorSource = data.extractor.source ?? params['model.extractor.source'];
@@ -131,10 +148,11 @@ export function indexRow(data: RunSummaryData, href: string): IndexRow {
       return { text: value ?? MISSING, sort: value ?? '' };
     }),
     accuracy: { text: percent(accuracy), sort: numberSort(accuracy), barPercent: accuracy === null ? 0 : Math.round(1000 * accuracy) / 10 },
-    macroF1: { text: fixed(final[METRIC_KEYS.testMacroF1]), sort: numberSort(final[METRIC_KEYS.testMacroF1]) },
+    macroF1: { text: fixed(macroF1), sort: numberSort(macroF1) },
+    unverified: checked.excluded.get(run.id)?.reason ?? null,
     duration: { text: duration(run.durationMs), sort: numberSort(run.durationMs) },
   };
-  const search = [row.id, row.name, row.status.status, row.started.text, row.dataset.text, row.extractor.text, ...row.params.map((p) => p.text), row.error ?? ''].join(' ').toLowerCase();
+  const search = [row.id, row.name, row.status.status, row.started.text, row.dataset.text, row.extractor.text, ...row.params.map((p) => p.text), row.error ?? '', row.unverified === null ? '' : 'unverified'].join(' ').toLowerCase();
   return { ...row, search };
 }
 
@@ -145,6 +163,8 @@ export function buildIndexPage(runs: readonly RunSummaryData[], options: {
     comparisons: readonly ComparisonLink[];
     /** Recorded sweeps with their page and runs, newest first. */
     sweeps?: readonly { sweep: Sweep; href: string; runs: readonly RunSummaryData[] }[];
+    /** The report's checked runs: the shown numbers and each group's best are the recomputed ones. */
+    checked: IndexChecks;
   },): IndexPageModel {
   const groups = new Map<string, RunSummaryData[]>();
   const newestFirst = [...runs].sort((a, b) => (a.run.startTime < b.run.startTime ? 1 : a.run.startTime > b.run.startTime ? -1 : 0));
@@ -162,12 +182,13 @@ export function buildIndexPage(runs: readonly RunSummaryData[], options: {
     statusCounts: [...counts.entries()].map(([status, n]) => `${n} ${status}`).join(', '),
     paramLabels: KEY_PARAMS.map((p) => p.label),
     groups: [...groups.entries()].map(([name, list]) => {
-      const accuracies = list.map((d) => d.final[METRIC_KEYS.testAccuracy]).filter((x): x is number => x !== undefined);
+      // Runs left out by the check have no result here: never a group's best.
+      const accuracies = list.map((d) => options.checked.results.get(d.run.id)?.metrics[METRIC_KEYS.testAccuracy]).filter((x): x is number => x !== undefined);
       return {
         name,
         runCount: list.length,
         best: accuracies.length > 0 ? percent(maxOf(accuracies)) : MISSING,
-        rows: list.map((d) => indexRow(d, options.runHref(d.run.id))),
+        rows: list.map((d) => indexRow(d, options.runHref(d.run.id), options.checked)),
       };
     }),
     comparisons: options.comparisons,

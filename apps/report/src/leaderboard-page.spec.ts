@@ -9,6 +9,9 @@ import { buildLeaderboardPage, leaderboardPagePath, loadLeaderboardData } from '
 import { buildComparePage } from './compare-page';
 import { buildStudyPage, loadStudyData } from './study-page';
 import { buildSweepPage, loadSweepData } from './sweep-page';
+import { buildIndexPage } from './index-page';
+import { loadCheckedRuns } from './checked-runs';
+import { loadRunSummary } from './run-data';
 
 /**
  * Leaderboards over a real store: a two-arm study (three seeds each, same splits) and a run on
@@ -215,6 +218,27 @@ describe('pages that give verdicts, with an edited run', () => {
     ]);
   });
 
+  it("the index shows recomputed numbers, flags the edited run and never makes its logged accuracy a group's best", async () => {
+    const runs = (await store.searchRuns()).filter((r) => r.sweepId === edited.sweepId);
+    const summaries = await Promise.all(runs.map((r) => loadRunSummary(store, r)));
+    expect(summaries.find((s) => s.run.id === edited.id)?.final['test.accuracy']).toBe(0.99);
+    const checked = await loadCheckedRuns(store, runs);
+    const model = buildIndexPage(summaries, { store: 'runs.sqlite', runHref: (id) => `runs/${id}.html`, comparisons: [], checked });
+    expect(model.groups).toHaveLength(1);
+    // With the logged 0.99 the best would be 99.00%; seeds 2 and 3 recomputed are 86.67%.
+    expect(model.groups[0].best).toBe(recomputed);
+    const row = model.groups[0].rows.find((r) => r.id === edited.id);
+    expect(row?.accuracy).toMatchObject({ text: '–', sort: '', barPercent: 0 });
+    expect(row?.macroF1.text).toBe('–');
+    expect(row?.unverified).toBe(checked.excluded.get(edited.id)?.reason);
+    expect(row?.unverified).toContain('test.accuracy: logged 0.99, recomputed from the predictions 0.8666666666666667');
+    const others = model.groups[0].rows.filter((r) => r.id !== edited.id);
+    expect(others.map((r) => [r.accuracy.text, r.unverified])).toEqual([
+      [recomputed, null],
+      [recomputed, null],
+    ]);
+  });
+
   it('the written pages carry the flags', async () => {
     const out = path.join(dir, 'report-edited');
     const result = await generateReport({ store, outDir: out, compare: [edited.id, other.id] });
@@ -226,5 +250,8 @@ describe('pages that give verdicts, with an edited run', () => {
     expect(compareHtml).not.toContain('99.00%');
     const studyHtml = await fs.readFile(path.join(out, 'studies', `${study.id}.html`), 'utf8');
     expect(studyHtml).toContain(`run ${edited.id.slice(0, 8)} is left out`);
+    const indexHtml = await fs.readFile(result.indexFile, 'utf8');
+    expect(indexHtml).toContain('class="badge failed unverified"');
+    expect(indexHtml).not.toContain('99.00%');
   });
 });

@@ -78,7 +78,9 @@ describe('index page model', () => {
   const a = fakeRunData({ name: 'flowers', seed: 1 });
   const b = fakeRunData({ name: 'flowers', seed: 2, params: { 'train.learningRate': '0.01' } });
   const c = fakeRunData({ name: XSS, seed: 3, status: 'running' });
-  const model = buildIndexPage([a, b, c], { store: 'runs.sqlite', runHref: (id) => `runs/${id}.html`, comparisons: [] });
+  // The completed runs as the report's check passes them (their numbers follow from their predictions).
+  const checked = { results: new Map([a, b].map((d) => [d.run.id, { metrics: { 'test.accuracy': d.final['test.accuracy'], 'test.macro_f1': d.final['test.macro_f1'] } }])), excluded: new Map() };
+  const model = buildIndexPage([a, b, c], { store: 'runs.sqlite', runHref: (id) => `runs/${id}.html`, comparisons: [], checked });
 
   it('groups runs by experiment name with key hyperparameters', () => {
     expect(model.groups.map((g) => [g.name, g.runCount])).toEqual([

@@ -131,7 +131,7 @@ describe('sweep page model', () => {
   });
 
   it('the index links every sweep with its grid and run counts', () => {
-    const index = buildIndexPage(runs, { store: 'runs.sqlite', runHref: (id) => `runs/${id}.html`, comparisons: [], sweeps: [{ sweep: data.sweep, href: `sweeps/${SWEEP_ID}.html`, runs }] });
+    const index = buildIndexPage(runs, { store: 'runs.sqlite', runHref: (id) => `runs/${id}.html`, comparisons: [], sweeps: [{ sweep: data.sweep, href: `sweeps/${SWEEP_ID}.html`, runs }], checked: { results: new Map(), excluded: new Map() } });
     expect(index.sweeps).toEqual([expect.objectContaining({ name: 'lr-sweep', grid: 'train.learningRate × 2, seed × 3', runs: '6 of 6 runs: 5 completed, 1 failed', href: `sweeps/${SWEEP_ID}.html` })]);
     expect(renderIndexPage(index)).toContain(`<a href="sweeps/${SWEEP_ID}.html">lr-sweep</a>`);
   });

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -97,6 +98,26 @@ describe('the label audit cache', () => {
     expect(reproduced.diff.differences).toEqual([]);
     // Off means off: reproduce neither read nor rewrote the entry.
     expect(JSON.parse(await fs.readFile(file, 'utf8'))).toEqual(poisoned);
+  });
+
+  it('reads an entry within a bound from its expected size: a larger file or a named pipe is a miss, at once', async () => {
+    const cache = new AuditCache(path.join(dir, 'bounded'));
+    const folds = Array.from({ length: 40 }, (_, i) => i % 4);
+    // The longest numbers JSON writes for probabilities: the bound must still admit the entry.
+    const probabilities = folds.map((_, i) => [1.2345678901234567e-10, 0.12345678901234567, 2.2250738585072014e-308 * (i + 1)]);
+    await cache.put('long', { folds, probabilities, computedSeconds: 123456.789012345 });
+    expect(await cache.get('long', folds, 3)).toEqual({ folds, probabilities, computedSeconds: 123456.789012345 });
+
+    // Valid JSON of the right shape, padded past the bound: not read, a miss.
+    const text = await fs.readFile(cache.fileFor('long'), 'utf8');
+    const bound = AuditCache.maxEntryBytes(folds.length, 3);
+    expect(Buffer.byteLength(text)).toBeLessThan(bound);
+    await fs.writeFile(cache.fileFor('padded'), text.replace('"long"', '"padded"') + ' '.repeat(bound));
+    expect(await cache.get('padded', folds, 3)).toBeNull();
+
+    // A named pipe with no writer: opening it would block forever.
+    execFileSync('mkfifo', [cache.fileFor('pipe')]);
+    expect(await cache.get('pipe', folds, 3)).toBeNull();
   });
 
   it('keys on the feature values, the labels and the settings', () => {

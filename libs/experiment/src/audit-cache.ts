@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { canonicalJson, writeFileAtomic } from '@mlbench/common';
+import { canonicalJson, readFileBounded, writeFileAtomic } from '@mlbench/common';
 
 /**
  * Bump when the audit's computation changes (fold assignment, fold training, clamping, the head's
@@ -61,6 +60,15 @@ export class AuditCache {
     return createHash('sha256').update(canonicalJson(parts)).digest('hex').slice(0, 32);
   }
 
+  /**
+   * The most bytes an entry of `images` rows of `numClasses` probabilities can take as written by
+   * put: a double in JSON is at most 24 characters, plus its comma; a row's brackets and its fold
+   * index fit in 16; 1 KiB covers the rest. A larger file is not an entry (and is not read).
+   */
+  static maxEntryBytes(images: number, numClasses: number): number {
+    return 1024 + images * (16 + numClasses * 25);
+  }
+
   fileFor(key: string): string {
     return path.join(this.dir, `${key}.json`);
   }
@@ -72,7 +80,8 @@ export class AuditCache {
   async get(key: string, expectedFolds: readonly number[], numClasses: number): Promise<CachedAudit | null> {
     let text: string;
     try {
-      text = await fs.readFile(this.fileFor(key), 'utf8');
+      // Any error (missing, a pipe, over the bound) is a miss: the audit is computed again.
+      text = (await readFileBounded(this.fileFor(key), AuditCache.maxEntryBytes(expectedFolds.length, numClasses), 'the audit entry bound')).toString('utf8');
     } catch {
       return null;
     }
