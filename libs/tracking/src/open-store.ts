@@ -14,6 +14,8 @@ export interface OpenStoreOptions {
    * migrated with consent).
    */
   readOnly?: boolean;
+  /** PostgreSQL: connections in the pool (default 4); each held feature lock pins one for its whole extraction. */
+  maxConnections?: number;
 }
 
 /** Set to `yes` (the apps' --yes does) to let opening migrate an older PostgreSQL schema. */
@@ -25,7 +27,7 @@ export const defaultStoreLocation = (env: NodeJS.ProcessEnv = process.env): stri
 /** Opens the tracking store at `location`: a SQLite file path, or a `postgresql://` URL. */
 export function openTrackingStore(location: string, options: OpenStoreOptions = {}): Promise<TrackingStore> {
   const allowMigration = options.allowMigration ?? process.env[MIGRATE_CONSENT_ENV] === 'yes';
-  return isPostgresUrl(location) ? openPostgresStore(location, { now: options.now, allowMigration }) : openSqliteStore(location, { now: options.now, readOnly: options.readOnly });
+  return isPostgresUrl(location) ? openPostgresStore(location, { now: options.now, allowMigration, maxConnections: options.maxConnections }) : openSqliteStore(location, { now: options.now, readOnly: options.readOnly });
 }
 
 export interface BorrowedStore {

@@ -30,7 +30,8 @@ export async function workerCommand(args: WorkerArgs, io: CliIo): Promise<number
   try {
     if (!Number.isInteger(args.concurrency) || args.concurrency < 1) throw new ConfigError(`--concurrency: expected a positive integer, got ${args.concurrency}`, '(command line)');
     if (!(args.stallSeconds >= 1)) throw new ConfigError(`--stall-seconds: expected at least 1, got ${args.stallSeconds}`, '(command line)');
-    const store = await openTrackingStore(args.db);
+    // Each point holding a feature lock pins a PostgreSQL connection for its extraction: two more than the points, so queries never starve.
+    const store = await openTrackingStore(args.db, { maxConnections: workerStoreConnections(args.concurrency) });
     try {
       const summary = await runWorker({
         store,
@@ -102,4 +103,9 @@ function formatPointEvent(event: PipelineEvent, point: PointRef, verbose: boolea
   if (!verbose && event.type !== 'run-created' && event.type !== 'extract-end' && event.type !== 'abandoned') return null;
   const line = formatEvent(event);
   return line === null ? null : `  [${point.index + 1}/${point.size}] ${line}`;
+}
+
+/** The PostgreSQL pool of a worker running `concurrency` points: the store's default 4, or one pinned by each point's feature lock plus two. */
+export function workerStoreConnections(concurrency: number): number {
+  return Math.max(4, concurrency + 2);
 }
