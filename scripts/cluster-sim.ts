@@ -43,23 +43,26 @@ async function main(): Promise<void> {
   const workers = positiveIntOption('workers', 4);
   const postgres = process.argv.includes('--postgres');
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mlbench-cluster-sim-'));
-  const pg: PostgresServer | null = postgres ? await startPostgres() : null;
-  const db = pg ? await pg.createDatabase('sim') : path.join(dir, 'runs.sqlite');
-  const cacheDir = path.join(dir, 'cache');
-  const workerCache = (i: number): string => (pg ? path.join(dir, `cache-worker-${i + 1}`) : cacheDir);
-  await writeSyntheticDataset(path.join(dir, 'data'), { classes: ['amber', 'cobalt', 'jade'], imagesPerClass: 6, width: 16, height: 16, seed: 'sim' });
-  const file = path.join(dir, 'sim.yaml');
-  await fs.writeFile(
-    file,
-    [
-      'name: cluster-sim', 'seed: 1', 'dataset:', '  path: data', '  split: { train: 0.5, val: 0.17, test: 0.33 }',
-      'preprocess:', '  size: [8, 8]', 'model:', '  extractor: none', 'train:', '  learningRate: 0.01', '  epochs: 1', '  batchSize: 8',
-      'sweep:', `  seed: [${Array.from({ length: points }, (_, i) => i + 1).join(', ')}]`, '',
-    ].join('\n'),
-  );
-  const redis = await startRedisServer();
-  const started = Date.now();
+  let pg: PostgresServer | null = null;
+  let redis: Awaited<ReturnType<typeof startRedisServer>> | null = null;
+  // Everything started is inside the try, so its finally stops it even when a later step fails.
   try {
+    pg = postgres ? await startPostgres() : null;
+    const db = pg ? await pg.createDatabase('sim') : path.join(dir, 'runs.sqlite');
+    const cacheDir = path.join(dir, 'cache');
+    const workerCache = (i: number): string => (pg ? path.join(dir, `cache-worker-${i + 1}`) : cacheDir);
+    await writeSyntheticDataset(path.join(dir, 'data'), { classes: ['amber', 'cobalt', 'jade'], imagesPerClass: 6, width: 16, height: 16, seed: 'sim' });
+    const file = path.join(dir, 'sim.yaml');
+    await fs.writeFile(
+      file,
+      [
+        'name: cluster-sim', 'seed: 1', 'dataset:', '  path: data', '  split: { train: 0.5, val: 0.17, test: 0.33 }',
+        'preprocess:', '  size: [8, 8]', 'model:', '  extractor: none', 'train:', '  learningRate: 0.01', '  epochs: 1', '  batchSize: 8',
+        'sweep:', `  seed: [${Array.from({ length: points }, (_, i) => i + 1).join(', ')}]`, '',
+      ].join('\n'),
+    );
+    redis = await startRedisServer();
+    const started = Date.now();
     const store = await openTrackingStore(db);
     let sweepId: string;
     try {
@@ -135,7 +138,7 @@ async function main(): Promise<void> {
       await check.close();
     }
   } finally {
-    await redis.stop();
+    await redis?.stop();
     await pg?.stop();
     await fs.rm(dir, { recursive: true, force: true });
   }

@@ -59,7 +59,9 @@ async function shareSplitsAndAudits(tx: SqlTransaction): Promise<void> {
 
 /**
  * Migration 10's views: per-image rows again from the packed columns (see store/packed-columns.ts),
- * with substr only, so any SQLite shell reads them. `seq` numbers the entries of a packed row.
+ * with substr, hex and instr; the audit doubles (float64OfHex) also need SQLite's built-in math
+ * functions (pow), present in the bundled sqlite3 build but not in every SQLite shell. `seq`
+ * numbers the entries of a packed row.
  */
 const intAt = (col: string, k: string): string =>
   `CAST(NULLIF(trim(substr(${col}, 3 + (${k}) * CAST(substr(${col}, 1, 2) AS INTEGER), CAST(substr(${col}, 1, 2) AS INTEGER))), '') AS INTEGER)`;

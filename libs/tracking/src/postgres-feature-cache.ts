@@ -3,12 +3,12 @@ import type { FeatureEntry, SharedFeatureCache } from './shared-feature-cache';
 
 /** 'MLFC' as a big-endian int32: the first key of the feature-cache advisory locks (the migration lock uses the one-key form). */
 const LOCK_SPACE = 0x4d4c4643;
-/** Images per query and per transaction: a few MB of vectors at 1280 dimensions. */
+/** Images per query and per insert statement: a few MB of vectors at 1280 dimensions. */
 const CHUNK = 500;
 
 /**
  * The shared feature cache in the PostgreSQL store (table feature_vectors, migration 9). Entries
- * are written in transactions, so a reader sees every vector of a chunk or none; a vector of the
+ * are written one statement per chunk, so a reader sees every vector of a chunk or none; a vector of the
  * wrong length is treated as missing, as in the local folder. Extraction of one key is serialised
  * by a session-level advisory lock (pg_try_advisory_lock) on a connection held for the duration:
  * a worker whose process dies releases it with its connection.
@@ -42,12 +42,11 @@ export class PostgresFeatureCache implements SharedFeatureCache {
     let added = 0;
     for (let start = 0; start < entries.length; start += CHUNK) {
       const chunk = entries.slice(start, start + CHUNK);
-      const { changes } = await this.db.transaction((tx) =>
-        tx.run(
-          `INSERT INTO feature_vectors (cache_key, image_sha256, vector) VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}
-           ON CONFLICT (cache_key, image_sha256) DO NOTHING`,
-          chunk.flatMap((e) => [cacheKey, e.imageSha256, Buffer.from(e.features.buffer, e.features.byteOffset, e.features.byteLength)]),
-        ),
+      // One statement is atomic on its own: a reader sees all of a chunk or none of it.
+      const { changes } = await this.db.run(
+        `INSERT INTO feature_vectors (cache_key, image_sha256, vector) VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}
+         ON CONFLICT (cache_key, image_sha256) DO NOTHING`,
+        chunk.flatMap((e) => [cacheKey, e.imageSha256, Buffer.from(e.features.buffer, e.features.byteOffset, e.features.byteLength)]),
       );
       added += changes;
     }

@@ -14,7 +14,7 @@ export interface SharedFeatureCache {
   readonly location: string;
   /** The entries present for these images (complete vectors of `dim` values only), by image sha256. */
   getMany(cacheKey: string, dim: number, imageSha256s: readonly string[]): Promise<Map<string, Float32Array>>;
-  /** Adds entries atomically (all or none); an entry already present is kept. Resolves to the number added. */
+  /** Adds entries in chunks, each atomic (all of a chunk or none; an earlier chunk stays if a later one fails); an entry already present is kept. Resolves to the number added. */
   putMany(cacheKey: string, entries: readonly FeatureEntry[]): Promise<number>;
   /**
    * One try at the key's extraction lock (held by one process of the whole cluster at a time):

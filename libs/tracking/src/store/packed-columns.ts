@@ -1,7 +1,7 @@
 /**
  * Codecs of the packed per-run columns (schema migration 10): a run's thousands of per-image values
  * are one column each instead of one row each, in forms that SQL can still take apart by position
- * (the views of migration 10 do, with substr only):
+ * (the views of migration 10 do, with substr; the audit doubles also with pow, see migrations-sqlite.ts):
  *
  * - integers (labels, ranks, folds, image positions): fixed-width decimal text. The first two
  *   characters give the width w; value k is characters 3 + k*w .. 2 + (k+1)*w, right-aligned;
