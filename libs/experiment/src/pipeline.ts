@@ -88,36 +88,41 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
 
     const cache = await openFeatureCache(extractor, loaded, options.cacheDir);
     const shared = options.sharedFeatures;
-    if (shared) await copyFromShared(shared, cache, scanned);
+    // The images still missing locally after the shared copy (the shared path lists them all once; without it, a lock needs only one).
+    const missing = shared ? await copyFromShared(shared, cache, await uncachedImages(cache, scanned)) : undefined;
+    const needsLock = options.lockFeatures !== undefined && (missing ? missing.length > 0 : await anyUncached(cache, scanned));
     // Another process may be extracting the same images (a cluster worker): wait for its lock; the pass then reads what it cached.
-    const releaseFeatures = options.lockFeatures && (await anyUncached(cache, scanned)) ? await options.lockFeatures(cache.key, options.signal) : null;
-    // What the previous holder of the lock shared while this run waited.
-    if (shared && releaseFeatures) await copyFromShared(shared, cache, scanned);
+    const releaseFeatures = needsLock && options.lockFeatures ? await options.lockFeatures(cache.key, options.signal) : null;
     const toShare: FeatureEntry[] = [];
     const progress: RunProgress = { stage: 'extraction', extracted: 0, toExtract: 0, cached: 0, epochs: 0, totalEpochs: config.train.epochs };
-    // One pass decodes every uncached image once: it screens for bad images and fills the feature
-    // cache. It runs before the run row exists, so bad input (`onBadImage: fail`) records nothing.
     let pass: DatasetFeatures | undefined;
     let passFailure: unknown;
+    // Everything done under the lock is inside this try, so a throw anywhere (the shared store failing, a full disk) still releases it.
     try {
-      pass = await extractFeatures(scanned, extractor, cache, loaded, progress, emit, checkAborted, shared ? (imageSha256, features) => toShare.push({ imageSha256, features }) : undefined);
-    } catch (error) {
-      if (error instanceof DatasetError) throw error;
-      // Interrupted, a full cache disk, the engine failing: a run that had started, recorded below.
-      passFailure = error;
-    } finally {
+      // What the previous holder of the lock shared while this run waited.
+      if (shared && releaseFeatures && missing) await copyFromShared(shared, cache, missing);
+      // One pass decodes every uncached image once: it screens for bad images and fills the feature
+      // cache. It runs before the run row exists, so bad input (`onBadImage: fail`) records nothing.
       try {
-        // Shared before the lock is released, so a waiting worker finds every vector (even of an interrupted pass).
-        if (shared && toShare.length > 0) await shared.putMany(cache.key, toShare);
+        pass = await extractFeatures(scanned, extractor, cache, loaded, progress, emit, checkAborted, shared ? (imageSha256, features) => toShare.push({ imageSha256, features }) : undefined);
       } catch (error) {
-        // The store failing: the run cannot be recorded either; the pass's own failure comes first.
-        if (pass) {
-          passFailure = error;
-          pass = undefined;
-        }
+        if (error instanceof DatasetError) throw error;
+        // Interrupted, a full cache disk, the engine failing: a run that had started, recorded below.
+        passFailure = error;
       } finally {
-        await releaseFeatures?.();
+        try {
+          // Shared before the lock is released, so a waiting worker finds every vector (even of an interrupted pass).
+          if (shared && toShare.length > 0) await shared.putMany(cache.key, toShare);
+        } catch (error) {
+          // The store failing: the run cannot be recorded either; the pass's own failure comes first.
+          if (pass) {
+            passFailure = error;
+            pass = undefined;
+          }
+        }
       }
+    } finally {
+      await releaseFeatures?.();
     }
     let prepared: PreparedSplit | undefined;
     if (pass) {
@@ -203,12 +208,19 @@ export async function runExperiment(loaded: LoadedConfig, options: RunExperiment
   }
 }
 
-/** Copies the shared cache's entries of the images missing from the local folder into it. */
-async function copyFromShared(shared: SharedFeatureCache, cache: FeatureCache, scan: DatasetScan): Promise<void> {
+/** The image hashes of `scan` missing from the local folder. */
+async function uncachedImages(cache: FeatureCache, scan: DatasetScan): Promise<string[]> {
   const missing: string[] = [];
   for (const image of scan.images) if (!(await cache.has(image.sha256))) missing.push(image.sha256);
-  if (missing.length === 0) return;
-  for (const [imageSha256, features] of await shared.getMany(cache.key, cache.dim, missing)) await cache.put(imageSha256, features);
+  return missing;
+}
+
+/** Copies the shared cache's entries of `missing` (images absent from the local folder) into it; resolves to those it did not have. */
+async function copyFromShared(shared: SharedFeatureCache, cache: FeatureCache, missing: readonly string[]): Promise<string[]> {
+  if (missing.length === 0) return [];
+  const found = await shared.getMany(cache.key, cache.dim, missing);
+  for (const [imageSha256, features] of found) await cache.put(imageSha256, features);
+  return missing.filter((imageSha256) => !found.has(imageSha256));
 }
 
 async function anyUncached(cache: FeatureCache, scan: DatasetScan): Promise<boolean> {

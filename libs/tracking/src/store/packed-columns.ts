@@ -29,8 +29,20 @@ export function encodeInts(values: readonly (number | null)[], what: string): st
   return parts.join('');
 }
 
+/**
+ * The entry count of a stored packed row: its `size` column, which must equal the number of its
+ * letters (split or flag, one per entry, already decoded). Checked before `size` sizes anything, so
+ * an edited size (4e9, -1) is a damaged record, not an allocation of that many entries.
+ */
+export function storedCount(size: unknown, letterCount: number, what: string): number {
+  const n = Number(size);
+  if (!Number.isSafeInteger(n) || n < 0 || n !== letterCount) throw new InvalidArgumentError(`stored ${what}: size ${String(size)} does not match its ${letterCount} entries`);
+  return n;
+}
+
 export function decodeInts(text: string, count: number): (number | null)[] {
   const width = Number(text.slice(0, 2));
+  if (!Number.isSafeInteger(width) || width < 1 || text.length !== 2 + count * width) throw new InvalidArgumentError(`stored integer column of ${text.length} characters does not hold ${count} entries`);
   const out = new Array<number | null>(count);
   for (let k = 0; k < count; k++) {
     const field = text.slice(2 + k * width, 2 + (k + 1) * width).trim();
@@ -92,8 +104,11 @@ export function packVectors(vectors: readonly (readonly number[])[]): PackedVect
 
 export function unpackVectors(packed: { stride: number; counts: string | null; data: Buffer | null }, count: number): number[][] {
   const stride = Number(packed.stride);
-  const lengths = packed.counts === null ? null : decodeIntegers(packed.counts, count, 'vector length');
   const data = packed.data ?? Buffer.alloc(0);
+  // packVectors writes `stride` doubles per entry (a shorter entry is padded), so the blob's length follows from count and stride.
+  if (!Number.isSafeInteger(stride) || stride < 0 || data.length !== count * stride * 8) throw new InvalidArgumentError(`stored vectors: ${data.length} bytes for ${count} entries of ${String(packed.stride)} doubles`);
+  const lengths = packed.counts === null ? null : decodeIntegers(packed.counts, count, 'vector length');
+  if (lengths?.some((length) => length < 0 || length > stride)) throw new InvalidArgumentError(`stored vector lengths exceed their stride ${stride}`);
   const out = new Array<number[]>(count);
   for (let k = 0; k < count; k++) {
     const start = k * stride * 8;
@@ -121,7 +136,16 @@ export function packImages(paths: readonly string[], list: readonly string[] | n
 }
 
 export function unpackImages(packed: PackedImages, count: number, list: readonly string[] | null): string[] {
-  if (packed.paths !== null) return JSON.parse(packed.paths) as string[];
+  if (packed.paths !== null) {
+    let paths: unknown;
+    try {
+      paths = JSON.parse(packed.paths);
+    } catch {
+      throw new InvalidArgumentError('stored image paths are not JSON');
+    }
+    if (!Array.isArray(paths) || paths.length !== count || !paths.every((p) => typeof p === 'string')) throw new InvalidArgumentError(`stored image paths are not an array of ${count} strings`);
+    return paths as string[];
+  }
   if (list === null) throw new InvalidArgumentError('stored entries refer to an image list that is missing');
   const positions = packed.positions === null ? null : decodeIntegers(packed.positions, count, 'image position');
   return Array.from({ length: count }, (_, k) => {

@@ -8,7 +8,7 @@
 import type { Prediction, SplitName } from '../entities';
 import type { SqlExecutor, SqlTransaction } from '../database/database';
 import { InvalidArgumentError } from '../errors';
-import { decodeIntegers, encodeInts, packImages, packVectors, splitLetters, unpackImages, unpackVectors } from './packed-columns';
+import { decodeIntegers, encodeInts, packImages, packVectors, splitLetters, storedCount, unpackImages, unpackVectors } from './packed-columns';
 import { readListPaths, type ImageList } from './shared-records';
 
 export async function storePredictions(tx: SqlTransaction, runId: string, predictions: readonly Prediction[], list: ImageList | null): Promise<void> {
@@ -56,13 +56,12 @@ interface RunPredictionsRow {
 export async function readPredictions(db: SqlExecutor, runId: string, split?: SplitName): Promise<Prediction[]> {
   const row = await db.get<RunPredictionsRow>('SELECT * FROM run_predictions WHERE run_id = ?', [runId]);
   if (!row) return [];
-  const n = Number(row.size);
-  const paths = unpackImages(row, n, await readListPaths(db, row.list_id));
   const splits = splitLetters.decode(row.splits);
+  const n = storedCount(row.size, splits.length, `predictions of run ${runId}`);
+  const paths = unpackImages(row, n, await readListPaths(db, row.list_id));
   const truth = decodeIntegers(row.true_labels, n, 'prediction true label');
   const predicted = decodeIntegers(row.predicted_labels, n, 'prediction predicted label');
   const probabilities = unpackVectors({ stride: row.prob_stride, counts: row.prob_counts, data: row.probabilities }, n);
-  if (splits.length !== n) throw new InvalidArgumentError(`stored predictions of run ${runId}: ${splits.length} splits for ${n} predictions`);
   const out: Prediction[] = [];
   for (let k = 0; k < n; k++) {
     if (split !== undefined && splits[k] !== split) continue;

@@ -32,6 +32,7 @@ import {
   packImages,
   packVectors,
   splitLetters,
+  storedCount,
   unpackDoubles,
   unpackImages,
   unpackVectors,
@@ -169,16 +170,16 @@ export async function readAudit(db: SqlExecutor, runId: string, flag?: AuditResu
 }
 
 function unpackAudit(row: AuditSetRow, list: readonly string[] | null): AuditResult[] {
-  const n = Number(row.size);
+  const flags = flagLetters.decode(row.flags);
+  const n = storedCount(row.size, flags.length, 'audit');
   const paths = unpackImages(row, n, list);
   const given = decodeIntegers(row.given_labels, n, 'audit given label');
   const suggested = decodeInts(row.suggested_labels, n);
   const ranks = decodeInts(row.ranks, n);
   const folds = decodeIntegers(row.folds, n, 'audit fold');
-  const flags = flagLetters.decode(row.flags);
   const scores = unpackDoubles(row.scores);
   const probabilities = unpackVectors({ stride: row.prob_stride, counts: row.prob_counts, data: row.probabilities }, n);
-  if (flags.length !== n || scores.length !== 2 * n) throw new InvalidArgumentError(`stored audit of ${n} verdicts has ${flags.length} flags and ${scores.length} scores`);
+  if (scores.length !== 2 * n) throw new InvalidArgumentError(`stored audit of ${n} verdicts has ${scores.length} scores`);
   return paths.map((path, k) => ({
     path,
     givenLabel: given[k],
