@@ -7,7 +7,7 @@ import { seedResultOfRecordedRun, type SeedResult } from '@mlbench/experiment/re
 import type { Run, TrackingStore } from '@mlbench/tracking';
 import type { SeedResultCache } from './seed-result-cache';
 
-/** A completed run left out of verdicts, with the first line of why (edited numbers, no seed, no dataset). */
+/** A completed run left out of verdicts, with why on one line (edited numbers, no seed, no dataset): the refusal's lines joined, its command hint left out. */
 export interface ExcludedRun {
   runId: string;
   name: string;
@@ -42,7 +42,7 @@ export async function loadCheckedRuns(store: TrackingStore, runs: readonly Run[]
   return { results, excluded };
 }
 
-/** The refusal on one line, with what did not match (the command hint left out). */
+/** The refusal on one line: all its lines joined, with what did not match (the command hint left out). */
 function exclusionReason(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const lines = error.message.split('\n').map((l) => l.trim()).filter((l) => l.length > 0 && !l.startsWith('(check with'));

@@ -13,13 +13,11 @@ export interface LeaderboardData {
   leaderboards: Leaderboard[];
   /** Completed runs left out, with the reason (edited numbers, no seed in the config, no dataset). */
   excluded: ExcludedRun[];
-  /** The checked runs the leaderboards were built from (shared with the sweep and study pages). */
-  checked: CheckedRuns;
 }
 
 /** Leaderboards of checked runs: a run that failed a check is left out with its reason. */
 export function leaderboardData(checked: CheckedRuns): LeaderboardData {
-  return { leaderboards: buildLeaderboards([...checked.results.values()]), excluded: [...checked.excluded.values()], checked };
+  return { leaderboards: buildLeaderboards([...checked.results.values()]), excluded: [...checked.excluded.values()] };
 }
 
 /** Completed runs as checked seed results, ranked per task. */

@@ -155,7 +155,7 @@ export function buildSweepPage(data: SweepData, links: { indexHref: string; runH
 
   const unverified = new Map(data.unverified.map((e) => [e.runId, e.reason]));
   // A checked run shows its recomputed numbers; an unverified one none (its logged ones are not its predictions'), flagged.
-  const shown = (d: RunSummaryData, key: VerdictKey): number | undefined => (unverified.has(d.run.id) ? undefined : (data.verdicts.get(d.run.id)?.[key] ?? d.final[key]));
+  const shown = (d: RunSummaryData, key: VerdictKey): number | undefined => (unverified.has(d.run.id) ? undefined : data.verdicts.get(d.run.id)?.[key]);
   const ci = (d: RunSummaryData, key: VerdictKey, kind: 'percent' | 'fixed'): string | null =>
     unverified.has(d.run.id) ? null : intervalText(d.final[intervalKeys(key).low], d.final[intervalKeys(key).high], kind);
   const rows: SweepRow[] = runs.map((d) => ({
@@ -240,7 +240,6 @@ export function buildSweepPage(data: SweepData, links: { indexHref: string; runH
 export function metricPlot(data: SweepData, key: string, varied: readonly string[], metric: string, label: string, format: (x: number) => string): string {
   const others = varied.filter((k) => k !== key);
   const categories = (data.sweep.definition[key] ?? []).map(valueText);
-  const byId = new Map(data.runs.map((r) => [r.run.id, r]));
   const series = new Map<string, ErrorBarSeries & { points: ErrorBarSeries['points'][number][] }>();
   for (const group of data.groups) {
     const summary = group.metrics[metric];
@@ -251,7 +250,7 @@ export function metricPlot(data: SweepData, key: string, varied: readonly string
     const name = others.length === 0 ? 'mean over seeds' : describe(others, others.map((k) => valueText(getDotted(group.config, k))));
     const entry = series.get(name) ?? { name, points: [], color: seriesColor(series.size) };
     series.set(name, entry);
-    const values = group.runIds.map((id) => data.verdicts.get(id)?.[metric as VerdictKey] ?? byId.get(id)?.final[metric]).filter((v): v is number => v !== undefined);
+    const values = group.runIds.map((id) => data.verdicts.get(id)?.[metric as VerdictKey]).filter((v): v is number => v !== undefined);
     const interval = summary.interval;
     entry.points.push({
       category,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -27,6 +28,13 @@ describe('scanDataset', () => {
     ]);
     expect(scan.images.map((i) => i.label)).toEqual([0, 0, 0, 1, 1, 1]);
     expect(scan.classCounts).toEqual({ daisy: 3, tulips: 3 });
+  });
+
+  it('streams a file over the synchronous-read limit (16 MiB) with the same size and hash a read gives', async () => {
+    const big = Buffer.alloc(16 * 1024 * 1024 + 7, 0x5a);
+    await fs.writeFile(path.join(root, 'daisy', 'big.jpg'), big);
+    const image = (await scanDataset(root)).images.find((i) => i.relPath === 'daisy/big.jpg');
+    expect(image).toMatchObject({ sizeBytes: big.length, sha256: createHash('sha256').update(big).digest('hex') });
   });
 
   it('fingerprints content: stable on rescan, changed by one byte', async () => {

@@ -237,7 +237,8 @@ export async function scanDataset(root: string, options: ScanOptions = {}): Prom
   // files: one libuv round trip per stream chunk, open, stat and close cost more than the hashing);
   // the event loop still turns between slices. Larger files are streamed, a few at once.
   const hashed = new Array<ImageRecord | BadImage>(files.length);
-  const large: number[] = [];
+  /** Files to stream, with the size their stat already gave. */
+  const large: { index: number; size: number }[] = [];
   for (let start = 0; start < files.length; start += HASH_SLICE) {
     if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
     for (let i = start; i < Math.min(start + HASH_SLICE, files.length); i++) {
@@ -245,7 +246,7 @@ export async function scanDataset(root: string, options: ScanOptions = {}): Prom
       try {
         const stat = statSync(absPath);
         if (!stat.isFile() || stat.size > SYNC_HASH_MAX_BYTES) {
-          large.push(i);
+          large.push({ index: i, size: stat.size });
           continue;
         }
         const sha256 = createHash('sha256').update(readFileSync(absPath)).digest('hex');
@@ -256,11 +257,11 @@ export async function scanDataset(root: string, options: ScanOptions = {}): Prom
       options.onProgress?.(++done, files.length);
     }
   }
-  await mapLimit(large, options.concurrency ?? 16, async (i): Promise<void> => {
+  await mapLimit(large, options.concurrency ?? 16, async ({ index: i, size }): Promise<void> => {
     const { absPath, label } = files[i];
     try {
-      const [sha256, stat] = await Promise.all([hashFile(absPath), fs.stat(absPath)]);
-      hashed[i] = { relPath: relative(absPath), absPath, label, sizeBytes: stat.size, sha256 };
+      const sha256 = await hashFile(absPath);
+      hashed[i] = { relPath: relative(absPath), absPath, label, sizeBytes: size, sha256 };
     } catch (error) {
       hashed[i] = { relPath: relative(absPath), absPath, label, sha256: null, reason: readProblem(error) };
     } finally {

@@ -6,7 +6,7 @@
  * same verdicts.
  */
 
-import { maxOf } from '@mlbench/common';
+import { argMax, maxOf } from '@mlbench/common';
 import { confidentLearning, stratifiedKFold, type ConfidentLearningResult } from '@mlbench/metrics';
 import { checkProbabilitiesFinite, initBackend, trainSoftmaxHead, type SoftmaxHeadOptions } from '@mlbench/model';
 import type { AuditResult, Metric } from '@mlbench/tracking';
@@ -170,7 +170,7 @@ export function auditRecords(audit: LabelAudit, paths: readonly string[]): Audit
  */
 export function auditMetrics(audit: LabelAudit, labels: readonly number[], classes: readonly string[]): Metric[] {
   const { verdicts } = audit;
-  const correct = audit.probabilities.filter((row, i) => row.indexOf(maxOf(row)) === labels[i]).length;
+  const correct = audit.probabilities.filter((row, i) => argMax(row) === labels[i]).length;
   const metrics: Metric[] = [
     // One fold per image: a spread (Math.max(...folds)) overflows the stack above ~125k images.
     { key: 'audit.folds', value: maxOf(audit.folds) + 1, step: null },
